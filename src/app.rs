@@ -1,0 +1,200 @@
+//! Start-up: open the database, resolve the master key, load signing keys, serve with graceful
+//! shutdown, and run the periodic key maintenance.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::master_key::{Keyring, create_key_file};
+use crate::crypto::secrets::SecretHasher;
+use crate::error::AppError;
+use crate::http;
+use crate::service::{ClientCache, Core, KeyStore};
+use crate::store::Db;
+
+/// Whether this command may create a master key (only `serve` and `migrate`, on an empty
+/// database) and initialise signing keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    Allowed,
+    Forbidden,
+}
+
+fn read_key_file(path: &Path) -> Result<Keyring, AppError> {
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        AppError::Startup(format!(
+            "cannot read master key file {} (TESSERA_MASTER_KEY_FILE): {e}",
+            path.display()
+        ))
+    })?;
+    Keyring::parse(&raw).map_err(|e| {
+        AppError::Startup(format!(
+            "master key file {} (TESSERA_MASTER_KEY_FILE): {e}",
+            path.display()
+        ))
+    })
+}
+
+/// The master keyring: `TESSERA_MASTER_KEY`, else the key file (configured, or beside the
+/// SQLite database). A missing file is created only by `serve`/`migrate` on a database that has
+/// never stored a key, so a lost key file can never lead to silently regenerated keys.
+async fn resolve_keyring(config: &Config, db: &Db, init: Init) -> Result<Keyring, AppError> {
+    if let Some(raw) = &config.master_key {
+        return Keyring::parse(&raw.0)
+            .map_err(|e| AppError::Startup(format!("TESSERA_MASTER_KEY: {e}")));
+    }
+    let path = config
+        .master_key_file
+        .clone()
+        .or_else(|| config.default_master_key_file())
+        .ok_or_else(|| {
+            AppError::Startup(
+                "no master key: set TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE (required with \
+                 PostgreSQL so that every instance shares it)"
+                    .into(),
+            )
+        })?;
+    if path.exists() {
+        return read_key_file(&path);
+    }
+    if init == Init::Forbidden {
+        return Err(AppError::Startup(format!(
+            "no master key at {}: set TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE, or run \
+             `tessera serve`/`tessera migrate` once to create it",
+            path.display()
+        )));
+    }
+    if !db.is_empty().await? {
+        return Err(AppError::Startup(format!(
+            "the database holds keys encrypted under a master key, but {} is missing: restore it \
+             or set TESSERA_MASTER_KEY",
+            path.display()
+        )));
+    }
+    match create_key_file(&path, &Keyring::generate_encoded()) {
+        Ok(()) => tracing::info!(path = %path.display(), "created a new master key file"),
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(AppError::Startup(format!(
+                "cannot create master key file {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    read_key_file(&path)
+}
+
+impl Core {
+    /// Connects, migrates, resolves the master key and loads the signing keys (creating them
+    /// first when `init` allows).
+    pub async fn open(
+        config: Config,
+        clock: SharedClock,
+        init: Init,
+    ) -> Result<Arc<Core>, AppError> {
+        let db = Db::connect(&config.database_url, config.database.max_connections)
+            .await
+            .map_err(|e| AppError::Startup(format!("TESSERA_DATABASE_URL: {e}")))?;
+        db.migrate().await?;
+        let keyring = resolve_keyring(&config, &db, init).await?;
+        let core = Arc::new(Core {
+            hasher: SecretHasher::new(&keyring),
+            keyring,
+            clients: ClientCache::new(config.clients.cache_ttl_ms),
+            keys: KeyStore::default(),
+            config: Arc::new(config),
+            db,
+            clock,
+        });
+        let loaded = match init {
+            Init::Allowed => core.ensure_keys().await,
+            Init::Forbidden => core.reload_keys().await,
+        };
+        loaded.map_err(|e| AppError::Startup(e.to_string()))?;
+        Ok(core)
+    }
+}
+
+/// A running server's parts, built apart from `main` so tests can start it on port 0.
+pub struct App {
+    pub core: Arc<Core>,
+    listener: TcpListener,
+}
+
+impl App {
+    pub async fn build(
+        config: Config,
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> Result<Self, AppError> {
+        crate::crypto::install_providers();
+        let core = Core::open(config, clock, Init::Allowed).await?;
+        Ok(Self { core, listener })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let core = self.core.clone();
+        let maintenance = tokio::spawn(maintain(core.clone()));
+        let router = http::router(core.clone());
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        maintenance.abort();
+        core.db.close().await;
+        result
+    }
+}
+
+/// Periodically re-reads keys written by other instances, rotates due keys and purges what
+/// expired.
+async fn maintain(core: Arc<Core>) {
+    let period = Duration::from_secs(u64::from(core.config.keys.reload_seconds));
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = core.maintain_keys().await {
+            tracing::error!(error = %e, "key maintenance failed");
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,560 @@
+//! The command line: `serve` (default), `migrate`, and management of resources, clients and
+//! keys through the service layer. Every command prints JSON with `--json`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::app::{App, Init, shutdown_signal};
+use crate::clock::SystemClock;
+use crate::config::{Config, LogFormat};
+use crate::error::AppError;
+use crate::model::{AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
+use crate::service::clients::ClientSpec;
+use crate::service::resources::ResourceSpec;
+use crate::service::{Core, ServiceError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "OAuth 2.0 / OpenID Connect authorization server"
+)]
+struct Cli {
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create or upgrade the database schema (and the first keys), then exit.
+    Migrate,
+    /// Resource servers (APIs): the audiences of access tokens.
+    #[command(subcommand)]
+    Resources(ResourceCommand),
+    /// OAuth clients.
+    #[command(subcommand)]
+    Clients(ClientCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ResourceCommand {
+    /// Register a resource server.
+    Create(ResourceArgs),
+    List,
+    Show {
+        identifier: String,
+    },
+    /// Change a resource; flags not given keep their values (`--scope` replaces the list).
+    Update(ResourceArgs),
+    Delete {
+        identifier: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ResourceArgs {
+    /// Absolute URI, the `aud` of its tokens (RFC 8707), e.g. https://api.example.com/orders.
+    identifier: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// A scope and its plain-words description, `name=description`; repeatable.
+    #[arg(long = "scope", value_name = "NAME=DESCRIPTION", value_parser = parse_scope_def)]
+    scopes: Vec<ScopeDef>,
+    /// Access-token signing algorithm: ES256 (default), RS256 or EdDSA.
+    #[arg(long, value_parser = parse_alg)]
+    alg: Option<SigningAlg>,
+    /// Access-token lifetime in seconds (default 600).
+    #[arg(long)]
+    access_token_ttl: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its client_id and (once) its secret.
+    Create(ClientArgs),
+    List,
+    Show {
+        client_id: String,
+    },
+    /// Change a client; flags not given keep their values, repeatable flags replace.
+    Update {
+        client_id: String,
+        #[command(flatten)]
+        args: ClientArgs,
+        /// Refuse the client everywhere from now on.
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Issue a new secret; the old one keeps working for --overlap seconds (default 0).
+    RotateSecret {
+        client_id: String,
+        #[arg(long, default_value_t = 0)]
+        overlap: i64,
+    },
+    Delete {
+        client_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ClientArgs {
+    #[arg(long)]
+    name: Option<String>,
+    /// Repeatable; default client_credentials for confidential clients.
+    #[arg(long = "grant-type", value_parser = parse_grant_type)]
+    grant_types: Vec<GrantType>,
+    /// A resource the client may get tokens for; repeatable.
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+    /// Scopes granted (space-delimited or repeated); default: all scopes of the resources.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long)]
+    default_resource: Option<String>,
+    /// Scopes used when a request names none; default: all granted on the default resource.
+    #[arg(long = "default-scope")]
+    default_scopes: Vec<String>,
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// A public client (no secret).
+    #[arg(long)]
+    public: bool,
+    /// client_secret_basic (default), client_secret_post, or none for public clients.
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<AuthMethod>,
+    /// Access-token lifetime in seconds, overriding the resource's.
+    #[arg(long)]
+    access_token_ttl: Option<i64>,
+    /// This client is that resource server: it may introspect tokens issued for it.
+    #[arg(long)]
+    resource_server_for: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    List,
+    /// Promote next → active and active → retired, and publish a new next key.
+    Rotate {
+        /// Only this algorithm (default: all).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<SigningAlg>,
+    },
+}
+
+fn parse_scope_def(raw: &str) -> Result<ScopeDef, String> {
+    let (name, description) = raw.split_once('=').unwrap_or((raw, ""));
+    Ok(ScopeDef {
+        name: name.trim().to_owned(),
+        description: description.trim().to_owned(),
+    })
+}
+
+fn parse_alg(raw: &str) -> Result<SigningAlg, String> {
+    raw.parse()
+        .map_err(|e: crate::model::UnknownValue| e.to_string())
+}
+
+fn parse_grant_type(raw: &str) -> Result<GrantType, String> {
+    raw.parse()
+        .map_err(|e: crate::model::UnknownValue| e.to_string())
+}
+
+fn parse_auth_method(raw: &str) -> Result<AuthMethod, String> {
+    raw.parse()
+        .map_err(|e: crate::model::UnknownValue| e.to_string())
+}
+
+fn scope_arg(field: &'static str, values: &[String]) -> Result<Option<Scope>, ServiceError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    Scope::parse(&values.join(" "))
+        .map(Some)
+        .ok_or_else(|| ServiceError::Invalid {
+            field,
+            message: "malformed scope (RFC 6749 §3.3)".into(),
+        })
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    init_tracing(&config, serving);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
+    let json = cli.json;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        return serve(config).await;
+    }
+    crate::crypto::install_providers();
+    let init = if matches!(command, Command::Migrate) {
+        Init::Allowed
+    } else {
+        Init::Forbidden
+    };
+    let core = Core::open(config, Arc::new(SystemClock), init).await?;
+    let result = match command {
+        Command::Serve => Ok(()),
+        Command::Migrate => {
+            print(
+                json,
+                &serde_json::json!({"migrated": true}),
+                "database is up to date",
+            );
+            Ok(())
+        }
+        Command::Resources(c) => resources(&core, c, json).await,
+        Command::Clients(c) => clients(&core, c, json).await,
+        Command::Keys(c) => keys(&core, c, json).await,
+    };
+    core.db.close().await;
+    result
+}
+
+async fn serve(config: Config) -> Result<(), CliError> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            AppError::Startup(format!(
+                "TESSERA_BIND: cannot listen on {}: {e}",
+                config.bind
+            ))
+        })?;
+    let app = App::build(config, Arc::new(SystemClock), listener).await?;
+    let addr = app.local_addr()?;
+    let issuer = app.core.issuer().to_owned();
+    tracing::info!(%addr, %issuer, "listening");
+    if app.core.clients().await?.is_empty() {
+        eprintln!(
+            "Tessera listens on http://{addr} (issuer {issuer}).\n\
+             Register a first API and client:\n  \
+             tessera resources create https://api.example.com --scope 'read=Read data'\n  \
+             tessera clients create --name my-service --resource https://api.example.com"
+        );
+    }
+    app.serve(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Prints `value` as JSON with `--json`, else the human text.
+fn print<T: Serialize>(json: bool, value: &T, human: impl std::fmt::Display) {
+    if json {
+        match serde_json::to_string_pretty(value) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    } else {
+        println!("{human}");
+    }
+}
+
+fn describe_resource(r: &crate::model::Resource) -> String {
+    let scopes: Vec<String> = r
+        .scopes
+        .iter()
+        .map(|s| format!("    {}  {}", s.name, s.description))
+        .collect();
+    format!(
+        "{}\n  name: {}\n  alg: {}\n  access token lifetime: {}s\n  scopes:\n{}",
+        r.identifier,
+        r.name,
+        r.signing_alg.as_str(),
+        r.access_token_ttl,
+        scopes.join("\n")
+    )
+}
+
+fn describe_client(c: &crate::model::Client) -> String {
+    let grants: Vec<String> = c
+        .grants
+        .iter()
+        .map(|g| format!("    {}  [{}]", g.resource, g.scopes))
+        .collect();
+    let grant_types: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    format!(
+        "{}\n  name: {}\n  type: {}\n  auth method: {}\n  grant types: {}\n  default resource: {}\n  \
+         default scopes: {}\n  disabled: {}\n  resources:\n{}",
+        c.client_id,
+        c.name,
+        if c.public { "public" } else { "confidential" },
+        c.auth_method.as_str(),
+        grant_types.join(" "),
+        c.default_resource.as_deref().unwrap_or("-"),
+        c.default_scopes,
+        c.disabled,
+        grants.join("\n")
+    )
+}
+
+fn apply_resource_args(mut spec: ResourceSpec, a: ResourceArgs) -> ResourceSpec {
+    if let Some(name) = a.name {
+        spec.name = name;
+    }
+    if !a.scopes.is_empty() {
+        spec.scopes = a.scopes;
+    }
+    if let Some(alg) = a.alg {
+        spec.signing_alg = alg;
+    }
+    if let Some(ttl) = a.access_token_ttl {
+        spec.access_token_ttl = ttl;
+    }
+    spec
+}
+
+async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        ResourceCommand::Create(a) => {
+            let spec = apply_resource_args(ResourceSpec::new(a.identifier.clone()), a);
+            let r = core.create_resource(spec).await?;
+            print(
+                json,
+                &r,
+                format!("created resource {}", describe_resource(&r)),
+            );
+        }
+        ResourceCommand::List => {
+            let all = core.resources().await?;
+            let text: Vec<String> = all.iter().map(describe_resource).collect();
+            print(json, &all, text.join("\n"));
+        }
+        ResourceCommand::Show { identifier } => {
+            let r = core.resource(&identifier).await?;
+            print(json, &r, describe_resource(&r));
+        }
+        ResourceCommand::Update(a) => {
+            let existing = core.resource(&a.identifier).await?;
+            let spec = apply_resource_args(ResourceSpec::from_resource(&existing), a);
+            let r = core.update_resource(spec).await?;
+            print(
+                json,
+                &r,
+                format!("updated resource {}", describe_resource(&r)),
+            );
+        }
+        ResourceCommand::Delete { identifier } => {
+            core.delete_resource(&identifier).await?;
+            print(
+                json,
+                &serde_json::json!({"deleted": identifier}),
+                format!("deleted resource {identifier}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, ServiceError> {
+    if let Some(name) = a.name {
+        spec.name = name;
+    }
+    if !a.grant_types.is_empty() {
+        spec.grant_types = a.grant_types;
+    }
+    if !a.resources.is_empty() {
+        spec.resources = a.resources;
+        spec.scopes = None;
+        spec.default_resource = None;
+        spec.default_scopes = None;
+    }
+    if let Some(scopes) = scope_arg("scopes", &a.scopes)? {
+        spec.scopes = Some(scopes);
+        spec.default_scopes = None;
+    }
+    if a.default_resource.is_some() {
+        spec.default_resource = a.default_resource;
+        spec.default_scopes = None;
+    }
+    if let Some(d) = scope_arg("default_scopes", &a.default_scopes)? {
+        spec.default_scopes = Some(d);
+    }
+    if !a.redirect_uris.is_empty() {
+        spec.redirect_uris = a.redirect_uris;
+    }
+    if a.public {
+        spec.public = true;
+    }
+    if a.auth_method.is_some() {
+        spec.auth_method = a.auth_method;
+    }
+    if a.access_token_ttl.is_some() {
+        spec.access_token_ttl = a.access_token_ttl;
+    }
+    if a.resource_server_for.is_some() {
+        spec.resource_server_for = a.resource_server_for;
+    }
+    Ok(spec)
+}
+
+async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        ClientCommand::Create(a) => {
+            let name = a.name.clone().ok_or_else(|| ServiceError::Invalid {
+                field: "name",
+                message: "--name is required".into(),
+            })?;
+            let spec = apply_client_args(ClientSpec::new(name), a)?;
+            let reg = core.create_client(spec).await?;
+            let secret_line = match &reg.secret {
+                Some(s) => format!("client_secret: {s}\n(shown once: store it now)"),
+                None => "public client: no secret".to_owned(),
+            };
+            print(
+                json,
+                &serde_json::json!({"client": reg.client, "client_secret": reg.secret}),
+                format!(
+                    "client_id: {}\n{secret_line}\n{}",
+                    reg.client.client_id,
+                    describe_client(&reg.client)
+                ),
+            );
+        }
+        ClientCommand::List => {
+            let all = core.clients().await?;
+            let text: Vec<String> = all.iter().map(describe_client).collect();
+            print(json, &all, text.join("\n"));
+        }
+        ClientCommand::Show { client_id } => {
+            let c = core.client(&client_id).await?;
+            print(json, &c, describe_client(&c));
+        }
+        ClientCommand::Update {
+            client_id,
+            args,
+            disable,
+            enable,
+        } => {
+            let existing = core.client(&client_id).await?;
+            let mut spec = apply_client_args(ClientSpec::from_client(&existing), args)?;
+            if disable {
+                spec.disabled = true;
+            }
+            if enable {
+                spec.disabled = false;
+            }
+            let c = core.update_client(&client_id, spec).await?;
+            print(json, &c, format!("updated client {}", describe_client(&c)));
+        }
+        ClientCommand::RotateSecret { client_id, overlap } => {
+            let secret = core.rotate_client_secret(&client_id, overlap).await?;
+            print(
+                json,
+                &serde_json::json!({"client_id": client_id, "client_secret": secret, "overlap_seconds": overlap}),
+                format!(
+                    "client_id: {client_id}\nclient_secret: {secret}\n(shown once; the old secret works for {overlap}s more)"
+                ),
+            );
+        }
+        ClientCommand::Delete { client_id } => {
+            core.delete_client(&client_id).await?;
+            print(
+                json,
+                &serde_json::json!({"deleted": client_id}),
+                format!("deleted client {client_id}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        KeyCommand::List => {
+            let info = core.keys.current().info.clone();
+            let text: Vec<String> = info
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{:<6} {:<8} {}  created {}",
+                        k.alg.as_str(),
+                        k.state,
+                        k.kid,
+                        k.created_at
+                    )
+                })
+                .collect();
+            print(json, &info, text.join("\n"));
+        }
+        KeyCommand::Rotate { alg } => {
+            let algs = alg.map_or_else(|| SigningAlg::ALL.to_vec(), |a| vec![a]);
+            let mut rotated = Vec::new();
+            for alg in algs {
+                rotated.push(core.rotate_key(alg).await?);
+            }
+            let text: Vec<String> = rotated
+                .iter()
+                .map(|k| format!("{} now signs with {}", k.alg.as_str(), k.kid))
+                .collect();
+            print(json, &rotated, text.join("\n"));
+        }
+    }
+    Ok(())
+}

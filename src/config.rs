@@ -1,0 +1,388 @@
+//! Configuration: built-in defaults, then an optional TOML file named by `TESSERA_CONFIG`, then
+//! `TESSERA_*` environment variables (nested keys joined with `__`, e.g. `TESSERA_KEYS__ROTATION_DAYS`).
+//! Validated once at start; every error names the setting it is about.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A configuration value that must never reach a log line.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The issuer identifier (RFC 8414 §2). Defaults to `http://{bind}`.
+    pub issuer: Option<String>,
+    pub bind: SocketAddr,
+    /// `sqlite://path/to/file.db` or `postgres://…`.
+    pub database_url: String,
+    /// Comma-separated base64url 256-bit keys; the first encrypts new data.
+    pub master_key: Option<SecretString>,
+    pub master_key_file: Option<PathBuf>,
+    /// Serving plain http on a non-loopback address is refused unless this is set.
+    pub allow_insecure_http: bool,
+    pub log: LogConfig,
+    pub keys: KeysConfig,
+    pub clients: ClientsConfig,
+    pub database: DatabaseConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `tessera=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Automatic rotation period of the active signing key per algorithm.
+    pub rotation_days: u32,
+    /// `Cache-Control: max-age` of /jwks.json; a next key is published at least this long
+    /// before it may sign.
+    pub jwks_max_age: u32,
+    /// How often an instance re-reads the key set written by others.
+    pub reload_seconds: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientsConfig {
+    /// How long another instance's client change may stay unseen here.
+    pub cache_ttl_ms: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://data/tessera.db".to_owned(),
+            master_key: None,
+            master_key_file: None,
+            allow_insecure_http: false,
+            log: LogConfig::default(),
+            keys: KeysConfig::default(),
+            clients: ClientsConfig::default(),
+            database: DatabaseConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            rotation_days: 90,
+            jwks_max_age: 300,
+            reload_seconds: 30,
+        }
+    }
+}
+
+impl Default for ClientsConfig {
+    fn default() -> Self {
+        Self { cache_ttl_ms: 1000 }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration error: {0}")]
+    Load(Box<figment::Error>),
+    #[error("configuration error: {setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+}
+
+fn invalid(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Defaults → `TESSERA_CONFIG` file → `DATABASE_URL` → `TESSERA_*`, then validation.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = std::env::var_os("TESSERA_CONFIG") {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(invalid(
+                    "TESSERA_CONFIG",
+                    format!("no such file: {}", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]).split("__"));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validated()
+    }
+
+    /// Checks every rule that serde cannot express and fills in the derived issuer.
+    pub fn validated(mut self) -> Result<Self, ConfigError> {
+        let issuer = match self.issuer.take() {
+            Some(issuer) => issuer,
+            None => format!("http://{}", self.bind),
+        };
+        let issuer = validate_issuer(&issuer)?;
+        let http = issuer.starts_with("http://");
+        if http && !self.bind.ip().is_loopback() && !self.allow_insecure_http {
+            return Err(invalid(
+                "TESSERA_BIND",
+                format!(
+                    "{} is not a loopback address and the issuer uses plain http; use an https \
+                     issuer or set TESSERA_ALLOW_INSECURE_HTTP=true",
+                    self.bind
+                ),
+            ));
+        }
+        self.issuer = Some(issuer);
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "TESSERA_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if self.keys.rotation_days == 0 {
+            return Err(invalid("TESSERA_KEYS__ROTATION_DAYS", "must be at least 1"));
+        }
+        if !(1..=86_400).contains(&self.keys.jwks_max_age) {
+            return Err(invalid(
+                "TESSERA_KEYS__JWKS_MAX_AGE",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if self.keys.reload_seconds == 0 {
+            return Err(invalid(
+                "TESSERA_KEYS__RELOAD_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid(
+                "TESSERA_DATABASE__MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The validated issuer (always set after [`Config::validated`]).
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_deref().unwrap_or_default()
+    }
+
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Where the generated master key lives when none is configured: beside the SQLite file.
+    pub fn default_master_key_file(&self) -> Option<PathBuf> {
+        let db = self.sqlite_path()?;
+        let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
+        Some(dir.join("master.key"))
+    }
+}
+
+/// RFC 8414 §2: the issuer is an https URL with no query or fragment; plain http is allowed
+/// only for loopback hosts, which is what local development and tests use.
+fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
+    const SETTING: &str = "TESSERA_ISSUER";
+    let url = url::Url::parse(raw)
+        .map_err(|e| invalid(SETTING, format!("{raw:?} is not an absolute URL ({e})")))?;
+    if url.query().is_some() || url.fragment().is_some() || raw.contains(['?', '#']) {
+        return Err(invalid(SETTING, "must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(SETTING, "must not contain user information"));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => return Err(invalid(SETTING, "must have a host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(invalid(
+                SETTING,
+                "must use https unless the host is loopback (127.0.0.1, [::1], localhost)",
+            ));
+        }
+        other => return Err(invalid(SETTING, format!("unsupported scheme {other:?}"))),
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+// figment's Jail closures return its large error type; that is the library's signature.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_err(jail: &mut Jail) -> String {
+        let _ = jail;
+        Config::load().map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_give_a_loopback_issuer_and_sqlite() {
+        Jail::expect_with(|_jail| {
+            let config = Config::load().expect("defaults are valid");
+            assert_eq!(config.issuer(), "http://127.0.0.1:8080");
+            assert_eq!(config.sqlite_path(), Some(PathBuf::from("data/tessera.db")));
+            assert_eq!(
+                config.default_master_key_file(),
+                Some(PathBuf::from("data/master.key"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_with_nested_keys_and_database_url_alias() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                "issuer = \"https://id.example.com/\"\n[keys]\nrotation_days = 7\n",
+            )?;
+            jail.set_env("TESSERA_CONFIG", "t.toml");
+            jail.set_env("TESSERA_KEYS__JWKS_MAX_AGE", "60");
+            jail.set_env("DATABASE_URL", "postgres://db/x");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.issuer(), "https://id.example.com");
+            assert_eq!(config.keys.rotation_days, 7);
+            assert_eq!(config.keys.jwks_max_age, 60);
+            assert_eq!(config.database_url, "postgres://db/x");
+            jail.set_env("TESSERA_DATABASE_URL", "sqlite://other.db");
+            assert_eq!(
+                Config::load().expect("valid").database_url,
+                "sqlite://other.db"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_setting() {
+        Jail::expect_with(|jail| {
+            jail.create_file("t.toml", "isuer = \"https://x\"\n")?;
+            jail.set_env("TESSERA_CONFIG", "t.toml");
+            assert!(load_err(jail).contains("isuer"), "{}", load_err(jail));
+            jail.create_file("t.toml", "")?;
+            jail.set_env("TESSERA_BIND", "not-an-address");
+            assert!(load_err(jail).contains("BIND"), "{}", load_err(jail));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn issuer_rules() {
+        for bad in [
+            "https://x.example/?a=b",
+            "https://x.example/#f",
+            "http://id.example.com",
+            "ftp://127.0.0.1",
+            "not a url",
+        ] {
+            let config = Config {
+                issuer: Some(bad.to_owned()),
+                ..Config::default()
+            };
+            let err = config.validated().unwrap_err().to_string();
+            assert!(err.contains("TESSERA_ISSUER"), "{bad}: {err}");
+        }
+        for good in [
+            "https://id.example.com",
+            "http://localhost:9",
+            "http://[::1]:80",
+        ] {
+            let config = Config {
+                issuer: Some(good.to_owned()),
+                ..Config::default()
+            };
+            assert!(config.validated().is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn non_loopback_http_needs_opt_in() {
+        let config = Config {
+            bind: "0.0.0.0:8080".parse().expect("addr"),
+            issuer: Some("http://127.0.0.1:8080".to_owned()),
+            ..Config::default()
+        };
+        let err = config.clone().validated().unwrap_err().to_string();
+        assert!(err.contains("TESSERA_ALLOW_INSECURE_HTTP"), "{err}");
+        let config = Config {
+            allow_insecure_http: true,
+            ..config
+        };
+        assert!(config.validated().is_ok());
+    }
+}

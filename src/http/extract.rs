@@ -1,0 +1,55 @@
+//! Extractors for protocol endpoints: rejections become RFC 6749 JSON errors, never axum's
+//! plain-text ones.
+
+use axum::body::to_bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+
+use crate::oauth::OAuthError;
+use crate::oauth::params::Params;
+
+/// Protocol request bodies are small; anything larger is refused before parsing.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A form-encoded body (RFC 6749 §3.2) plus the `Authorization` header.
+pub struct OAuthForm {
+    pub params: Params,
+    pub authorization: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let authorization = match req.headers().get(header::AUTHORIZATION) {
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| OAuthError::invalid_client())?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| {
+            OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
+                .with_status(413)
+        })?;
+        Ok(Self {
+            params: Params::parse(&body)?,
+            authorization,
+        })
+    }
+}

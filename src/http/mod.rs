@@ -1,0 +1,47 @@
+//! HTTP: the router, its layers and the handlers. Handlers only translate between HTTP and the
+//! domain (`oauth`, `oidc`, `service`).
+
+mod extract;
+mod health;
+mod log;
+pub mod oauth;
+mod oidc;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::service::Core;
+
+pub type AppState = Arc<Core>;
+
+pub fn router(state: AppState) -> Router {
+    let protocol = Router::new()
+        .route("/token", post(oauth::token::token))
+        .route("/introspect", post(oauth::introspect::introspect))
+        .route("/revoke", post(oauth::revoke::revoke))
+        .method_not_allowed_fallback(oauth::error::method_not_allowed);
+    let public = Router::new()
+        .route("/jwks.json", get(oidc::jwks::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery::authorization_server),
+        )
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET]),
+        )
+        .method_not_allowed_fallback(oauth::error::method_not_allowed);
+    Router::new()
+        .merge(protocol)
+        .merge(public)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(oauth::error::not_found)
+        .layer(axum::middleware::from_fn(log::access_log))
+        .layer(CatchPanicLayer::custom(oauth::error::panic_response))
+        .with_state(state)
+}

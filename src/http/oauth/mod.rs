@@ -1,0 +1,4 @@
+pub mod error;
+pub mod introspect;
+pub mod revoke;
+pub mod token;

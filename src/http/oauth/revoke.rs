@@ -1,0 +1,23 @@
+//! `POST /revoke` (RFC 7009 §2).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::error::no_store;
+use crate::http::AppState;
+use crate::http::extract::OAuthForm;
+use crate::oauth::{OAuthError, client_auth, revocation};
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    form: OAuthForm,
+) -> Result<Response, OAuthError> {
+    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
+    let caller = client_auth::authenticate(&state, presented).await?;
+    let token = form.params.require("token")?;
+    revocation::revoke(&state, &caller, token).await?;
+    let mut response = StatusCode::OK.into_response();
+    no_store(&mut response);
+    Ok(response)
+}

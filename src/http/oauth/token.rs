@@ -1,0 +1,30 @@
+//! `POST /token` (RFC 6749 §3.2).
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+
+use super::error::no_store;
+use crate::http::AppState;
+use crate::http::extract::OAuthForm;
+use crate::oauth::{ErrorCode, OAuthError, client_auth, grants};
+
+pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, OAuthError> {
+    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
+    let grant_type = form.params.require("grant_type")?;
+    let client = client_auth::authenticate(&state, presented).await?;
+    let response = match grant_type {
+        "client_credentials" => {
+            grants::client_credentials::grant(&state, &client, &form.params).await?
+        }
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "supported grant types: client_credentials",
+            ));
+        }
+    };
+    let mut response = Json(response).into_response();
+    no_store(&mut response);
+    Ok(response)
+}

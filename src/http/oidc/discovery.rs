@@ -1,0 +1,18 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::AppState;
+use crate::oidc::metadata;
+
+pub async fn authorization_server(State(state): State<AppState>) -> Response {
+    let mut response = Json(metadata::authorization_server(state.issuer())).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

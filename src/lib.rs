@@ -1,0 +1,18 @@
+//! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod oauth;
+pub mod oidc;
+pub mod service;
+pub mod store;
+
+pub use app::App;
+pub use clock::{SystemClock, TestClock};
+pub use config::Config;

@@ -1,0 +1,130 @@
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Scope, UnknownValue};
+
+/// A server-generated client identifier. Its shape (`c_` + 22 base64url characters) can never
+/// equal a user's subject, which is a UUID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClientId(pub String);
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Token endpoint authentication methods (RFC 7591 §2, OIDC Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMethod {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "client_secret_basic" => Ok(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Ok(AuthMethod::ClientSecretPost),
+            "none" => Ok(AuthMethod::None),
+            _ => Err(UnknownValue {
+                kind: "auth method",
+                value: s.to_owned(),
+                expected: "client_secret_basic, client_secret_post, none",
+            }),
+        }
+    }
+}
+
+/// Grant types a client may use (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+impl std::str::FromStr for GrantType {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "client_credentials" => Ok(GrantType::ClientCredentials),
+            _ => Err(UnknownValue {
+                kind: "grant type",
+                value: s.to_owned(),
+                expected: "client_credentials",
+            }),
+        }
+    }
+}
+
+/// A resource a client may get tokens for, with the scopes it may ask for there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientGrant {
+    pub resource: String,
+    #[serde(serialize_with = "scope_string")]
+    pub scopes: Scope,
+}
+
+fn scope_string<S: serde::Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(scope)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub client_id: ClientId,
+    pub name: String,
+    pub public: bool,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub grants: Vec<ClientGrant>,
+    pub default_resource: Option<String>,
+    #[serde(serialize_with = "scope_string")]
+    pub default_scopes: Scope,
+    /// Overrides the resource's access-token lifetime when set (seconds).
+    pub access_token_ttl: Option<i64>,
+    /// The resource this client acts as: it may introspect tokens issued for it (RFC 7662 §4).
+    pub resource_server_for: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Keyed hashes of the current secret and of the previous one during a rotation overlap.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    #[serde(skip)]
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+}
+
+impl Client {
+    pub fn grant_for(&self, resource: &str) -> Option<&ClientGrant> {
+        self.grants.iter().find(|g| g.resource == resource)
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}

@@ -1,0 +1,18 @@
+//! Plain types shared by the store, the services and the protocol code; wire strings live here.
+
+mod client;
+mod resource;
+mod scope;
+
+pub use client::{AuthMethod, Client, ClientGrant, ClientId, GrantType};
+pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
+pub use scope::{Scope, is_scope_token};
+
+/// A wire string that did not match any known value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?} (expected one of: {expected})")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}

@@ -1,0 +1,12 @@
+//! The protocol: request parameters, client authentication, grants, tokens, introspection and
+//! revocation. No axum types: handlers pass in what they read from the request.
+
+pub mod client_auth;
+pub mod error;
+pub mod grants;
+pub mod introspection;
+pub mod params;
+pub mod revocation;
+pub mod tokens;
+
+pub use error::{ErrorCode, OAuthError};

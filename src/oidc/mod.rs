@@ -1,0 +1,3 @@
+//! OpenID Connect and OAuth metadata.
+
+pub mod metadata;

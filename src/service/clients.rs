@@ -1,0 +1,314 @@
+//! Client registration: server-generated ids and secrets, grants of resources and scopes.
+
+use super::{Core, ServiceError, invalid};
+use crate::crypto::random;
+use crate::crypto::secrets::SecretHasher;
+use crate::model::{AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope};
+use crate::service::resources::MAX_TOKEN_TTL;
+use crate::store::clients as store;
+
+/// The desired state of a client, for create and update.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub name: String,
+    pub public: bool,
+    /// None picks `client_secret_basic` (confidential) or `none` (public).
+    pub auth_method: Option<AuthMethod>,
+    pub grant_types: Vec<GrantType>,
+    /// Granted resource identifiers; each gets the requested scopes it defines (all of its
+    /// scopes when `scopes` is None).
+    pub resources: Vec<String>,
+    pub scopes: Option<Scope>,
+    pub default_resource: Option<String>,
+    /// None: all scopes granted on the default resource.
+    pub default_scopes: Option<Scope>,
+    pub redirect_uris: Vec<String>,
+    pub access_token_ttl: Option<i64>,
+    pub resource_server_for: Option<String>,
+    pub disabled: bool,
+}
+
+impl ClientSpec {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public: false,
+            auth_method: None,
+            grant_types: Vec::new(),
+            resources: Vec::new(),
+            scopes: None,
+            default_resource: None,
+            default_scopes: None,
+            redirect_uris: Vec::new(),
+            access_token_ttl: None,
+            resource_server_for: None,
+            disabled: false,
+        }
+    }
+
+    pub fn from_client(c: &Client) -> Self {
+        let mut scopes = Vec::new();
+        for g in &c.grants {
+            scopes.extend(g.scopes.iter().map(str::to_owned));
+        }
+        Self {
+            name: c.name.clone(),
+            public: c.public,
+            auth_method: Some(c.auth_method),
+            grant_types: c.grant_types.clone(),
+            resources: c.grants.iter().map(|g| g.resource.clone()).collect(),
+            scopes: Some(Scope::from_tokens(scopes)),
+            default_resource: c.default_resource.clone(),
+            default_scopes: Some(c.default_scopes.clone()),
+            redirect_uris: c.redirect_uris.clone(),
+            access_token_ttl: c.access_token_ttl,
+            resource_server_for: c.resource_server_for.clone(),
+            disabled: c.disabled,
+        }
+    }
+}
+
+/// A registration and, for confidential clients, the secret shown exactly once.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+fn validate_redirect_uri(uri: &str) -> Result<(), ServiceError> {
+    let url = url::Url::parse(uri)
+        .map_err(|_| invalid("redirect_uris", format!("{uri:?} is not an absolute URI")))?;
+    // RFC 6749 §3.1.2: the endpoint URI MUST NOT include a fragment component.
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(invalid(
+            "redirect_uris",
+            format!("{uri:?} must not contain a fragment"),
+        ));
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Checks `spec` against the registered resources and builds the client it describes.
+    async fn build_client(
+        &self,
+        id: ClientId,
+        spec: ClientSpec,
+        created_at: i64,
+    ) -> Result<Client, ServiceError> {
+        if spec.name.trim().is_empty() || spec.name.len() > 200 {
+            return Err(invalid("name", "must be 1 to 200 characters"));
+        }
+        let auth_method = spec.auth_method.unwrap_or(if spec.public {
+            AuthMethod::None
+        } else {
+            AuthMethod::ClientSecretBasic
+        });
+        match (spec.public, auth_method) {
+            (true, AuthMethod::None)
+            | (false, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) => {}
+            (true, _) => {
+                return Err(invalid(
+                    "auth_method",
+                    "a public client has no secret: use none",
+                ));
+            }
+            (false, _) => {
+                return Err(invalid(
+                    "auth_method",
+                    "a confidential client must authenticate",
+                ));
+            }
+        }
+        let mut grant_types = spec.grant_types.clone();
+        if grant_types.is_empty() && !spec.public {
+            grant_types.push(GrantType::ClientCredentials);
+        }
+        grant_types.dedup();
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(invalid(
+                "grant_types",
+                "client_credentials needs a confidential client",
+            ));
+        }
+        for uri in &spec.redirect_uris {
+            validate_redirect_uri(uri)?;
+        }
+        let mut resources: Vec<Resource> = Vec::new();
+        for identifier in &spec.resources {
+            if resources.iter().any(|r| &r.identifier == identifier) {
+                continue;
+            }
+            let resource = crate::store::resources::get(&self.db, identifier)
+                .await?
+                .ok_or_else(|| invalid("resources", format!("no resource {identifier}")))?;
+            resources.push(resource);
+        }
+        let grants: Vec<ClientGrant> = resources
+            .iter()
+            .map(|r| ClientGrant {
+                resource: r.identifier.clone(),
+                scopes: Scope::from_tokens(
+                    r.scopes
+                        .iter()
+                        .filter(|s| {
+                            spec.scopes
+                                .as_ref()
+                                .is_none_or(|want| want.contains(&s.name))
+                        })
+                        .map(|s| s.name.clone())
+                        .collect(),
+                ),
+            })
+            .collect();
+        if let Some(scopes) = &spec.scopes
+            && let Some(unknown) = scopes
+                .iter()
+                .find(|s| !grants.iter().any(|g| g.scopes.contains(s)))
+        {
+            return Err(invalid(
+                "scopes",
+                format!("{unknown:?} is not defined by any granted resource"),
+            ));
+        }
+        let default_resource = match spec.default_resource {
+            Some(d) if grants.iter().any(|g| g.resource == d) => Some(d),
+            Some(d) => {
+                return Err(invalid(
+                    "default_resource",
+                    format!("{d} is not granted to the client"),
+                ));
+            }
+            None if grants.len() == 1 => Some(grants[0].resource.clone()),
+            None => None,
+        };
+        let granted_default = default_resource
+            .as_deref()
+            .and_then(|d| grants.iter().find(|g| g.resource == d))
+            .map(|g| g.scopes.clone())
+            .unwrap_or_default();
+        let default_scopes = spec
+            .default_scopes
+            .unwrap_or_else(|| granted_default.clone());
+        if !default_scopes.is_subset_of(&granted_default) {
+            return Err(invalid(
+                "default_scopes",
+                "must be among the scopes granted on the default resource",
+            ));
+        }
+        if let Some(ttl) = spec.access_token_ttl
+            && !(1..=MAX_TOKEN_TTL).contains(&ttl)
+        {
+            return Err(invalid(
+                "access_token_ttl",
+                format!("must be between 1 and {MAX_TOKEN_TTL} seconds"),
+            ));
+        }
+        if let Some(rs) = &spec.resource_server_for
+            && crate::store::resources::get(&self.db, rs).await?.is_none()
+        {
+            return Err(invalid("resource_server_for", format!("no resource {rs}")));
+        }
+        Ok(Client {
+            client_id: id,
+            name: spec.name.trim().to_owned(),
+            public: spec.public,
+            auth_method,
+            grant_types,
+            redirect_uris: spec.redirect_uris,
+            grants,
+            default_resource,
+            default_scopes,
+            access_token_ttl: spec.access_token_ttl,
+            resource_server_for: spec.resource_server_for,
+            disabled: spec.disabled,
+            created_at,
+            updated_at: self.now(),
+            secret_hash: None,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+        })
+    }
+
+    /// Registers a client with a server-generated id and (if confidential) a 256-bit secret,
+    /// of which only a keyed hash is stored.
+    pub async fn create_client(&self, spec: ClientSpec) -> Result<Registered, ServiceError> {
+        let id = ClientId(format!("c_{}", random::token::<16>()));
+        let mut client = self.build_client(id, spec, self.now()).await?;
+        let secret = (!client.public).then(SecretHasher::generate_secret);
+        client.secret_hash = secret.as_deref().map(|s| self.hasher.hash(s));
+        store::insert(&self.db, &client).await?;
+        Ok(Registered { client, secret })
+    }
+
+    pub async fn update_client(&self, id: &str, spec: ClientSpec) -> Result<Client, ServiceError> {
+        let existing = self.client(id).await?;
+        if existing.public != spec.public {
+            return Err(invalid(
+                "public",
+                "a client cannot switch between public and confidential; register a new one",
+            ));
+        }
+        let mut client = self
+            .build_client(existing.client_id.clone(), spec, existing.created_at)
+            .await?;
+        client.secret_hash = existing.secret_hash;
+        client.previous_secret_hash = existing.previous_secret_hash;
+        client.previous_secret_expires_at = existing.previous_secret_expires_at;
+        let found = store::update(&self.db, &client).await?;
+        self.clients.invalidate(id);
+        if !found {
+            return Err(ServiceError::NotFound(format!("client {id}")));
+        }
+        Ok(client)
+    }
+
+    /// A new secret; the old one keeps working for `overlap_seconds` (none by default), so
+    /// deployments can roll the new secret out without downtime.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+        overlap_seconds: i64,
+    ) -> Result<String, ServiceError> {
+        let client = self.client(id).await?;
+        if client.public {
+            return Err(invalid("client_id", "a public client has no secret"));
+        }
+        if !(0..=30 * 86_400).contains(&overlap_seconds) {
+            return Err(invalid("overlap", "must be between 0 and 30 days"));
+        }
+        let now = self.now();
+        let secret = SecretHasher::generate_secret();
+        let hash = self.hasher.hash(&secret);
+        let previous = match (&client.secret_hash, overlap_seconds) {
+            (Some(old), s) if s > 0 => Some((old.as_str(), now + s)),
+            _ => None,
+        };
+        let found = store::set_secret(&self.db, &client.client_id, &hash, previous, now).await?;
+        self.clients.invalidate(id);
+        if !found {
+            return Err(ServiceError::NotFound(format!("client {id}")));
+        }
+        Ok(secret)
+    }
+
+    pub async fn client(&self, id: &str) -> Result<Client, ServiceError> {
+        store::get(&self.db, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("client {id}")))
+    }
+
+    pub async fn clients(&self) -> Result<Vec<Client>, ServiceError> {
+        Ok(store::list(&self.db).await?)
+    }
+
+    pub async fn delete_client(&self, id: &str) -> Result<(), ServiceError> {
+        let found = store::delete(&self.db, id).await?;
+        self.clients.invalidate(id);
+        if !found {
+            return Err(ServiceError::NotFound(format!("client {id}")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! Signing keys: first-start generation, loading (decrypting) into memory, rotation and removal.
+//!
+//! Lifecycle per algorithm: `next` (published in JWKS, not signing) → `active` (signing) →
+//! `retired` (published, not signing) → removed. A next key is published at least one JWKS
+//! max-age before it may sign, so every cache that fetched JWKS already knows it; a retired key
+//! stays until every token it signed has expired plus one max-age.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Core, ServiceError};
+use crate::crypto::CryptoError;
+use crate::crypto::jwt::{Signer, Verifier};
+use crate::crypto::keys::KeyPair;
+use crate::crypto::master_key::Keyring;
+use crate::model::SigningAlg;
+use crate::store::keys::{self as key_store, KeyRow};
+use crate::store::resources;
+
+/// What the CLI and console show about a key (never the private part).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub state: String,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub retired_at: Option<i64>,
+    /// When a next key may become active (published for one JWKS max-age).
+    pub usable_from: i64,
+}
+
+/// The keys in memory: active signers, the published JWKS document and a verifier.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    signers: HashMap<SigningAlg, Arc<Signer>>,
+    pub jwks: Arc<str>,
+    pub etag: Arc<str>,
+    pub verifier: Verifier,
+    pub info: Vec<KeyInfo>,
+}
+
+impl KeySet {
+    pub fn signer(&self, alg: SigningAlg) -> Option<Arc<Signer>> {
+        self.signers.get(&alg).cloned()
+    }
+
+    /// Decrypts the active keys and gathers every published public key. A key that does not
+    /// decrypt means the master key is wrong: that is an error, never a reason to regenerate.
+    fn from_rows(rows: &[KeyRow], keyring: &Keyring, max_age: i64) -> Result<Self, CryptoError> {
+        let mut set = KeySet::default();
+        let mut published = Vec::new();
+        for row in rows {
+            let bad = |reason: String| CryptoError::BadKey {
+                kid: row.kid.clone(),
+                reason,
+            };
+            let alg: SigningAlg = row.alg.parse().map_err(|e| bad(format!("{e}")))?;
+            let jwk: Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| bad(e.to_string()))?;
+            let der = keyring.decrypt(&row.master_key_id, &row.private_key, row.kid.as_bytes())?;
+            if row.state == "active" {
+                let pair = KeyPair::from_pkcs8(alg, &der).map_err(bad)?;
+                set.signers.insert(
+                    alg,
+                    Arc::new(Signer {
+                        kid: row.kid.clone(),
+                        alg,
+                        pair,
+                    }),
+                );
+            }
+            set.verifier.insert(&row.kid, alg, &jwk)?;
+            set.info.push(KeyInfo {
+                kid: row.kid.clone(),
+                alg,
+                state: row.state.clone(),
+                created_at: row.created_at,
+                activated_at: row.activated_at,
+                retired_at: row.retired_at,
+                usable_from: row.created_at + max_age,
+            });
+            published.push(jwk);
+        }
+        let body = serde_json::json!({ "keys": published }).to_string();
+        let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+        let etag: String = digest.as_ref()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        set.etag = format!("\"{etag}\"").into();
+        set.jwks = body.into();
+        Ok(set)
+    }
+}
+
+/// The current key set, swapped whole when keys change.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl KeyStore {
+    pub fn current(&self) -> Arc<KeySet> {
+        self.current.read().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    fn replace(&self, set: KeySet) {
+        if let Ok(mut current) = self.current.write() {
+            *current = Arc::new(set);
+        }
+    }
+}
+
+/// A new key row for `alg` in `state`, its private part encrypted under the primary master key
+/// with the kid as associated data (so a ciphertext cannot be moved to another row). Generation is
+/// CPU-heavy (RSA takes tens of milliseconds), so it runs off the async workers.
+async fn generate_row(alg: SigningAlg, state: &str, core: &Core) -> Result<KeyRow, ServiceError> {
+    let (pair, der) = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
+        .await
+        .map_err(|_| CryptoError::KeyGeneration)??;
+    let kid = pair.thumbprint();
+    let (master_key_id, private_key) = core.keyring.encrypt(&der, kid.as_bytes())?;
+    let now = core.now();
+    Ok(KeyRow {
+        public_jwk: pair.public_jwk(&kid, alg).to_string(),
+        kid,
+        alg: alg.as_str().to_owned(),
+        state: state.to_owned(),
+        private_key,
+        master_key_id,
+        created_at: now,
+        activated_at: (state == "active").then_some(now),
+        retired_at: None,
+    })
+}
+
+impl Core {
+    /// Makes sure every algorithm has an active and a next key, then loads the set. Safe when
+    /// several instances start together on an empty database: a losing insert writes nothing
+    /// and everybody loads the winner's keys.
+    pub async fn ensure_keys(&self) -> Result<(), ServiceError> {
+        let rows = key_store::list(&self.db).await?;
+        for alg in SigningAlg::ALL {
+            for state in ["active", "next"] {
+                let present = rows
+                    .iter()
+                    .any(|r| r.alg == alg.as_str() && r.state == state);
+                if !present {
+                    let row = generate_row(alg, state, self).await?;
+                    key_store::insert_if_free(&self.db, &row).await?;
+                }
+            }
+        }
+        self.reload_keys().await
+    }
+
+    /// Re-reads the key set from the database (other instances may have rotated).
+    pub async fn reload_keys(&self) -> Result<(), ServiceError> {
+        let rows = key_store::list(&self.db).await?;
+        let max_age = i64::from(self.config.keys.jwks_max_age);
+        let set = KeySet::from_rows(&rows, &self.keyring, max_age)?;
+        self.keys.replace(set);
+        Ok(())
+    }
+
+    /// Promotes next → active, active → retired and publishes a new next key for `alg`.
+    /// Refused while the next key has been published for less than one JWKS max-age, because
+    /// verifiers that cached JWKS before it appeared would reject its tokens.
+    pub async fn rotate_key(&self, alg: SigningAlg) -> Result<KeyInfo, ServiceError> {
+        let rows = key_store::list(&self.db).await?;
+        let find = |state: &str| {
+            rows.iter()
+                .find(|r| r.alg == alg.as_str() && r.state == state)
+        };
+        let next = find("next").ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "no next {} key; start the server once",
+                alg.as_str()
+            ))
+        })?;
+        let now = self.now();
+        let usable_from = next.created_at + i64::from(self.config.keys.jwks_max_age);
+        if now < usable_from {
+            return Err(ServiceError::Conflict(format!(
+                "the next {} key {} is published only since {}s; it may sign in {}s \
+                 (one JWKS max-age, keys.jwks_max_age)",
+                alg.as_str(),
+                next.kid,
+                now - next.created_at,
+                usable_from - now
+            )));
+        }
+        let new_next = generate_row(alg, "next", self).await?;
+        let rotated = key_store::rotate(
+            &self.db,
+            find("active").map(|r| r.kid.as_str()),
+            &next.kid,
+            &new_next,
+            now,
+        )
+        .await?;
+        if !rotated {
+            return Err(ServiceError::Conflict(
+                "another instance rotated this key at the same time; list the keys and retry"
+                    .into(),
+            ));
+        }
+        self.reload_keys().await?;
+        self.keys
+            .current()
+            .info
+            .iter()
+            .find(|k| k.kid == next.kid)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(format!("key {}", next.kid)))
+    }
+
+    /// The periodic job: rotates active keys older than `keys.rotation_days` and removes retired
+    /// keys no token can need any more. Concurrent instances are safe: `rotate` is conditional.
+    pub async fn maintain_keys(&self) -> Result<(), ServiceError> {
+        let now = self.now();
+        let period = i64::from(self.config.keys.rotation_days) * 86_400;
+        let max_age = i64::from(self.config.keys.jwks_max_age);
+        for info in self
+            .keys
+            .current()
+            .info
+            .iter()
+            .filter(|k| k.state == "active")
+        {
+            if info.activated_at.unwrap_or(info.created_at) + period <= now {
+                match self.rotate_key(info.alg).await {
+                    Ok(k) => {
+                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated")
+                    }
+                    Err(ServiceError::Conflict(reason)) => {
+                        tracing::debug!(%reason, "rotation skipped")
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let keep = resources::max_access_token_ttl(&self.db).await? + max_age;
+        let removed = key_store::delete_retired_before(&self.db, now - keep).await?;
+        if removed > 0 {
+            tracing::info!(removed, "retired signing keys removed");
+        }
+        crate::store::revocations::purge_expired(&self.db, now).await?;
+        self.reload_keys().await
+    }
+}

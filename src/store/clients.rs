@@ -1,0 +1,261 @@
+//! Clients and their grants (resource + scopes). A client and its grants are written in one
+//! transaction so a reader never sees half a registration.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError, with_pool};
+use crate::model::{Client, ClientGrant, ClientId, Scope};
+
+#[derive(FromRow)]
+struct Row {
+    client_id: String,
+    name: String,
+    public: bool,
+    auth_method: String,
+    grant_types: String,
+    redirect_uris: String,
+    default_resource: Option<String>,
+    default_scopes: String,
+    access_token_ttl: Option<i64>,
+    resource_server_for: Option<String>,
+    secret_hash: Option<String>,
+    previous_secret_hash: Option<String>,
+    previous_secret_expires_at: Option<i64>,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(FromRow)]
+struct GrantRow {
+    client_id: String,
+    resource: String,
+    scopes: String,
+}
+
+const COLUMNS: &str = "client_id, name, public, auth_method, grant_types, redirect_uris, \
+    default_resource, default_scopes, access_token_ttl, resource_server_for, secret_hash, \
+    previous_secret_hash, previous_secret_expires_at, disabled, created_at, updated_at";
+
+fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("client {id}: {what}"))
+}
+
+fn scope(id: &str, raw: &str) -> Result<Scope, StoreError> {
+    Scope::parse(raw).ok_or_else(|| corrupt(id, "malformed scope"))
+}
+
+fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
+    let id = r.client_id.as_str();
+    let grant_types = r
+        .grant_types
+        .split(' ')
+        .filter(|g| !g.is_empty())
+        .map(|g| g.parse().map_err(|e| corrupt(id, e)))
+        .collect::<Result<_, _>>()?;
+    let grants = grants
+        .into_iter()
+        .map(|g| {
+            Ok(ClientGrant {
+                scopes: scope(id, &g.scopes)?,
+                resource: g.resource,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Client {
+        auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
+        grant_types,
+        redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
+        grants,
+        default_scopes: scope(id, &r.default_scopes)?,
+        name: r.name,
+        public: r.public,
+        default_resource: r.default_resource,
+        access_token_ttl: r.access_token_ttl,
+        resource_server_for: r.resource_server_for,
+        secret_hash: r.secret_hash,
+        previous_secret_hash: r.previous_secret_hash,
+        previous_secret_expires_at: r.previous_secret_expires_at,
+        disabled: r.disabled,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        client_id: ClientId(r.client_id),
+    })
+}
+
+fn grant_types(c: &Client) -> String {
+    c.grant_types
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn redirect_uris(c: &Client) -> Result<String, StoreError> {
+    serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Writes the client's grants, replacing any it had. Runs inside the caller's transaction.
+macro_rules! replace_grants {
+    ($tx:expr, $c:expr) => {{
+        sqlx::query("DELETE FROM client_grants WHERE client_id = $1")
+            .bind(&$c.client_id.0)
+            .execute(&mut *$tx)
+            .await?;
+        for g in &$c.grants {
+            sqlx::query(
+                "INSERT INTO client_grants (client_id, resource, scopes) VALUES ($1, $2, $3)",
+            )
+            .bind(&$c.client_id.0)
+            .bind(&g.resource)
+            .bind(g.scopes.to_string())
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
+    let uris = redirect_uris(c)?;
+    let grant_types = grant_types(c);
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, public, auth_method, grant_types, \
+             redirect_uris, default_resource, default_scopes, access_token_ttl, \
+             resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
+             disabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(&c.client_id.0)
+        .bind(&c.name)
+        .bind(c.public)
+        .bind(c.auth_method.as_str())
+        .bind(&grant_types)
+        .bind(&uris)
+        .bind(&c.default_resource)
+        .bind(c.default_scopes.to_string())
+        .bind(c.access_token_ttl)
+        .bind(&c.resource_server_for)
+        .bind(&c.secret_hash)
+        .bind(&c.previous_secret_hash)
+        .bind(c.previous_secret_expires_at)
+        .bind(c.disabled)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        replace_grants!(tx, c);
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Replaces everything but the id, the secrets and the creation time. False if no such client.
+pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
+    let uris = redirect_uris(c)?;
+    let grant_types = grant_types(c);
+    let found = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE clients SET name = $2, public = $3, auth_method = $4, grant_types = $5, \
+             redirect_uris = $6, default_resource = $7, default_scopes = $8, \
+             access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12 \
+             WHERE client_id = $1",
+        )
+        .bind(&c.client_id.0)
+        .bind(&c.name)
+        .bind(c.public)
+        .bind(c.auth_method.as_str())
+        .bind(&grant_types)
+        .bind(&uris)
+        .bind(&c.default_resource)
+        .bind(c.default_scopes.to_string())
+        .bind(c.access_token_ttl)
+        .bind(&c.resource_server_for)
+        .bind(c.disabled)
+        .bind(c.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            replace_grants!(tx, c);
+        }
+        tx.commit().await?;
+        done.rows_affected() == 1
+    });
+    Ok(found)
+}
+
+/// Stores a new secret hash, keeping the previous one until `previous_expires_at` (or dropping
+/// it when that is None).
+pub async fn set_secret(
+    db: &Db,
+    id: &ClientId,
+    hash: &str,
+    previous: Option<(&str, i64)>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE clients SET secret_hash = $2, previous_secret_hash = $3, \
+             previous_secret_expires_at = $4, updated_at = $5 WHERE client_id = $1",
+        )
+        .bind(&id.0)
+        .bind(hash)
+        .bind(previous.map(|p| p.0))
+        .bind(previous.map(|p| p.1))
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Client>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1");
+    let (row, grants): (Option<Row>, Vec<GrantRow>) = with_pool!(db, pool => {
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?;
+        let grants = sqlx::query_as(
+            "SELECT client_id, resource, scopes FROM client_grants WHERE client_id = $1 \
+             ORDER BY resource",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        (row, grants)
+    });
+    row.map(|r| to_client(r, grants)).transpose()
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Client>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM clients ORDER BY created_at, client_id");
+    let (rows, mut grants): (Vec<Row>, Vec<GrantRow>) = with_pool!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+        let grants = sqlx::query_as(
+            "SELECT client_id, resource, scopes FROM client_grants ORDER BY client_id, resource",
+        )
+        .fetch_all(pool)
+        .await?;
+        (rows, grants)
+    });
+    rows.into_iter()
+        .map(|r| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                grants.drain(..).partition(|g| g.client_id == r.client_id);
+            grants = rest;
+            to_client(r, mine)
+        })
+        .collect()
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+    })?;
+    Ok(done == 1)
+}

@@ -1,0 +1,138 @@
+//! Storage: one set of SQL statements run on PostgreSQL or SQLite. Each function is one
+//! statement or one transaction; timestamps are unix seconds from our clock, never `now()`.
+
+pub mod clients;
+pub mod keys;
+pub mod resources;
+pub mod revocations;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when a unique or primary-key constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    /// True when a foreign key refused the write (e.g. an unknown resource).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
+}
+
+/// The database in use, chosen from the URL scheme.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs the same code on whichever pool is active; `$pool` is bound to the concrete pool.
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl Db {
+    /// Opens a pool; a SQLite file (and its folder) is created when missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(dir) = options.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Readiness: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// True when no signing key was ever written: a brand-new database.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(pool).await
+        })?;
+        Ok(count == 0)
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both databases must go through the same schema versions.
+    #[test]
+    fn migration_lists_match() {
+        let pg: Vec<_> = PG_MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        let lite: Vec<_> = SQLITE_MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        assert!(!pg.is_empty());
+        assert_eq!(pg, lite);
+    }
+}
