@@ -115,16 +115,18 @@ impl KeyStore {
     }
 }
 
-/// A new key row for `alg` in `state`, its private part encrypted under the primary master key
-/// with the kid as associated data (so a ciphertext cannot be moved to another row). Generation is
-/// CPU-heavy (RSA takes tens of milliseconds), so it runs off the async workers.
-async fn generate_row(alg: SigningAlg, state: &str, core: &Core) -> Result<KeyRow, ServiceError> {
-    let (pair, der) = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
-        .await
-        .map_err(|_| CryptoError::KeyGeneration)??;
+/// Seals a key pair into a row: the private part encrypted under the primary master key with
+/// the kid as associated data (so a ciphertext cannot be moved to another row).
+fn seal(
+    alg: SigningAlg,
+    state: &str,
+    pair: &KeyPair,
+    der: &[u8],
+    keyring: &Keyring,
+    now: i64,
+) -> Result<KeyRow, CryptoError> {
     let kid = pair.thumbprint();
-    let (master_key_id, private_key) = core.keyring.encrypt(&der, kid.as_bytes())?;
-    let now = core.now();
+    let (master_key_id, private_key) = keyring.encrypt(der, kid.as_bytes())?;
     Ok(KeyRow {
         public_jwk: pair.public_jwk(&kid, alg).to_string(),
         kid,
@@ -136,6 +138,25 @@ async fn generate_row(alg: SigningAlg, state: &str, core: &Core) -> Result<KeyRo
         activated_at: (state == "active").then_some(now),
         retired_at: None,
     })
+}
+
+/// A freshly generated key row (blocking: RSA generation takes tens of milliseconds).
+pub fn new_key_row(
+    alg: SigningAlg,
+    state: &str,
+    keyring: &Keyring,
+    now: i64,
+) -> Result<KeyRow, CryptoError> {
+    let (pair, der) = KeyPair::generate(alg)?;
+    seal(alg, state, &pair, &der, keyring, now)
+}
+
+/// [`new_key_row`] with the generation moved off the async workers.
+async fn generate_row(alg: SigningAlg, state: &str, core: &Core) -> Result<KeyRow, ServiceError> {
+    let (pair, der) = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
+        .await
+        .map_err(|_| CryptoError::KeyGeneration)??;
+    Ok(seal(alg, state, &pair, &der, &core.keyring, core.now())?)
 }
 
 impl Core {

@@ -114,10 +114,17 @@ pub async fn delete(db: &Db, identifier: &str) -> Result<bool, StoreError> {
     Ok(done == 1)
 }
 
-/// The longest access-token lifetime of any resource, for deciding when retired keys can go.
+/// The longest access-token lifetime of any resource or client override, for deciding when
+/// retired keys can go.
 pub async fn max_access_token_ttl(db: &Db) -> Result<i64, StoreError> {
-    let max: Option<i64> = with_pool!(db, pool => {
-        sqlx::query_scalar("SELECT MAX(access_token_ttl) FROM resources").fetch_one(pool).await
-    })?;
-    Ok(max.unwrap_or(0))
+    let (resources, clients): (Option<i64>, Option<i64>) = with_pool!(db, pool => {
+        let r = sqlx::query_scalar("SELECT MAX(access_token_ttl) FROM resources")
+            .fetch_one(pool)
+            .await?;
+        let c = sqlx::query_scalar("SELECT MAX(access_token_ttl) FROM clients")
+            .fetch_one(pool)
+            .await?;
+        (r, c)
+    });
+    Ok(resources.unwrap_or(0).max(clients.unwrap_or(0)))
 }

@@ -1,0 +1,237 @@
+//! Spawns the real server on 127.0.0.1:0 against a fresh database: a temp SQLite file, or a fresh
+//! PostgreSQL schema when TEST_DATABASE_URL is set.
+
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use tessera::TestClock;
+use tessera::app::{App, Init};
+use tessera::config::{Config, SecretString};
+use tessera::crypto::master_key::Keyring;
+use tessera::model::{ScopeDef, SigningAlg};
+use tessera::service::Core;
+use tessera::service::clients::{ClientSpec, Registered};
+use tessera::service::keys::new_key_row;
+use tessera::service::resources::ResourceSpec;
+use tessera::store::Db;
+use tessera::store::keys::KeyRow;
+use tokio::sync::oneshot;
+
+/// One master key and key set for the whole test binary: RSA generation per test would
+/// dominate the suite. `keys::first_start_generates_keys_once_under_a_race` covers real generation.
+fn shared_keys() -> &'static (String, Vec<KeyRow>) {
+    static KEYS: OnceLock<(String, Vec<KeyRow>)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        tessera::crypto::install_providers();
+        let master = Keyring::generate_encoded();
+        let keyring = Keyring::parse(&master).expect("keyring");
+        let then = TestClock::new();
+        use tessera::clock::Clock;
+        let now = then.now() - 3600;
+        let mut rows = Vec::new();
+        for alg in SigningAlg::ALL {
+            for state in ["active", "next"] {
+                rows.push(new_key_row(alg, state, &keyring, now).expect("key"));
+            }
+        }
+        (master, rows)
+    })
+}
+
+pub fn shared_master_key() -> String {
+    shared_keys().0.clone()
+}
+
+/// A database URL for a brand-new, empty database, plus what keeps it alive.
+pub struct FreshDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn fresh_db() -> FreshDb {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let admin = Db::connect(&base, 1)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            if let Db::Postgres(pool) = &admin {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(pool)
+                    .await
+                    .expect("create schema");
+            }
+            admin.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            FreshDb {
+                url: format!("{base}{sep}options%5Bsearch_path%5D={schema}"),
+                _dir: None,
+            }
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            FreshDb {
+                url: format!("sqlite://{}", dir.path().join("tessera.db").display()),
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
+    Config {
+        issuer: Some(format!("http://127.0.0.1:{port}")),
+        bind: format!("127.0.0.1:{port}").parse().expect("addr"),
+        database_url: url.to_owned(),
+        master_key: Some(SecretString(master_key.to_owned())),
+        ..Config::default()
+    }
+    .validated()
+    .expect("valid test config")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub core: Arc<Core>,
+    pub clock: TestClock,
+    pub http: reqwest::Client,
+    pub db: Arc<FreshDb>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// A server on a fresh database, seeded with the shared key set.
+pub async fn spawn_app() -> TestApp {
+    let db = Arc::new(fresh_db().await);
+    let seeded = Db::connect(&db.url, 1).await.expect("connect");
+    seeded.migrate().await.expect("migrate");
+    for row in &shared_keys().1 {
+        tessera::store::keys::insert_if_free(&seeded, row)
+            .await
+            .expect("seed key");
+    }
+    seeded.close().await;
+    spawn_on(db, TestClock::new()).await
+}
+
+/// Another server on the same database (as a second instance behind a load balancer would be).
+pub async fn spawn_on(db: Arc<FreshDb>, clock: TestClock) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let config = test_config(&db.url, port, &shared_master_key());
+    let app = App::build(config, Arc::new(clock.clone()), listener)
+        .await
+        .expect("app starts");
+    let core = app.core.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.serve(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        core,
+        clock,
+        http: reqwest::Client::new(),
+        db,
+        _shutdown: tx,
+    }
+}
+
+/// Opens a Core without serving (as the CLI does).
+pub async fn open_core(
+    url: &str,
+    master_key: &str,
+    init: Init,
+) -> Result<Arc<Core>, tessera::error::AppError> {
+    tessera::crypto::install_providers();
+    let config = test_config(url, 9, master_key);
+    Core::open(config, Arc::new(TestClock::new()), init).await
+}
+
+pub fn scope(name: &str) -> ScopeDef {
+    ScopeDef {
+        name: name.to_owned(),
+        description: format!("{name} things"),
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A resource with scopes `read` and `write`, signed with `alg`.
+    pub async fn resource(&self, identifier: &str, alg: SigningAlg) {
+        let mut spec = ResourceSpec::new(identifier);
+        spec.scopes = vec![scope("read"), scope("write")];
+        spec.signing_alg = alg;
+        self.core.create_resource(spec).await.expect("resource");
+    }
+
+    /// A confidential client granted `resources` (all their scopes).
+    pub async fn client(&self, resources: &[&str]) -> Registered {
+        let mut spec = ClientSpec::new("test client");
+        spec.resources = resources.iter().map(|r| r.to_string()).collect();
+        self.core.create_client(spec).await.expect("client")
+    }
+
+    /// POSTs a form body to `path` with an optional Authorization header.
+    pub async fn post_form(&self, path: &str, auth: Option<&str>, body: &str) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// client_credentials with Basic auth; returns (status, JSON body).
+    pub async fn token(&self, id: &str, secret: &str, extra: &str) -> (u16, Value) {
+        let body = format!("grant_type=client_credentials{extra}");
+        let r = self
+            .post_form("/token", Some(&basic(id, secret)), &body)
+            .await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn access_token(&self, id: &str, secret: &str) -> String {
+        let (status, body) = self.token(id, secret, "").await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn introspect(&self, id: &str, secret: &str, token: &str) -> Value {
+        let body = format!("token={token}");
+        let r = self
+            .post_form("/introspect", Some(&basic(id, secret)), &body)
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json")
+    }
+}
+
+/// Checks what every protocol error must carry and returns the error code.
+pub async fn expect_error(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status().as_u16(), status);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
+    let body: Value = r.json().await.expect("JSON error body");
+    body["error"].as_str().expect("error code").to_owned()
+}

@@ -1,0 +1,11 @@
+//! All integration tests in one binary: each test starts the real server on an ephemeral port
+//! against its own database.
+
+mod cache;
+mod cli;
+mod deploy;
+mod errors;
+mod helpers;
+mod introspection;
+mod keys;
+mod tokens;
