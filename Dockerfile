@@ -1,5 +1,5 @@
 # Build: docker build -t tessera:latest .   (or: docker compose up --build)
-# Templates, static files and migrations are embedded in the binary; only the binary is copied.
+# Migrations (and later templates and static files) are embedded in the binary; only the binary is copied.
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 COPY . .
