@@ -15,7 +15,7 @@ use crate::crypto::master_key::{Keyring, create_key_file};
 use crate::crypto::secrets::SecretHasher;
 use crate::error::AppError;
 use crate::http;
-use crate::service::{ClientCache, Core, KeyStore};
+use crate::service::{Cache, Core, KeyStore};
 use crate::store::Db;
 
 /// Whether this command may create a master key (only `serve` and `migrate`, on an empty
@@ -107,7 +107,8 @@ impl Core {
         let core = Arc::new(Core {
             hasher: SecretHasher::new(&keyring),
             keyring,
-            clients: ClientCache::new(config.clients.cache_ttl_ms),
+            clients: Cache::new(config.clients.cache_ttl_ms),
+            resources: Cache::new(config.clients.cache_ttl_ms),
             keys: KeyStore::default(),
             config: Arc::new(config),
             db,

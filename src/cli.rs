@@ -279,7 +279,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
     result
 }
 
-async fn serve(config: Config) -> Result<(), CliError> {
+async fn serve(mut config: Config) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {
@@ -288,6 +288,10 @@ async fn serve(config: Config) -> Result<(), CliError> {
                 config.bind
             ))
         })?;
+    // Port 0 lets the OS choose: an issuer derived from the bind address must name the real port.
+    if config.bind.port() == 0 && config.issuer() == format!("http://{}", config.bind) {
+        config.issuer = Some(format!("http://{}", listener.local_addr()?));
+    }
     let app = App::build(config, Arc::new(SystemClock), listener).await?;
     let addr = app.local_addr()?;
     let issuer = app.core.issuer().to_owned();

@@ -177,7 +177,6 @@ impl Config {
             Some(issuer) => issuer,
             None => format!("http://{}", self.bind),
         };
-        let issuer = validate_issuer(&issuer)?;
         let http = issuer.starts_with("http://");
         if http && !self.bind.ip().is_loopback() && !self.allow_insecure_http {
             return Err(invalid(
@@ -189,6 +188,7 @@ impl Config {
                 ),
             ));
         }
+        let issuer = validate_issuer(&issuer)?;
         self.issuer = Some(issuer);
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")

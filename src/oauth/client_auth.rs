@@ -96,10 +96,7 @@ pub async fn authenticate(
     presented: Option<Presented>,
 ) -> Result<Arc<Client>, OAuthError> {
     let presented = presented.ok_or_else(OAuthError::invalid_client)?;
-    let client = core
-        .clients
-        .get(&core.db, &presented.client_id, core.clock.now_millis())
-        .await?;
+    let client = core.cached_client(&presented.client_id).await?;
     let Some(client) = client else {
         if let Some(secret) = &presented.secret {
             core.hasher.verify_dummy(secret);

@@ -57,10 +57,7 @@ pub async fn introspect(
     if !allowed || claims.exp <= core.now() {
         return Ok(Introspection::inactive());
     }
-    let owner = core
-        .clients
-        .get(&core.db, &claims.client_id, core.clock.now_millis())
-        .await?;
+    let owner = core.cached_client(&claims.client_id).await?;
     if owner.is_none_or(|c| c.disabled) {
         return Ok(Introspection::inactive());
     }

@@ -1,14 +1,14 @@
 //! Management of resources, clients and keys, with their validation: the one place the CLI and
 //! the HTTP handlers (and later the console and admin API) call. No axum types here.
 
-mod client_cache;
+mod cache;
 pub mod clients;
 pub mod keys;
 pub mod resources;
 
 use std::sync::Arc;
 
-pub use client_cache::ClientCache;
+pub use cache::Cache;
 pub use keys::KeyStore;
 
 use crate::clock::SharedClock;
@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::crypto::master_key::Keyring;
 use crate::crypto::secrets::SecretHasher;
 use crate::error::AppError;
+use crate::model::{Client, Resource};
 use crate::store::{Db, StoreError};
 
 /// Everything a request or a CLI command needs: config, database, keys and clock. No globals.
@@ -26,7 +27,8 @@ pub struct Core {
     pub clock: SharedClock,
     pub keyring: Keyring,
     pub hasher: SecretHasher,
-    pub clients: ClientCache,
+    pub clients: Cache<Client>,
+    pub resources: Cache<Resource>,
     pub keys: KeyStore,
 }
 
@@ -37,6 +39,27 @@ impl Core {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// A client as of at most `clients.cache_ttl_ms` ago.
+    pub async fn cached_client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        let now = self.clock.now_millis();
+        self.clients
+            .get(id, now, || crate::store::clients::get(&self.db, id))
+            .await
+    }
+
+    /// A resource as of at most `clients.cache_ttl_ms` ago.
+    pub async fn cached_resource(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<Arc<Resource>>, StoreError> {
+        let now = self.clock.now_millis();
+        self.resources
+            .get(identifier, now, || {
+                crate::store::resources::get(&self.db, identifier)
+            })
+            .await
     }
 }
 

@@ -88,6 +88,7 @@ impl Core {
         spec.validate()?;
         let now = self.now();
         let resource = spec.into_resource(now, now);
+        self.resources.invalidate(&resource.identifier);
         store::insert(&self.db, &resource).await.map_err(|e| {
             if e.is_unique_violation() {
                 ServiceError::Conflict(format!("resource {} already exists", resource.identifier))
@@ -102,7 +103,9 @@ impl Core {
         spec.validate()?;
         let existing = self.resource(&spec.identifier).await?;
         let resource = spec.into_resource(existing.created_at, self.now());
-        if !store::update(&self.db, &resource).await? {
+        let found = store::update(&self.db, &resource).await?;
+        self.resources.invalidate(&resource.identifier);
+        if !found {
             return Err(ServiceError::NotFound(format!(
                 "resource {}",
                 resource.identifier
@@ -122,7 +125,9 @@ impl Core {
     }
 
     pub async fn delete_resource(&self, identifier: &str) -> Result<(), ServiceError> {
-        if !store::delete(&self.db, identifier).await? {
+        let found = store::delete(&self.db, identifier).await?;
+        self.resources.invalidate(identifier);
+        if !found {
             return Err(ServiceError::NotFound(format!("resource {identifier}")));
         }
         Ok(())

@@ -73,12 +73,26 @@ impl Db {
                     StoreError::Corrupt(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Ok(Db::Sqlite(pool))
+            // Switching a new file to WAL needs an exclusive lock that the busy timeout does not
+            // wait for, so two processes creating the same file can get SQLITE_BUSY: retry.
+            let mut attempts = 0;
+            loop {
+                let connected = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.clone())
+                    .await;
+                match connected {
+                    Ok(pool) => return Ok(Db::Sqlite(pool)),
+                    Err(sqlx::Error::Database(e))
+                        if e.code().as_deref() == Some("5") && attempts < 50 =>
+                    {
+                        attempts += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         } else {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -93,7 +107,19 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Db::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            // sqlx takes no lock on SQLite: two processes starting on a new file can both try
+            // to apply the same migration. The loser's transaction rolls back; another pass
+            // finds it applied.
+            Db::Sqlite(pool) => {
+                let mut attempts = 0;
+                while let Err(e) = SQLITE_MIGRATIONS.run(pool).await {
+                    attempts += 1;
+                    if attempts == 5 {
+                        return Err(e.into());
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 
 pub mod client_credentials;
 
+use std::sync::Arc;
+
 use super::OAuthError;
 use super::params::Params;
 use crate::model::{Client, Resource, Scope, validate_resource_identifier};
@@ -14,7 +16,7 @@ pub async fn select_resource(
     core: &Core,
     client: &Client,
     params: &Params,
-) -> Result<Resource, OAuthError> {
+) -> Result<Arc<Resource>, OAuthError> {
     let target = |d: &'static str| OAuthError::new(super::ErrorCode::InvalidTarget, d);
     let mut requested = params.all("resource");
     let identifier = match (requested.next(), requested.next()) {
@@ -33,7 +35,7 @@ pub async fn select_resource(
     if client.grant_for(identifier).is_none() {
         return Err(target("the resource is not granted to this client"));
     }
-    crate::store::resources::get(&core.db, identifier)
+    core.cached_resource(identifier)
         .await?
         .ok_or_else(|| target("unknown resource"))
 }

@@ -1,0 +1,567 @@
+//! The `tessera` binary as an operator runs it: a child process in its own directory with its own
+//! SQLite file, configured only through the environment (never the test's TESSERA_* variables).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use crate::helpers::basic;
+
+const API: &str = "https://api.example.com";
+
+/// A scratch directory with a SQLite database in a subfolder that does not exist yet.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn db_file(&self) -> PathBuf {
+        self.path().join("var").join("tessera.db")
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.path().join("var").join("master.key")
+    }
+
+    /// `tessera <args>` in the scratch directory, with no inherited Tessera configuration.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(args).current_dir(self.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TESSERA_") {
+                cmd.env_remove(&name);
+            }
+        }
+        cmd.env_remove("DATABASE_URL").env_remove("RUST_LOG").env(
+            "TESSERA_DATABASE_URL",
+            format!("sqlite://{}", self.db_file().display()),
+        );
+        cmd
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        cmd.output().expect("run tessera")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs a command that must succeed and returns its stdout as JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert!(out.status.success(), "tessera {args:?}: {}", describe(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("tessera {args:?} printed no JSON ({e}): {}", describe(&out))
+        })
+    }
+
+    /// `migrate` (creating the master key file), then a resource and a client for [`API`];
+    /// returns (client_id, client_secret).
+    fn with_client(&self) -> (String, String) {
+        let out = self.run(&["migrate"]);
+        assert!(out.status.success(), "{}", describe(&out));
+        self.json(&[
+            "resources",
+            "create",
+            API,
+            "--scope",
+            "read=Read data",
+            "--alg",
+            "EdDSA",
+        ]);
+        let created = self.json(&["clients", "create", "--name", "svc", "--resource", API]);
+        (
+            created["client"]["client_id"]
+                .as_str()
+                .expect("client_id")
+                .to_owned(),
+            created["client_secret"]
+                .as_str()
+                .expect("client_secret")
+                .to_owned(),
+        )
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        stderr(out)
+    )
+}
+
+/// Asserts a failed run whose stderr contains `needle`.
+fn assert_fails_mentioning(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "should fail: {}", describe(out));
+    assert!(
+        stderr(out).contains(needle),
+        "stderr should mention {needle:?}: {}",
+        describe(out)
+    );
+}
+
+/// A running `tessera serve`, killed on drop if a test fails before stopping it.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, lines) = mpsc::channel();
+        // Keeps draining stderr for the life of the process so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to 20 s) for a stderr line for which `find` returns a value.
+    fn wait_for<T>(&mut self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = find(&line);
+                    self.seen.push(line);
+                    if let Some(v) = found {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "no {what} on stderr; exit status {:?}; stderr so far:\n{}",
+                    self.child.try_wait(),
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits (up to 10 s) for the process to exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tessera did not exit within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every stderr line received until the stream closes (after the process exited).
+    fn rest_of_stderr(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database_and_a_private_master_key() {
+    let s = Scratch::new();
+    assert!(!s.db_file().exists());
+    let out = s.run(&["migrate"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(s.db_file().is_file(), "database file created");
+    let key = s.key_file();
+    assert!(key.is_file(), "master.key created beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "master.key mode is {mode:o}");
+    }
+    let contents = std::fs::read_to_string(&key).expect("read key");
+    let decoded = URL_SAFE_NO_PAD
+        .decode(contents.trim())
+        .expect("base64url key");
+    assert_eq!(decoded.len(), 32, "a 256-bit key");
+
+    // Running it again keeps the key and the keys made under it.
+    let keys_before = s.json(&["keys", "list"]);
+    let out = s.run(&["migrate", "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(printed["migrated"], true);
+    assert_eq!(std::fs::read_to_string(&key).expect("read key"), contents);
+    assert_eq!(s.json(&["keys", "list"]), keys_before);
+}
+
+#[tokio::test]
+async fn migrate_with_no_configuration_uses_a_data_folder() {
+    let s = Scratch::new();
+    let mut cmd = s.command(&["migrate"]);
+    cmd.env_remove("TESSERA_DATABASE_URL");
+    let out = cmd.output().expect("run tessera");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(s.path().join("data").join("tessera.db").is_file());
+    assert!(s.path().join("data").join("master.key").is_file());
+}
+
+#[tokio::test]
+async fn management_commands_never_create_a_master_key() {
+    let s = Scratch::new();
+    let out = s.run(&["clients", "list"]);
+    assert_fails_mentioning(&out, "TESSERA_MASTER_KEY");
+    assert!(!s.key_file().exists(), "no master.key may be created");
+
+    // Once migrate made the key, the same command works.
+    assert!(s.run(&["migrate"]).status.success());
+    assert_eq!(s.json(&["clients", "list"]), serde_json::json!([]));
+
+    // A lost key file is never silently replaced, not even by migrate.
+    std::fs::remove_file(s.key_file()).expect("remove key");
+    for args in [&["clients", "list"][..], &["migrate"][..]] {
+        let out = s.run(args);
+        assert_fails_mentioning(&out, "master key");
+        assert!(!s.key_file().exists(), "{args:?} recreated master.key");
+    }
+}
+
+#[tokio::test]
+async fn resources_clients_and_keys_are_managed_from_the_command_line() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let resource = s.json(&[
+        "resources",
+        "create",
+        API,
+        "--scope",
+        "read=Read data",
+        "--alg",
+        "EdDSA",
+    ]);
+    assert_eq!(resource["identifier"], API);
+    assert_eq!(resource["signing_alg"], "EdDSA");
+    assert_eq!(
+        resource["scopes"],
+        serde_json::json!([{"name": "read", "description": "Read data"}])
+    );
+
+    let created = s.json(&["clients", "create", "--name", "svc", "--resource", API]);
+    let id = created["client"]["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("client_secret")
+        .to_owned();
+    assert_eq!(secret.len(), 43, "256 bits in base64url: {secret}");
+    assert!(URL_SAFE_NO_PAD.decode(&secret).is_ok(), "{secret}");
+    assert_eq!(created["client"]["name"], "svc");
+    assert_eq!(created["client"]["grants"][0]["resource"], API);
+    assert_eq!(created["client"]["disabled"], false);
+
+    let list = s.run(&["clients", "list", "--json"]);
+    assert!(list.status.success(), "{}", describe(&list));
+    let list_text = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(!list_text.contains(&secret), "list leaks the secret");
+    let listed: Value = serde_json::from_str(&list_text).expect("JSON");
+    assert_eq!(listed.as_array().expect("array").len(), 1);
+    assert_eq!(listed[0]["client_id"], id.as_str());
+
+    let show = s.run(&["clients", "show", &id, "--json"]);
+    assert!(show.status.success(), "{}", describe(&show));
+    let show_text = String::from_utf8_lossy(&show.stdout).into_owned();
+    assert!(!show_text.contains(&secret), "show leaks the secret");
+    let shown: Value = serde_json::from_str(&show_text).expect("JSON");
+    assert_eq!(shown["client_id"], id.as_str());
+    assert!(shown.get("client_secret").is_none() && shown.get("secret_hash").is_none());
+    // Human output does not print it either.
+    let human = s.run(&["clients", "show", &id]);
+    assert!(human.status.success());
+    assert!(!String::from_utf8_lossy(&human.stdout).contains(&secret));
+
+    let keys = s.json(&["keys", "list"]);
+    let keys = keys.as_array().expect("array");
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        for state in ["active", "next"] {
+            assert_eq!(
+                keys.iter()
+                    .filter(|k| k["alg"] == alg && k["state"] == state)
+                    .count(),
+                1,
+                "{alg} {state}"
+            );
+        }
+    }
+
+    let rotated = s.json(&["clients", "rotate-secret", &id]);
+    let new_secret = rotated["client_secret"]
+        .as_str()
+        .expect("client_secret")
+        .to_owned();
+    assert_eq!(rotated["client_id"], id.as_str());
+    assert_eq!(new_secret.len(), 43);
+    assert_ne!(new_secret, secret);
+    let show = s.run(&["clients", "show", &id, "--json"]);
+    assert!(!String::from_utf8_lossy(&show.stdout).contains(&new_secret));
+
+    let updated = s.json(&["clients", "update", &id, "--disable"]);
+    assert_eq!(updated["disabled"], true);
+    assert_eq!(updated["name"], "svc", "flags not given keep their values");
+    assert_eq!(s.json(&["clients", "show", &id])["disabled"], true);
+    let enabled = s.json(&["clients", "update", &id, "--enable"]);
+    assert_eq!(enabled["disabled"], false);
+
+    let out = s.run(&["clients", "delete", &id]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = s.run(&["clients", "show", &id]);
+    assert_fails_mentioning(&out, "not found");
+    assert_eq!(s.json(&["clients", "list"]), serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused_with_a_message() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+
+    let out = s.run(&["resources", "create", "not-a-uri"]);
+    assert_fails_mentioning(&out, "identifier");
+    let out = s.run(&["resources", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed, serde_json::json!([]), "nothing was created");
+
+    assert!(s.run(&["resources", "create", API]).status.success());
+    let out = s.run(&["clients", "create", "--resource", API]);
+    assert_fails_mentioning(&out, "--name");
+
+    let out = s.run(&[
+        "resources",
+        "create",
+        "https://api.example.com/b",
+        "--alg",
+        "HS256",
+    ]);
+    assert_fails_mentioning(&out, "HS256");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        describe(&out)
+    );
+
+    let out = s.run(&["frobnicate"]);
+    assert_fails_mentioning(&out, "frobnicate");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        describe(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_config_file_with_an_unknown_key_is_refused() {
+    let s = Scratch::new();
+    let file = s.path().join("tessera.toml");
+    std::fs::write(&file, "isuer = \"https://id.example.com\"\n").expect("write config");
+    let file = file.display().to_string();
+    let out = s.run_with(&["migrate"], &[("TESSERA_CONFIG", &file)]);
+    assert_fails_mentioning(&out, "isuer");
+    assert!(
+        !s.db_file().exists(),
+        "refused before touching the database"
+    );
+
+    // The same file with a known key is accepted.
+    std::fs::write(&file, "issuer = \"https://id.example.com\"\n").expect("write config");
+    let out = s.run_with(&["migrate"], &[("TESSERA_CONFIG", &file)]);
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+#[tokio::test]
+async fn plain_http_on_a_public_address_needs_an_explicit_opt_in() {
+    let s = Scratch::new();
+    let public_http = [
+        ("TESSERA_BIND", "0.0.0.0:8080"),
+        ("TESSERA_ISSUER", "http://localhost:8080"),
+    ];
+    let out = s.run_with(&["migrate"], &public_http);
+    assert_fails_mentioning(&out, "TESSERA_ALLOW_INSECURE_HTTP");
+    let out = s.run_with(
+        &["migrate"],
+        &[
+            public_http[0],
+            public_http[1],
+            ("TESSERA_ALLOW_INSECURE_HTTP", "true"),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // The default issuer is derived from the bind address: plain http again.
+    let out = s.run_with(&["migrate"], &[("TESSERA_BIND", "0.0.0.0:8080")]);
+    assert_fails_mentioning(&out, "TESSERA_ALLOW_INSECURE_HTTP");
+}
+
+/// The hint `serve` prints while no client exists.
+fn listen_port(line: &str) -> Option<u16> {
+    let rest = line.split("Tessera listens on http://127.0.0.1:").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[tokio::test]
+async fn serve_answers_and_stops_gracefully_on_sigterm() {
+    let s = Scratch::new();
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("TESSERA_BIND", "127.0.0.1:0");
+    let mut server = Server::start(cmd);
+    let port = server.wait_for("listen hint", listen_port);
+    assert_ne!(port, 0);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("GET /readyz");
+    assert_eq!(r.status(), 200);
+    assert!(s.key_file().is_file(), "serve created the master key");
+
+    let status = server.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let log = server.rest_of_stderr().join("\n");
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(
+        http.get(format!("{base}/healthz")).send().await.is_err(),
+        "nothing listens any more"
+    );
+}
+
+#[tokio::test]
+async fn a_client_created_with_the_cli_gets_tokens_from_the_served_binary() {
+    let s = Scratch::new();
+    let (id, secret) = s.with_client();
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG__FORMAT", "json");
+    let mut server = Server::start(cmd);
+    // With a client registered there is no hint: the structured "listening" event has the address.
+    let addr = server.wait_for("listening event", |line| {
+        let event: Value = serde_json::from_str(line).ok()?;
+        (event["fields"]["message"] == "listening")
+            .then(|| event["fields"]["addr"].as_str().map(str::to_owned))
+            .flatten()
+    });
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/token"))
+        .header("authorization", basic(&id, &secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("POST /token");
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "read");
+    let token = body["access_token"].as_str().expect("access_token");
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a compact JWS");
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("JSON");
+    assert_eq!(header["alg"], "EdDSA", "the resource's algorithm");
+    assert_eq!(header["typ"], "at+jwt");
+    let payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("JSON");
+    assert_eq!(payload["aud"], API);
+    assert_eq!(payload["client_id"], id.as_str());
+    // Bound to port 0, the server still names its real address as issuer (RFC 8414 §3.3).
+    let metadata: Value = http
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .expect("GET metadata")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(metadata["issuer"], base.as_str());
+    assert_eq!(payload["iss"], base.as_str());
+
+    // A wrong secret is refused by the same server.
+    let r = http
+        .post(format!("{base}/token"))
+        .header("authorization", basic(&id, "wrong"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("POST /token");
+    assert_eq!(r.status(), 401);
+
+    let status = server.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
