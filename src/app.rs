@@ -110,6 +110,9 @@ impl Core {
             clients: Cache::new(config.clients.cache_ttl_ms),
             resources: Cache::new(config.clients.cache_ttl_ms),
             keys: KeyStore::default(),
+            passwords: crate::crypto::password::PasswordHasher::start(&config.passwords)
+                .await
+                .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
             config: Arc::new(config),
             db,
             clock,

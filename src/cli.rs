@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, and management of resources, clients and
-//! keys through the service layer. Every command prints JSON with `--json`.
+//! The command line: `serve` (default), `migrate`, and management of resources, clients,
+//! users and keys through the service layer. Every command prints JSON with `--json`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::model::{AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
 use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
+use crate::service::users::UserSpec;
 use crate::service::{Core, ServiceError};
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,9 @@ enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// People who sign in.
+    #[command(subcommand)]
+    Users(UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +156,53 @@ enum KeyCommand {
         #[arg(long, value_parser = parse_alg)]
         alg: Option<SigningAlg>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints their `sub`, the identifier clients see.
+    Create {
+        /// 1–64 characters of A-Z a-z 0-9 . _ @ -, unique regardless of case.
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// The email address is known to be the user's.
+        #[arg(long)]
+        email_verified: bool,
+        /// Full name, shown on the consent page and in the `name` claim.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    List,
+    Show {
+        username: String,
+    },
+    /// Replace a user's password.
+    SetPassword {
+        username: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Refuse the user's sign-ins from now on.
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
+}
+
+/// Where a password comes from. Never a command-line argument: those show in `ps` and in shell
+/// history.
+#[derive(Debug, Args)]
+struct PasswordArg {
+    /// Read the password from this environment variable; without it, one line is read from
+    /// standard input.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
 }
 
 fn parse_scope_def(raw: &str) -> Result<ScopeDef, String> {
@@ -274,6 +325,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         Command::Resources(c) => resources(&core, c, json).await,
         Command::Clients(c) => clients(&core, c, json).await,
         Command::Keys(c) => keys(&core, c, json).await,
+        Command::Users(c) => users(&core, c, json).await,
     };
     core.db.close().await;
     result
@@ -560,5 +612,113 @@ async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliErr
             print(json, &rotated, text.join("\n"));
         }
     }
+    Ok(())
+}
+
+fn password_error(message: impl Into<String>) -> CliError {
+    ServiceError::Invalid {
+        field: "password",
+        message: message.into(),
+    }
+    .into()
+}
+
+/// The password from `--password-env VAR`, else the first line of standard input.
+fn read_password(arg: &PasswordArg) -> Result<String, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if let Some(var) = &arg.password_env {
+        return match std::env::var(var) {
+            Ok(p) => Ok(p),
+            Err(std::env::VarError::NotPresent) => Err(password_error(format!(
+                "--password-env names {var}, which is not set"
+            ))),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(password_error(format!("{var} is not valid UTF-8")))
+            }
+        };
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        // No echo suppression without a terminal library: say so rather than surprise.
+        eprint!("Password (shown as typed; use --password-env to avoid that): ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    if stdin.lock().read_line(&mut line)? == 0 {
+        return Err(password_error(
+            "none given: pass --password-env VAR or write it on standard input",
+        ));
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
+}
+
+fn describe_user(u: &crate::model::User) -> String {
+    format!(
+        "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  disabled: {}",
+        u.username,
+        u.sub,
+        u.email.as_deref().unwrap_or("-"),
+        if u.email_verified { " (verified)" } else { "" },
+        u.name.as_deref().unwrap_or("-"),
+        u.disabled
+    )
+}
+
+async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        UserCommand::Create {
+            username,
+            email,
+            email_verified,
+            name,
+            password,
+        } => {
+            let password = read_password(&password)?;
+            let spec = UserSpec {
+                username,
+                email,
+                email_verified,
+                name,
+            };
+            let u = core.create_user(spec, &password).await?;
+            print(json, &u, format!("created user {}", describe_user(&u)));
+        }
+        UserCommand::List => {
+            let all = core.users().await?;
+            let text: Vec<String> = all.iter().map(describe_user).collect();
+            print(json, &all, text.join("\n"));
+        }
+        UserCommand::Show { username } => {
+            let u = core
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("user {username}")))?;
+            print(json, &u, describe_user(&u));
+        }
+        UserCommand::SetPassword { username, password } => {
+            let password = read_password(&password)?;
+            core.set_user_password(&username, &password).await?;
+            print(
+                json,
+                &serde_json::json!({"username": username, "password_changed": true}),
+                format!("changed the password of {username}"),
+            );
+        }
+        UserCommand::Disable { username } => set_disabled(core, &username, true, json).await?,
+        UserCommand::Enable { username } => set_disabled(core, &username, false, json).await?,
+    }
+    Ok(())
+}
+
+async fn set_disabled(
+    core: &Core,
+    username: &str,
+    disable: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    let u = core.set_user_disabled(username, disable).await?;
+    let verb = if disable { "disabled" } else { "enabled" };
+    print(json, &u, format!("{verb} user {}", describe_user(&u)));
     Ok(())
 }

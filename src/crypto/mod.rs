@@ -4,8 +4,15 @@
 pub mod jwt;
 pub mod keys;
 pub mod master_key;
+pub mod password;
 pub mod random;
 pub mod secrets;
+
+/// Compares secrets without leaking where they differ (aws-lc's CRYPTO_memcmp; ring's
+/// equivalent is deprecated).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
 
 /// jsonwebtoken ≥ 10 has no default backend and panics without one: install aws-lc-rs once.
 pub fn install_providers() {
@@ -28,4 +35,6 @@ pub enum CryptoError {
     WrongMasterKey { key_id: String },
     #[error("invalid master key: {0}")]
     InvalidMasterKey(String),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
 }

@@ -6,6 +6,8 @@ mod health;
 mod log;
 pub mod oauth;
 mod oidc;
+pub mod session;
+mod ui;
 
 use std::sync::Arc;
 
@@ -22,12 +24,20 @@ pub fn router(state: AppState) -> Router {
         .route("/token", post(oauth::token::token))
         .route("/introspect", post(oauth::introspect::introspect))
         .route("/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/userinfo",
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
         .method_not_allowed_fallback(oauth::error::method_not_allowed);
     let public = Router::new()
         .route("/jwks.json", get(oidc::jwks::jwks))
         .route(
             "/.well-known/oauth-authorization-server",
-            get(oidc::discovery::authorization_server),
+            get(oidc::discovery::metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery::metadata),
         )
         .layer(
             tower_http::cors::CorsLayer::new()
@@ -35,9 +45,23 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([axum::http::Method::GET]),
         )
         .method_not_allowed_fallback(oauth::error::method_not_allowed);
+    let session_layer = session::layer(
+        &state.config,
+        session::DbSessionStore::new(state.db.clone(), state.clock.clone()),
+    );
+    let pages = Router::new()
+        .route(
+            "/authorize",
+            get(ui::authorize::authorize).post(ui::authorize::authorize),
+        )
+        .route("/login", get(ui::login::show).post(ui::login::submit))
+        .route("/consent", get(ui::consent::show).post(ui::consent::submit))
+        .layer(session_layer);
     Router::new()
         .merge(protocol)
         .merge(public)
+        .merge(pages)
+        .route("/static/{name}", get(ui::statics::file))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(oauth::error::not_found)

@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Scope, UnknownValue};
+use super::{Scope, SigningAlg, UnknownValue};
 
 /// A server-generated client identifier. Its shape (`c_` + 22 base64url characters) can never
 /// equal a user's subject, which is a UUID.
@@ -55,12 +55,14 @@ impl std::str::FromStr for AuthMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
+    AuthorizationCode,
     ClientCredentials,
 }
 
 impl GrantType {
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
         }
     }
@@ -70,11 +72,44 @@ impl std::str::FromStr for GrantType {
     type Err = UnknownValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "authorization_code" => Ok(GrantType::AuthorizationCode),
             "client_credentials" => Ok(GrantType::ClientCredentials),
             _ => Err(UnknownValue {
                 kind: "grant type",
                 value: s.to_owned(),
-                expected: "client_credentials",
+                expected: "authorization_code, client_credentials",
+            }),
+        }
+    }
+}
+
+/// OIDC Registration §2 `application_type`: native apps get the RFC 8252 redirect rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Web => "web",
+            ApplicationType::Native => "native",
+        }
+    }
+}
+
+impl std::str::FromStr for ApplicationType {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "web" => Ok(ApplicationType::Web),
+            "native" => Ok(ApplicationType::Native),
+            _ => Err(UnknownValue {
+                kind: "application type",
+                value: s.to_owned(),
+                expected: "web, native",
             }),
         }
     }
@@ -97,6 +132,7 @@ pub struct Client {
     pub client_id: ClientId,
     pub name: String,
     pub public: bool,
+    pub application_type: ApplicationType,
     pub auth_method: AuthMethod,
     pub grant_types: Vec<GrantType>,
     pub redirect_uris: Vec<String>,
@@ -108,6 +144,12 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     /// The resource this client acts as: it may introspect tokens issued for it (RFC 7662 §4).
     pub resource_server_for: Option<String>,
+    /// `id_token_signed_response_alg` (OIDC Registration §2), default RS256.
+    pub id_token_alg: SigningAlg,
+    /// Trusted first-party apps skip the consent page.
+    pub first_party: bool,
+    /// RFC 9700 §2.1.1: PKCE is required unless an admin turns it off for a client.
+    pub pkce_required: bool,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

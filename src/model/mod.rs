@@ -3,10 +3,12 @@
 mod client;
 mod resource;
 mod scope;
+mod user;
 
-pub use client::{AuthMethod, Client, ClientGrant, ClientId, GrantType};
+pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};
 pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
 pub use scope::{Scope, is_scope_token};
+pub use user::User;
 
 /// A wire string that did not match any known value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

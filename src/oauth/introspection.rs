@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience};
 use crate::model::Client;
 use crate::service::Core;
 
@@ -20,7 +20,7 @@ pub struct Details {
     pub scope: Option<String>,
     pub client_id: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub iss: String,
     pub exp: i64,
     pub iat: i64,
@@ -53,7 +53,10 @@ pub async fn introspect(
         return Ok(Introspection::inactive());
     };
     let allowed = claims.client_id == caller.client_id.0
-        || caller.resource_server_for.as_deref() == Some(claims.aud.as_str());
+        || caller
+            .resource_server_for
+            .as_deref()
+            .is_some_and(|rs| claims.aud.contains(rs));
     if !allowed || claims.exp <= core.now() {
         return Ok(Introspection::inactive());
     }

@@ -10,12 +10,30 @@ use crate::service::Core;
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// The `aud` claim: one string, or an array when a token is for a resource and for userinfo
+/// (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Audience::One(a) => a == value,
+            Audience::Many(all) => all.iter().any(|a| a == value),
+        }
+    }
+}
+
 /// RFC 9068 §2.2 claims.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
@@ -29,7 +47,7 @@ pub struct AccessTokenClaims {
 struct ClaimsRef<'a> {
     iss: &'a str,
     sub: &'a str,
-    aud: &'a str,
+    aud: AudienceRef<'a>,
     exp: i64,
     iat: i64,
     jti: &'a str,
@@ -38,7 +56,14 @@ struct ClaimsRef<'a> {
     scope: Option<&'a str>,
 }
 
-/// RFC 6749 §5.1.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum AudienceRef<'a> {
+    One(&'a str),
+    Two([&'a str; 2]),
+}
+
+/// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 for `id_token`).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -46,17 +71,26 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
-/// Signs an access token for `subject` with the resource's algorithm and lifetime (the
-/// client's lifetime when it has one). RFC 9068 §3: `aud` is always the resource.
-pub fn issue_access_token(
-    core: &Core,
-    client: &Client,
-    resource: &Resource,
-    subject: &str,
-    scope: &Scope,
-) -> Result<TokenResponse, OAuthError> {
+/// What an access token is for and about.
+pub struct Grant<'a> {
+    pub client: &'a Client,
+    pub resource: &'a Resource,
+    /// A second audience, e.g. the userinfo endpoint for a token that also carries `openid`.
+    pub also_for: Option<&'a str>,
+    pub subject: &'a str,
+    pub scope: &'a Scope,
+    /// The token id, chosen by the caller when it must record it first (code redemption).
+    pub jti: String,
+}
+
+/// Signs an access token with the resource's algorithm and lifetime (the client's lifetime
+/// when it has one). RFC 9068 §3: `aud` always names the resource.
+pub fn issue_access_token(core: &Core, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
+    let resource = grant.resource;
     let signer = core
         .keys
         .current()
@@ -65,17 +99,22 @@ pub fn issue_access_token(
             OAuthError::internal(format!("no active {} key", resource.signing_alg.as_str()))
         })?;
     let now = core.now();
-    let ttl = client.access_token_ttl.unwrap_or(resource.access_token_ttl);
-    let scope = (!scope.is_empty()).then(|| scope.to_string());
-    let jti = random::token::<16>();
+    let ttl = grant
+        .client
+        .access_token_ttl
+        .unwrap_or(resource.access_token_ttl);
+    let scope = (!grant.scope.is_empty()).then(|| grant.scope.to_string());
     let claims = ClaimsRef {
         iss: core.issuer(),
-        sub: subject,
-        aud: &resource.identifier,
+        sub: grant.subject,
+        aud: match grant.also_for {
+            Some(other) => AudienceRef::Two([&resource.identifier, other]),
+            None => AudienceRef::One(&resource.identifier),
+        },
         exp: now + ttl,
         iat: now,
-        jti: &jti,
-        client_id: &client.client_id.0,
+        jti: &grant.jti,
+        client_id: &grant.client.client_id.0,
         scope: scope.as_deref(),
     };
     let access_token = signer.sign(ACCESS_TOKEN_TYP, &claims)?;
@@ -84,5 +123,11 @@ pub fn issue_access_token(
         token_type: "Bearer",
         expires_in: ttl,
         scope,
+        id_token: None,
     })
+}
+
+/// A new token id: 128 random bits.
+pub fn new_jti() -> String {
+    random::token::<16>()
 }

@@ -1,3 +1,5 @@
 //! OpenID Connect and OAuth metadata.
 
+pub mod id_token;
 pub mod metadata;
+pub mod userinfo;

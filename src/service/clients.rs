@@ -3,7 +3,10 @@
 use super::{Core, ServiceError, invalid};
 use crate::crypto::random;
 use crate::crypto::secrets::SecretHasher;
-use crate::model::{AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope};
+use crate::model::{
+    ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope,
+    SigningAlg,
+};
 use crate::service::resources::MAX_TOKEN_TTL;
 use crate::store::clients as store;
 
@@ -25,6 +28,10 @@ pub struct ClientSpec {
     pub redirect_uris: Vec<String>,
     pub access_token_ttl: Option<i64>,
     pub resource_server_for: Option<String>,
+    pub application_type: ApplicationType,
+    pub id_token_alg: SigningAlg,
+    pub first_party: bool,
+    pub pkce_required: bool,
     pub disabled: bool,
 }
 
@@ -42,6 +49,10 @@ impl ClientSpec {
             redirect_uris: Vec::new(),
             access_token_ttl: None,
             resource_server_for: None,
+            application_type: ApplicationType::Web,
+            id_token_alg: SigningAlg::RS256,
+            first_party: false,
+            pkce_required: true,
             disabled: false,
         }
     }
@@ -63,6 +74,10 @@ impl ClientSpec {
             redirect_uris: c.redirect_uris.clone(),
             access_token_ttl: c.access_token_ttl,
             resource_server_for: c.resource_server_for.clone(),
+            application_type: c.application_type,
+            id_token_alg: c.id_token_alg,
+            first_party: c.first_party,
+            pkce_required: c.pkce_required,
             disabled: c.disabled,
         }
     }
@@ -75,17 +90,31 @@ pub struct Registered {
     pub secret: Option<String>,
 }
 
-fn validate_redirect_uri(uri: &str) -> Result<(), ServiceError> {
-    let url = url::Url::parse(uri)
-        .map_err(|_| invalid("redirect_uris", format!("{uri:?} is not an absolute URI")))?;
-    // RFC 6749 §3.1.2: the endpoint URI MUST NOT include a fragment component.
+/// RFC 6749 §3.1.2: absolute, no fragment. Web clients (RFC 9700 §2.6): https, or http on a
+/// loopback host for development. Native clients (RFC 8252 §7): http on a loopback IP, a
+/// private-use scheme in reverse-domain form, or https.
+pub fn validate_redirect_uri(uri: &str, app: ApplicationType) -> Result<(), ServiceError> {
+    let bad = |why: &str| invalid("redirect_uris", format!("{uri:?} {why}"));
+    let url = url::Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
     if url.fragment().is_some() || uri.contains('#') {
-        return Err(invalid(
-            "redirect_uris",
-            format!("{uri:?} must not contain a fragment"),
-        ));
+        return Err(bad("must not contain a fragment"));
     }
-    Ok(())
+    let loopback_ip = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    let localhost = matches!(url.host(), Some(url::Host::Domain(d)) if d == "localhost");
+    match (app, url.scheme()) {
+        (_, "https") => Ok(()),
+        (ApplicationType::Web, "http") if loopback_ip || localhost => Ok(()),
+        (ApplicationType::Web, _) => Err(bad("must use https (http only on a loopback host)")),
+        (ApplicationType::Native, "http") if loopback_ip => Ok(()),
+        (ApplicationType::Native, "http") => Err(bad(
+            "must use a loopback IP literal (127.0.0.1 or [::1]), RFC 8252 §7.3",
+        )),
+        (ApplicationType::Native, scheme) if scheme.contains('.') => Ok(()),
+        (ApplicationType::Native, _) => Err(bad(
+            "must use a reverse-domain private-use scheme such as com.example.app:/cb (RFC 8252 §7.1)",
+        )),
+    }
 }
 
 impl Core {
@@ -121,10 +150,20 @@ impl Core {
             }
         }
         let mut grant_types = spec.grant_types.clone();
-        if grant_types.is_empty() && !spec.public {
-            grant_types.push(GrantType::ClientCredentials);
+        if grant_types.is_empty() {
+            grant_types.push(if spec.public {
+                GrantType::AuthorizationCode
+            } else {
+                GrantType::ClientCredentials
+            });
         }
         grant_types.dedup();
+        if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
+            return Err(invalid(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
         // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
         if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(invalid(
@@ -133,7 +172,7 @@ impl Core {
             ));
         }
         for uri in &spec.redirect_uris {
-            validate_redirect_uri(uri)?;
+            validate_redirect_uri(uri, spec.application_type)?;
         }
         let mut resources: Vec<Resource> = Vec::new();
         for identifier in &spec.resources {
@@ -222,6 +261,10 @@ impl Core {
             default_scopes,
             access_token_ttl: spec.access_token_ttl,
             resource_server_for: spec.resource_server_for,
+            application_type: spec.application_type,
+            id_token_alg: spec.id_token_alg,
+            first_party: spec.first_party,
+            pkce_required: spec.pkce_required,
             disabled: spec.disabled,
             created_at,
             updated_at: self.now(),

@@ -5,6 +5,7 @@ mod cache;
 pub mod clients;
 pub mod keys;
 pub mod resources;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct Core {
     pub clients: Cache<Client>,
     pub resources: Cache<Resource>,
     pub keys: KeyStore,
+    /// argon2id for human passwords, on its own bounded thread pool.
+    pub passwords: crate::crypto::password::PasswordHasher,
 }
 
 impl Core {

@@ -11,6 +11,7 @@ struct Row {
     client_id: String,
     name: String,
     public: bool,
+    application_type: String,
     auth_method: String,
     grant_types: String,
     redirect_uris: String,
@@ -18,6 +19,9 @@ struct Row {
     default_scopes: String,
     access_token_ttl: Option<i64>,
     resource_server_for: Option<String>,
+    id_token_alg: String,
+    first_party: bool,
+    pkce_required: bool,
     secret_hash: Option<String>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<i64>,
@@ -33,9 +37,10 @@ struct GrantRow {
     scopes: String,
 }
 
-const COLUMNS: &str = "client_id, name, public, auth_method, grant_types, redirect_uris, \
-    default_resource, default_scopes, access_token_ttl, resource_server_for, secret_hash, \
-    previous_secret_hash, previous_secret_expires_at, disabled, created_at, updated_at";
+const COLUMNS: &str = "client_id, name, public, application_type, auth_method, grant_types, \
+    redirect_uris, default_resource, default_scopes, access_token_ttl, resource_server_for, \
+    id_token_alg, first_party, pkce_required, secret_hash, previous_secret_hash, \
+    previous_secret_expires_at, disabled, created_at, updated_at";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("client {id}: {what}"))
@@ -63,6 +68,10 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         })
         .collect::<Result<_, StoreError>>()?;
     Ok(Client {
+        application_type: r.application_type.parse().map_err(|e| corrupt(id, e))?,
+        id_token_alg: r.id_token_alg.parse().map_err(|e| corrupt(id, e))?,
+        first_party: r.first_party,
+        pkce_required: r.pkce_required,
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
@@ -124,8 +133,10 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
             "INSERT INTO clients (client_id, name, public, auth_method, grant_types, \
              redirect_uris, default_resource, default_scopes, access_token_ttl, \
              resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
-             disabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
+             pkce_required) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20)",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -143,6 +154,10 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
         .bind(c.disabled)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(c.application_type.as_str())
+        .bind(c.id_token_alg.as_str())
+        .bind(c.first_party)
+        .bind(c.pkce_required)
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
@@ -160,7 +175,8 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE clients SET name = $2, public = $3, auth_method = $4, grant_types = $5, \
              redirect_uris = $6, default_resource = $7, default_scopes = $8, \
-             access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12 \
+             access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12, \
+             application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16 \
              WHERE client_id = $1",
         )
         .bind(&c.client_id.0)
@@ -175,6 +191,10 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         .bind(&c.resource_server_for)
         .bind(c.disabled)
         .bind(c.updated_at)
+        .bind(c.application_type.as_str())
+        .bind(c.id_token_alg.as_str())
+        .bind(c.first_party)
+        .bind(c.pkce_required)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {

@@ -2,9 +2,13 @@
 //! statement or one transaction; timestamps are unix seconds from our clock, never `now()`.
 
 pub mod clients;
+pub mod codes;
+pub mod consents;
 pub mod keys;
 pub mod resources;
 pub mod revocations;
+pub mod sessions;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

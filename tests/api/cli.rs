@@ -565,3 +565,201 @@ async fn a_client_created_with_the_cli_gets_tokens_from_the_served_binary() {
     let status = server.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
+
+/// Cheap argon2 for the child processes: the production parameters are covered in `users`.
+const CHEAP_ARGON2: [(&str, &str); 2] = [
+    ("TESSERA_PASSWORDS__MEMORY_KIB", "256"),
+    ("TESSERA_PASSWORDS__ITERATIONS", "1"),
+];
+
+/// `tessera <args>` with cheap argon2, `env` added and `input` written to standard input.
+fn run_users(s: &Scratch, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = s.command(args);
+    cmd.envs(CHEAP_ARGON2).envs(env.iter().copied());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn tessera");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    if let Some(input) = input {
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(stdin);
+    child.wait_with_output().expect("wait for tessera")
+}
+
+/// Like `run_users`, for a command that must succeed with `--json`; returns its JSON.
+fn users_json(s: &Scratch, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = run_users(s, &all, env, input);
+    assert!(out.status.success(), "tessera {args:?}: {}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !text.contains("argon2") && !text.contains("password_hash"),
+        "tessera {args:?} prints a password hash: {text}"
+    );
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("tessera {args:?} printed no JSON ({e}): {}", describe(&out)))
+}
+
+/// Signs in through a Core opened on the scratch database, as the server would.
+async fn signs_in(s: &Scratch, username: &str, password: &str) -> bool {
+    let master_key = std::fs::read_to_string(s.key_file()).expect("master key file");
+    let url = format!("sqlite://{}", s.db_file().display());
+    let core = crate::helpers::open_core(&url, &master_key, tessera::app::Init::Forbidden)
+        .await
+        .expect("core opens");
+    let user = core
+        .authenticate_user(username, password)
+        .await
+        .expect("authenticate");
+    core.db.close().await;
+    user.is_some()
+}
+
+#[tokio::test]
+async fn users_are_managed_from_the_command_line() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+
+    let alice_pw = "alice's long password";
+    let alice = users_json(
+        &s,
+        &[
+            "users",
+            "create",
+            "--username",
+            "Alice",
+            "--email",
+            "alice@example.com",
+            "--email-verified",
+            "--name",
+            "Alice Smith",
+            "--password-env",
+            "ALICE_PASSWORD",
+        ],
+        &[("ALICE_PASSWORD", alice_pw)],
+        None,
+    );
+    assert_eq!(alice["username"], "Alice");
+    assert_eq!(alice["email"], "alice@example.com");
+    assert_eq!(alice["email_verified"], true);
+    assert_eq!(alice["name"], "Alice Smith");
+    assert_eq!(alice["disabled"], false);
+    let sub = alice["sub"].as_str().expect("sub");
+    assert!(uuid::Uuid::parse_str(sub).is_ok(), "{sub}");
+
+    // From standard input, with the newline (and a Windows carriage return) stripped.
+    let bob = users_json(
+        &s,
+        &["users", "create", "--username", "bob"],
+        &[],
+        Some("bob's first password\r\n"),
+    );
+    assert_eq!(bob["username"], "bob");
+    assert_eq!(bob["email"], Value::Null);
+
+    let listed = users_json(&s, &["users", "list"], &[], None);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["sub"], sub);
+    for u in listed {
+        let keys: Vec<&String> = u.as_object().expect("object").keys().collect();
+        assert!(!keys.iter().any(|k| k.contains("password")), "{keys:?}");
+    }
+    let shown = users_json(&s, &["users", "show", "ALICE"], &[], None);
+    assert_eq!(shown["sub"], sub);
+    let human = run_users(&s, &["users", "list"], &[], None);
+    assert!(human.status.success(), "{}", describe(&human));
+    let human = String::from_utf8_lossy(&human.stdout).into_owned();
+    assert!(human.contains("Alice") && human.contains(sub), "{human}");
+    assert!(!human.contains("argon2"), "{human}");
+
+    assert!(signs_in(&s, "alice", alice_pw).await);
+    assert!(signs_in(&s, "bob", "bob's first password").await);
+
+    let changed = users_json(
+        &s,
+        &["users", "set-password", "bob"],
+        &[],
+        Some("bob's second password\n"),
+    );
+    assert_eq!(changed["password_changed"], true);
+    assert!(!signs_in(&s, "bob", "bob's first password").await);
+    assert!(signs_in(&s, "bob", "bob's second password").await);
+
+    let disabled = users_json(&s, &["users", "disable", "alice"], &[], None);
+    assert_eq!(disabled["disabled"], true);
+    assert_eq!(disabled["sub"], sub);
+    assert!(!signs_in(&s, "alice", alice_pw).await);
+    let enabled = users_json(&s, &["users", "enable", "alice"], &[], None);
+    assert_eq!(enabled["disabled"], false);
+    assert!(signs_in(&s, "alice", alice_pw).await);
+}
+
+#[tokio::test]
+async fn bad_user_input_is_refused_with_a_message() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let create = |username: &'static str| ["users", "create", "--username", username];
+
+    let out = run_users(&s, &create("carol"), &[], Some("too short\n"));
+    assert_fails_mentioning(&out, "at least 12 characters");
+    let out = run_users(&s, &create("carol"), &[], Some(&"x".repeat(300)));
+    assert_fails_mentioning(&out, "at most 256 bytes");
+    let out = run_users(&s, &create("carol"), &[], None);
+    assert_fails_mentioning(&out, "--password-env");
+    let mut args = create("carol").to_vec();
+    args.extend(["--password-env", "TESSERA_TEST_UNSET_PASSWORD"]);
+    let out = run_users(&s, &args, &[], None);
+    assert_fails_mentioning(&out, "TESSERA_TEST_UNSET_PASSWORD");
+    let out = run_users(
+        &s,
+        &create("carol smith"),
+        &[],
+        Some("long enough password\n"),
+    );
+    assert_fails_mentioning(&out, "username");
+    let mut args = create("carol").to_vec();
+    args.extend(["--email", "not-an-email"]);
+    let out = run_users(&s, &args, &[], Some("long enough password\n"));
+    assert_fails_mentioning(&out, "email");
+
+    // A password is never a command-line argument.
+    let mut args = create("carol").to_vec();
+    args.extend(["--password", "long enough password"]);
+    let out = run_users(&s, &args, &[], None);
+    assert_fails_mentioning(&out, "--password");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        describe(&out)
+    );
+
+    users_json(&s, &create("carol"), &[], Some("long enough password\n"));
+    let out = run_users(&s, &create("CAROL"), &[], Some("long enough password\n"));
+    assert_fails_mentioning(&out, "already taken");
+
+    let out = run_users(
+        &s,
+        &["users", "set-password", "nobody"],
+        &[],
+        Some("long enough password\n"),
+    );
+    assert_fails_mentioning(&out, "not found");
+    let out = run_users(
+        &s,
+        &["users", "set-password", "carol"],
+        &[],
+        Some("short\n"),
+    );
+    assert_fails_mentioning(&out, "at least 12 characters");
+    let out = run_users(&s, &["users", "disable", "nobody"], &[], None);
+    assert_fails_mentioning(&out, "not found");
+
+    let listed = users_json(&s, &["users", "list"], &[], None);
+    assert_eq!(listed.as_array().expect("array").len(), 1, "{listed}");
+}

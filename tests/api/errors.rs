@@ -106,8 +106,11 @@ async fn parameter_rules() {
     assert_eq!(r.status(), 200);
     let r = post("grant_type=password&username=a&password=b").await;
     assert_eq!(expect_error(r, 400).await, "unsupported_grant_type");
-    let r = post("grant_type=authorization_code&code=x").await;
+    let r = post("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code").await;
     assert_eq!(expect_error(r, 400).await, "unsupported_grant_type");
+    // A grant the server has but this client was not registered for.
+    let r = post("grant_type=authorization_code&code=x").await;
+    assert_eq!(expect_error(r, 400).await, "unauthorized_client");
 }
 
 #[tokio::test]

@@ -8,13 +8,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use tessera::TestClock;
 use tessera::app::{App, Init};
-use tessera::config::{Config, SecretString};
+use tessera::config::{Config, PasswordsConfig, SecretString};
 use tessera::crypto::master_key::Keyring;
-use tessera::model::{ScopeDef, SigningAlg};
+use tessera::model::{ScopeDef, SigningAlg, User};
 use tessera::service::Core;
 use tessera::service::clients::{ClientSpec, Registered};
 use tessera::service::keys::new_key_row;
 use tessera::service::resources::ResourceSpec;
+use tessera::service::users::UserSpec;
 use tessera::store::Db;
 use tessera::store::keys::KeyRow;
 use tokio::sync::oneshot;
@@ -86,10 +87,36 @@ pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
         bind: format!("127.0.0.1:{port}").parse().expect("addr"),
         database_url: url.to_owned(),
         master_key: Some(SecretString(master_key.to_owned())),
+        passwords: cheap_passwords(),
         ..Config::default()
     }
     .validated()
     .expect("valid test config")
+}
+
+/// argon2id at 256 KiB and one pass: the real code path at a fraction of OWASP's cost.
+/// `users::production_parameters_hash_and_verify` covers the defaults.
+pub fn cheap_passwords() -> PasswordsConfig {
+    PasswordsConfig {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+        ..PasswordsConfig::default()
+    }
+}
+
+/// Opens a Core on `url` with other password settings (as a restarted or newer instance would).
+pub async fn open_core_with_passwords(url: &str, passwords: PasswordsConfig) -> Arc<Core> {
+    tessera::crypto::install_providers();
+    let config = Config {
+        passwords,
+        ..test_config(url, 9, &shared_master_key())
+    }
+    .validated()
+    .expect("valid config");
+    Core::open(config, Arc::new(TestClock::new()), Init::Forbidden)
+        .await
+        .expect("core opens")
 }
 
 pub struct TestApp {
@@ -179,6 +206,14 @@ impl TestApp {
         spec.scopes = vec![scope("read"), scope("write")];
         spec.signing_alg = alg;
         self.core.create_resource(spec).await.expect("resource");
+    }
+
+    /// A user with only a username and `password`.
+    pub async fn user(&self, username: &str, password: &str) -> User {
+        self.core
+            .create_user(UserSpec::new(username), password)
+            .await
+            .expect("user")
     }
 
     /// A confidential client granted `resources` (all their scopes).

@@ -200,7 +200,7 @@ async fn metadata_describes_this_server() {
     assert_eq!(m["revocation_endpoint"], app.url("/revoke"));
     assert_eq!(
         m["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["authorization_code", "client_credentials"])
     );
     let methods: BTreeSet<&str> = m["token_endpoint_auth_methods_supported"]
         .as_array()
@@ -210,15 +210,44 @@ async fn metadata_describes_this_server() {
         .collect();
     assert_eq!(
         methods,
-        BTreeSet::from(["client_secret_basic", "client_secret_post"])
+        BTreeSet::from(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(
         m["token_endpoint_auth_methods_supported"]
             .as_array()
             .expect("auth methods")
             .len(),
-        2
+        3
     );
+    // OIDC Discovery §3: the OpenID document is the same document, with every REQUIRED field.
+    let oidc: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("GET openid-configuration")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(oidc, m);
+    for field in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+        "userinfo_endpoint",
+    ] {
+        assert!(!oidc[field].is_null(), "{field} missing");
+    }
+    assert_eq!(oidc["id_token_signing_alg_values_supported"][0], "RS256");
+    assert_eq!(
+        oidc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
     // What the metadata advertises actually answers.
     let jwks = app
         .http

@@ -8,4 +8,6 @@ mod errors;
 mod helpers;
 mod introspection;
 mod keys;
+mod signin;
 mod tokens;
+mod users;

@@ -52,6 +52,9 @@ impl IntoResponse for OAuthError {
         let challenge = match self.code {
             ErrorCode::InvalidClient => Some("Basic realm=\"tessera\""),
             ErrorCode::InvalidToken => Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
+            ErrorCode::InsufficientScope => {
+                Some("Bearer realm=\"tessera\", error=\"insufficient_scope\"")
+            }
             _ => None,
         };
         if let Some(c) = challenge {

@@ -17,10 +17,13 @@ pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Res
         "client_credentials" => {
             grants::client_credentials::grant(&state, &client, &form.params).await?
         }
+        "authorization_code" => {
+            grants::authorization_code::grant(&state, &client, &form.params).await?
+        }
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                "supported grant types: client_credentials",
+                "supported grant types: authorization_code, client_credentials",
             ));
         }
     };

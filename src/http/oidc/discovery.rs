@@ -1,4 +1,5 @@
-//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3) and
+//! `GET /.well-known/openid-configuration` (OIDC Discovery §4): the same document.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use crate::http::AppState;
 use crate::oidc::metadata;
 
-pub async fn authorization_server(State(state): State<AppState>) -> Response {
-    let mut response = Json(metadata::authorization_server(state.issuer())).into_response();
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    let mut response = Json(metadata::build(state.issuer())).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

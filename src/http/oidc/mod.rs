@@ -1,2 +1,3 @@
 pub mod discovery;
 pub mod jwks;
+pub mod userinfo;

@@ -4,7 +4,7 @@
 use super::{select_resource, select_scope};
 use crate::model::{Client, GrantType};
 use crate::oauth::params::Params;
-use crate::oauth::tokens::{TokenResponse, issue_access_token};
+use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::service::Core;
 
@@ -24,5 +24,15 @@ pub async fn grant(
     }
     let resource = select_resource(core, client, params).await?;
     let scope = select_scope(client, &resource, params)?;
-    issue_access_token(core, client, &resource, &client.client_id.0, &scope)
+    issue_access_token(
+        core,
+        Grant {
+            client,
+            resource: &resource,
+            also_for: None,
+            subject: &client.client_id.0,
+            scope: &scope,
+            jti: new_jti(),
+        },
+    )
 }

@@ -1,5 +1,6 @@
 //! One file per grant type (RFC 6749 §4).
 
+pub mod authorization_code;
 pub mod client_credentials;
 
 use std::sync::Arc;

@@ -1,0 +1,81 @@
+//! `GET|POST /authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2.1).
+
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{Redirect, Response};
+use tower_sessions::Session;
+
+use super::{SIGNED_IN, authorize_error, error_page, internal, park, respond, secure_page};
+use crate::http::AppState;
+use crate::http::extract::BODY_LIMIT;
+use crate::model::Client;
+use crate::oauth::authorize::decision::{Next, SignedIn, issue_code, next_step};
+use crate::oauth::authorize::{self, AuthorizationRequest};
+
+pub async fn authorize(State(state): State<AppState>, session: Session, req: Request) -> Response {
+    let raw: Bytes = if req.method() == Method::POST {
+        match to_bytes(req.into_body(), BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
+            }
+        }
+    } else {
+        Bytes::copy_from_slice(req.uri().query().unwrap_or_default().as_bytes())
+    };
+    let issuer = state.issuer();
+    let params = match authorize::parse_params(&raw) {
+        Ok(p) => p,
+        Err(e) => return authorize_error(e, issuer),
+    };
+    let (client, request) = match authorize::validate(&state, &params).await {
+        Ok(v) => v,
+        Err(e) => return authorize_error(e, issuer),
+    };
+    proceed(&state, &session, &client, request, false).await
+}
+
+/// Moves a valid request on: to the login page, the consent page, or back to the client with
+/// a code. Shared by /authorize, the login form and the consent form.
+pub async fn proceed(
+    state: &AppState,
+    session: &Session,
+    client: &Client,
+    request: AuthorizationRequest,
+    fresh_login: bool,
+) -> Response {
+    let signed_in = match session.get::<SignedIn>(SIGNED_IN).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let issuer = state.issuer();
+    match next_step(state, client, &request, signed_in.as_ref(), fresh_login).await {
+        Err(e) => authorize_error(e, issuer),
+        Ok(Next::Login) => to_page(state, session, request, "/login").await,
+        Ok(Next::Consent) => to_page(state, session, request, "/consent").await,
+        Ok(Next::Issue) => {
+            let Some(signed_in) = signed_in else {
+                return internal("issuing a code without a signed-in user");
+            };
+            match issue_code(state, &request, &signed_in).await {
+                Ok(code) => respond(&request.target, issuer, vec![("code", code)]),
+                Err(e) => authorize_error(e, issuer),
+            }
+        }
+    }
+}
+
+async fn to_page(
+    state: &AppState,
+    session: &Session,
+    request: AuthorizationRequest,
+    page: &str,
+) -> Response {
+    match park(session, request, state.now()).await {
+        Ok(id) => secure_page(axum::response::IntoResponse::into_response(Redirect::to(
+            &format!("{page}?request={id}"),
+        ))),
+        Err(r) => r,
+    }
+}

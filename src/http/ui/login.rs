@@ -1,0 +1,147 @@
+//! The sign-in page: one generic error whatever was wrong, the same timing for unknown users
+//! (the password service runs a dummy hash), a new session id at sign-in.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::authorize::proceed;
+use super::{SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, unpark};
+use crate::crypto::random;
+use crate::http::AppState;
+use crate::oauth::authorize::decision::SignedIn;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    client_name: &'a str,
+    request: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    min_length: usize,
+}
+
+#[derive(Deserialize)]
+pub struct RequestRef {
+    request: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    request: Option<String>,
+    csrf: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+const GENERIC_ERROR: &str = "Incorrect username or password.";
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<RequestRef>,
+) -> Response {
+    let request = match parked(&session, q.request.as_deref()).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let client = match state.cached_client(&request.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The application is no longer registered.",
+            );
+        }
+        Err(e) => return internal(e),
+    };
+    let csrf = match csrf_token(&session).await {
+        Ok(t) => t,
+        Err(page) => return page,
+    };
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            client_name: &client.name,
+            request: q.request.as_deref().unwrap_or_default(),
+            csrf: &csrf,
+            username: request.login_hint.as_deref().unwrap_or_default(),
+            error: None,
+            min_length: state.config.passwords.min_length as usize,
+        },
+    )
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
+        return page;
+    }
+    let id = form.request.as_deref().unwrap_or_default();
+    let request = match parked(&session, form.request.as_deref()).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let client = match state.cached_client(&request.client_id).await {
+        Ok(Some(c)) if !c.disabled => c,
+        Ok(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The application is no longer registered.",
+            );
+        }
+        Err(e) => return internal(e),
+    };
+    let user = match state
+        .authenticate_user(form.username.trim(), &form.password)
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return internal(e),
+    };
+    let Some(user) = user else {
+        tracing::info!(client_id = %client.client_id, "login failed");
+        let csrf = match csrf_token(&session).await {
+            Ok(t) => t,
+            Err(page) => return page,
+        };
+        return render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                client_name: &client.name,
+                request: id,
+                csrf: &csrf,
+                username: form.username.trim(),
+                error: Some(GENERIC_ERROR),
+                min_length: state.config.passwords.min_length as usize,
+            },
+        );
+    };
+    // A new session id at sign-in defeats session fixation (OWASP Session Management).
+    if let Err(e) = session.cycle_id().await {
+        return internal(e);
+    }
+    let signed_in = SignedIn {
+        sub: user.sub.clone(),
+        auth_time: state.now(),
+        sid: random::token::<16>(),
+    };
+    if let Err(e) = session.insert(SIGNED_IN, &signed_in).await {
+        return internal(e);
+    }
+    tracing::info!(client_id = %client.client_id, "login succeeded");
+    if let Err(page) = unpark(&session, id).await {
+        return page;
+    }
+    proceed(&state, &session, &client, request, true).await
+}

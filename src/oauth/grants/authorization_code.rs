@@ -1,0 +1,141 @@
+//! RFC 6749 §4.1.3: exchanging an authorization code, with PKCE (RFC 7636 §4.6) and an ID token
+//! for OpenID requests (OIDC Core §3.1.3).
+
+use crate::model::{Client, GrantType, Resource, Scope, SigningAlg};
+use crate::oauth::authorize::decision::hash_secret;
+use crate::oauth::authorize::pkce;
+use crate::oauth::params::Params;
+use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::oidc::id_token::{self, SignIn};
+use crate::service::Core;
+use crate::service::resources::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL};
+use crate::store::codes::{self, Redeemed};
+
+/// ID tokens live as long as the default access token.
+const ID_TOKEN_TTL: i64 = DEFAULT_TOKEN_TTL;
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// The userinfo endpoint as a resource: the audience of tokens issued for OpenID sign-in.
+pub fn userinfo_resource(core: &Core) -> Resource {
+    Resource {
+        identifier: format!("{}/userinfo", core.issuer()),
+        name: "userinfo".into(),
+        scopes: Vec::new(),
+        signing_alg: SigningAlg::ES256,
+        access_token_ttl: DEFAULT_TOKEN_TTL,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+#[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+pub async fn grant(
+    core: &Core,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization_code grant",
+        ));
+    }
+    let code = params.require("code")?;
+    let verifier = params.get("code_verifier");
+    if verifier.is_some_and(|v| !pkce::is_valid_verifier(v)) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43-128 unreserved characters",
+        ));
+    }
+    let now = core.now();
+    let jti = new_jti();
+    // The code is consumed first, atomically, recording the token id it is about to yield.
+    let row = match codes::redeem(&core.db, &hash_secret(code), now, &jti, now + MAX_TOKEN_TTL)
+        .await?
+    {
+        Redeemed::Fresh(row) => row,
+        Redeemed::Unknown => return Err(invalid_grant("unknown authorization code")),
+        // RFC 6749 §4.1.2: a second use revokes what the first use issued.
+        Redeemed::Replayed { jti, exp } => {
+            if let (Some(jti), Some(exp)) = (jti, exp) {
+                crate::store::revocations::insert(&core.db, &jti, &client.client_id.0, exp).await?;
+            }
+            tracing::warn!("authorization code replayed; tokens issued from it revoked");
+            return Err(invalid_grant("authorization code already used"));
+        }
+    };
+    if row.expires_at <= now {
+        return Err(invalid_grant("authorization code expired"));
+    }
+    if row.client_id != client.client_id.0 {
+        return Err(invalid_grant(
+            "authorization code was issued to another client",
+        ));
+    }
+    // RFC 6749 §4.1.3: redirect_uri must be repeated, identically, when the request had it.
+    match params.get("redirect_uri") {
+        Some(uri) if uri != row.redirect_uri => {
+            return Err(invalid_grant("redirect_uri does not match"));
+        }
+        None if row.redirect_uri_sent => return Err(invalid_grant("redirect_uri is required")),
+        _ => {}
+    }
+    match (&row.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if pkce::verify(v, challenge) => {}
+        (Some(_), Some(_)) => return Err(invalid_grant("code_verifier does not match")),
+        (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+        // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is refused.
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "the code was issued without a code_challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = core
+        .user_by_sub(&row.sub)
+        .await
+        .map_err(OAuthError::internal)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let openid = scope.contains("openid");
+    let userinfo = userinfo_resource(core);
+    let api = match &row.resource {
+        Some(r) => Some(
+            core.cached_resource(r)
+                .await?
+                .ok_or_else(|| invalid_grant("the resource no longer exists"))?,
+        ),
+        None => None,
+    };
+    let grant = Grant {
+        client,
+        resource: api.as_deref().unwrap_or(&userinfo),
+        also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
+        subject: &user.sub,
+        scope: &scope,
+        jti,
+    };
+    let mut response = issue_access_token(core, grant)?;
+    if openid {
+        let sign_in = SignIn {
+            sub: &user.sub,
+            auth_time: row.auth_time,
+            sid: &row.sid,
+            nonce: row.nonce.as_deref(),
+        };
+        response.id_token = Some(id_token::issue(
+            core,
+            client,
+            &sign_in,
+            &response.access_token,
+            ID_TOKEN_TTL,
+        )?);
+    }
+    Ok(response)
+}

@@ -1,0 +1,292 @@
+//! Users: who they are (an opaque `sub`), how they are named, and how they prove it (a
+//! password kept as an argon2id hash). The CLI, the sign-in pages and later the console all
+//! come through here.
+
+use super::{Core, ServiceError, invalid};
+use crate::config::PasswordsConfig;
+use crate::crypto::CryptoError;
+use crate::crypto::password::{PasswordError, policy_violation};
+use crate::model::User;
+use crate::store::users::{self as store, StoredUser};
+
+/// The desired state of a user, for create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSpec {
+    pub username: String,
+    pub email: Option<String>,
+    /// Whether the email address is known to belong to the user (OIDC Core §5.1
+    /// `email_verified`): only an admin or a verification flow should say so.
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+impl UserSpec {
+    pub fn new(username: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<PasswordError> for ServiceError {
+    fn from(e: PasswordError) -> Self {
+        CryptoError::from(e).into()
+    }
+}
+
+const MAX_USERNAME: usize = 64;
+/// RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so an address at most 254.
+const MAX_EMAIL: usize = 254;
+const MAX_NAME: usize = 200;
+
+/// 1–64 characters of `A-Z a-z 0-9 . _ @ -`: safe in URLs, logs and on screen, and free of
+/// look-alike Unicode. Uniqueness ignores case (the database enforces it on `LOWER(username)`).
+pub fn validate_username(username: &str) -> Result<(), ServiceError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-');
+    if username.is_empty() || username.len() > MAX_USERNAME || !username.chars().all(allowed) {
+        return Err(invalid(
+            "username",
+            format!(
+                "must be 1 to {MAX_USERNAME} characters of letters A-Z a-z, digits 0-9 and . _ @ -"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A syntactic check only (one `@` with text on both sides, no spaces, at most 254 characters):
+/// the real check is a message reaching it, which is what `email_verified` records.
+fn validate_email(email: Option<String>) -> Result<Option<String>, ServiceError> {
+    let Some(email) = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    let well_formed = match email.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
+        None => false,
+    };
+    if !well_formed
+        || email.chars().count() > MAX_EMAIL
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid(
+            "email",
+            format!(
+                "must look like name@example.com: one @ with text on both sides, no spaces, at \
+                 most {MAX_EMAIL} characters"
+            ),
+        ));
+    }
+    Ok(Some(email))
+}
+
+fn validate_name(name: Option<String>) -> Result<Option<String>, ServiceError> {
+    let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(invalid(
+            "name",
+            format!("must be at most {MAX_NAME} characters, without control characters"),
+        ));
+    }
+    Ok(Some(name))
+}
+
+impl Core {
+    /// OWASP Password Storage / Authentication Cheat Sheets: a minimum length
+    /// (`passwords.min_length`), a maximum that stops denial of service, no composition rules.
+    fn check_password_policy(&self, password: &str) -> Result<(), ServiceError> {
+        let min = self.config.passwords.min_length as usize;
+        match policy_violation(password, min) {
+            Some(message) => Err(invalid("password", message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a user with a new random `sub` (OIDC Core §5.1: never reassigned, and never the
+    /// username or email, which can change). Conflict when the username is taken in any case.
+    pub async fn create_user(&self, spec: UserSpec, password: &str) -> Result<User, ServiceError> {
+        validate_username(&spec.username)?;
+        let email = validate_email(spec.email)?;
+        if spec.email_verified && email.is_none() {
+            return Err(invalid("email_verified", "needs an email address"));
+        }
+        let name = validate_name(spec.name)?;
+        self.check_password_policy(password)?;
+        let hash = self.passwords.hash(password).await?;
+        let now = self.now();
+        let user = User {
+            sub: uuid::Uuid::new_v4().to_string(),
+            username: spec.username,
+            email,
+            email_verified: spec.email_verified,
+            name,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        match store::insert(&self.db, &user, &hash).await {
+            Ok(()) => Ok(user),
+            Err(e) if e.is_unique_violation() => Err(ServiceError::Conflict(format!(
+                "username {:?} is already taken (usernames ignore letter case)",
+                user.username
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, ServiceError> {
+        Ok(store::by_sub(&self.db, sub).await?.map(|s| s.user))
+    }
+
+    /// Case-insensitive.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, ServiceError> {
+        Ok(store::by_username(&self.db, username)
+            .await?
+            .map(|s| s.user))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, ServiceError> {
+        Ok(store::list(&self.db).await?)
+    }
+
+    /// Replaces the password (policy-checked) of the user named `username` (any letter case).
+    pub async fn set_user_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(), ServiceError> {
+        self.check_password_policy(password)?;
+        if store::by_username(&self.db, username).await?.is_none() {
+            return Err(ServiceError::NotFound(format!("user {username}")));
+        }
+        let hash = self.passwords.hash(password).await?;
+        if !store::set_password_hash(&self.db, username, &hash, self.now()).await? {
+            return Err(ServiceError::NotFound(format!("user {username}")));
+        }
+        Ok(())
+    }
+
+    /// A disabled user can no longer sign in; their data and `sub` stay.
+    pub async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<User, ServiceError> {
+        store::set_disabled(&self.db, username, disabled, self.now())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {username}")))
+    }
+
+    /// The user, if `username` names an enabled user whose password this is; else None, in
+    /// about the same time whichever check failed (OWASP Authentication Cheat Sheet,
+    /// "Authentication and Error Messages"): an unknown user costs a verification against a
+    /// dummy hash, a disabled one a real verification. A hash made with other parameters than
+    /// configured is replaced after a successful check (OWASP Password Storage Cheat Sheet,
+    /// "Upgrading the work factor").
+    pub async fn authenticate_user(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, ServiceError> {
+        // Same answer for everyone, before any lookup: no timing difference to learn from.
+        if password.is_empty() || password.len() > PasswordsConfig::MAX_BYTES {
+            return Ok(None);
+        }
+        let Some(stored) = store::by_username(&self.db, username).await? else {
+            self.passwords.verify_dummy(password).await?;
+            return Ok(None);
+        };
+        let checked = self
+            .passwords
+            .verify(password, &stored.password_hash)
+            .await?;
+        if !checked.matches || stored.user.disabled {
+            return Ok(None);
+        }
+        if checked.outdated {
+            self.upgrade_password_hash(&stored, password).await;
+        }
+        Ok(Some(stored.user))
+    }
+
+    /// Best effort: a failed upgrade must not fail the sign-in, the next one tries again.
+    async fn upgrade_password_hash(&self, stored: &StoredUser, password: &str) {
+        let upgraded = match self.passwords.hash(password).await {
+            Ok(new) => store::upgrade_password_hash(
+                &self.db,
+                &stored.user.sub,
+                &stored.password_hash,
+                &new,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(sub = %stored.user.sub, %error, "could not upgrade a password hash");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for good in [
+            "a",
+            "alice",
+            "Alice.Smith",
+            "a_b-c@example.com",
+            &"x".repeat(64),
+        ] {
+            assert!(validate_username(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            " alice",
+            "al ice",
+            "alicé",
+            "a/b",
+            "a:b",
+            &"x".repeat(65),
+        ] {
+            let err = validate_username(bad).expect_err(bad).to_string();
+            assert!(err.starts_with("username: must be 1 to 64"), "{err}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(validate_email(None).expect("none"), None);
+        assert_eq!(validate_email(Some("  ".into())).expect("blank"), None);
+        assert_eq!(
+            validate_email(Some(" a@b ".into())).expect("ok").as_deref(),
+            Some("a@b")
+        );
+        let long = format!("{}@example.com", "a".repeat(242));
+        assert_eq!(long.len(), 254);
+        assert!(validate_email(Some(long.clone())).is_ok());
+        for bad in ["ab", "@b", "a@", "a@b@c", "a b@c", &format!("a{long}")] {
+            let err = validate_email(Some(bad.to_owned())).expect_err(bad);
+            assert!(err.to_string().starts_with("email: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(validate_name(Some(" ".into())).expect("blank"), None);
+        assert_eq!(
+            validate_name(Some(" Ada Lovelace ".into()))
+                .expect("ok")
+                .as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert!(validate_name(Some("a\u{0}b".into())).is_err());
+        assert!(validate_name(Some("n".repeat(201))).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! Users. Usernames are matched with `LOWER(username) = LOWER($1)`, the expression of the
+//! unique index, so a lookup is an index lookup on both databases and "Alice" is "alice".
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError, with_pool};
+use crate::model::User;
+
+#[derive(FromRow)]
+struct Row {
+    sub: String,
+    username: String,
+    email: Option<String>,
+    email_verified: bool,
+    name: Option<String>,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A user with the PHC string of their password, which only the service layer sees.
+#[derive(Clone)]
+pub struct StoredUser {
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for StoredUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredUser")
+            .field("user", &self.user)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+const COLUMNS: &str = "sub, username, email, email_verified, name, password_hash, disabled, \
+    created_at, updated_at";
+
+impl From<Row> for StoredUser {
+    fn from(r: Row) -> Self {
+        StoredUser {
+            password_hash: r.password_hash,
+            user: User {
+                sub: r.sub,
+                username: r.username,
+                email: r.email,
+                email_verified: r.email_verified,
+                name: r.name,
+                disabled: r.disabled,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            },
+        }
+    }
+}
+
+/// Fails with a unique violation when the username is taken in any letter case.
+pub async fn insert(db: &Db, u: &User, password_hash: &str) -> Result<(), StoreError> {
+    with_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO users (sub, username, email, email_verified, name, password_hash, \
+             disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&u.sub)
+        .bind(&u.username)
+        .bind(&u.email)
+        .bind(u.email_verified)
+        .bind(&u.name)
+        .bind(password_hash)
+        .bind(u.disabled)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn by_sub(db: &Db, sub: &str) -> Result<Option<StoredUser>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE sub = $1");
+    let row: Option<Row> = with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sub).fetch_optional(pool).await
+    })?;
+    Ok(row.map(StoredUser::from))
+}
+
+pub async fn by_username(db: &Db, username: &str) -> Result<Option<StoredUser>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE LOWER(username) = LOWER($1)");
+    let row: Option<Row> = with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await
+    })?;
+    Ok(row.map(StoredUser::from))
+}
+
+pub async fn list(db: &Db) -> Result<Vec<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, LOWER(username)");
+    let rows: Vec<Row> = with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|r| StoredUser::from(r).user).collect())
+}
+
+/// Sets a new password hash. False if no such user.
+pub async fn set_password_hash(
+    db: &Db,
+    username: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE users SET password_hash = $2, updated_at = $3 \
+             WHERE LOWER(username) = LOWER($1)",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
+/// Replaces `old` with `new` only if `old` is still the stored hash, so upgrading the hash at
+/// sign-in can never undo a password change made meanwhile. The user's `updated_at` is kept:
+/// nothing they can see has changed.
+pub async fn upgrade_password_hash(
+    db: &Db,
+    sub: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = $3 WHERE sub = $1 AND password_hash = $2")
+            .bind(sub)
+            .bind(old)
+            .bind(new)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
+/// Enables or disables a user; returns the user as now stored, None if there is none.
+pub async fn set_disabled(
+    db: &Db,
+    username: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "UPDATE users SET disabled = $2, updated_at = $3 WHERE LOWER(username) = LOWER($1) \
+         RETURNING {COLUMNS}"
+    );
+    let row: Option<Row> = with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .bind(disabled)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(|r| StoredUser::from(r).user))
+}

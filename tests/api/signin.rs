@@ -1,0 +1,327 @@
+//! Browser sign-in over real HTTP: the `oauth2` crate builds the authorization URL and redeems
+//! the code; a cookie-keeping HTTP client plays the browser (the Chromium test drives the same
+//! pages in a real browser).
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, RedirectUrl, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tessera::model::{GrantType, SigningAlg};
+use tessera::service::clients::ClientSpec;
+use tessera::service::users::UserSpec;
+
+use crate::helpers::{TestApp, basic, spawn_app};
+
+pub const API: &str = "https://api.example.com/orders";
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenField {
+    pub id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+pub type OidcResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+pub type OidcClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// A cookie-keeping client that never follows redirects, like a browser we can inspect.
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { http }
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("ascii").to_owned());
+        Page {
+            status,
+            location,
+            body: r.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        Self::page(self.http.get(url).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(self.http.post(url).form(form).send().await.expect("POST")).await
+    }
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end].to_owned()
+}
+
+/// The query parameters of a redirect to the client.
+pub fn callback_params(location: &str) -> std::collections::HashMap<String, String> {
+    let url = url::Url::parse(location).expect("absolute redirect");
+    assert!(location.starts_with(REDIRECT), "{location}");
+    url.query_pairs().into_owned().collect()
+}
+
+pub struct Setup {
+    pub app: TestApp,
+    pub client_id: String,
+    pub secret: String,
+    pub sub: String,
+}
+
+/// A resource, a user and a confidential web client allowed the code flow.
+pub async fn setup_with(customise: impl FnOnce(&mut ClientSpec)) -> Setup {
+    let app = spawn_app().await;
+    app.resource(API, SigningAlg::ES256).await;
+    let user = app
+        .core
+        .create_user(
+            UserSpec {
+                username: "alice".into(),
+                email: Some("alice@example.com".into()),
+                email_verified: true,
+                name: Some("Alice Example".into()),
+            },
+            PASSWORD,
+        )
+        .await
+        .expect("user");
+    let mut spec = ClientSpec::new("Orders Web");
+    spec.grant_types = vec![GrantType::AuthorizationCode];
+    spec.redirect_uris = vec![REDIRECT.into()];
+    spec.resources = vec![API.into()];
+    customise(&mut spec);
+    let reg = app.core.create_client(spec).await.expect("client");
+    Setup {
+        client_id: reg.client.client_id.0,
+        secret: reg.secret.unwrap_or_default(),
+        sub: user.sub,
+        app,
+    }
+}
+
+pub fn oidc_client(s: &Setup) -> OidcClient {
+    oauth2::Client::new(ClientId::new(s.client_id.clone()))
+        .set_client_secret(ClientSecret::new(s.secret.clone()))
+        .set_auth_uri(AuthUrl::new(s.app.url("/authorize")).expect("url"))
+        .set_token_uri(TokenUrl::new(s.app.url("/token")).expect("url"))
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
+}
+
+/// Signs in and consents through the pages; returns the redirect back to the client.
+pub async fn sign_in_and_consent(browser: &Browser, app: &TestApp, authorize_url: &str) -> String {
+    let r = browser.get(authorize_url).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let login = app.url(r.location.as_deref().expect("to login"));
+    assert!(login.contains("/login?request="), "{login}");
+    let page = browser.get(&login).await;
+    assert_eq!(page.status, 200);
+    let r = browser
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("request", &hidden(&page.body, "request")),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let next = r.location.expect("location");
+    if next.starts_with(REDIRECT) {
+        return next;
+    }
+    let page = browser.get(&app.url(&next)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Orders Web"));
+    let r = browser
+        .post(
+            &app.url("/consent"),
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("request", &hidden(&page.body, "request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location.expect("back to the client")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn jwks(app: &TestApp) -> JwkSet {
+    app.http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_id_token_and_userinfo() {
+    let s = setup_with(|_| {}).await;
+    let client = oidc_client(&s);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = "n-0S6_WzA2Mj";
+    let (url, csrf) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("read".into()))
+        .add_extra_param("nonce", nonce)
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = Browser::new();
+    let back = sign_in_and_consent(&browser, &s.app, url.as_str()).await;
+    let params = callback_params(&back);
+    assert_eq!(
+        params["state"],
+        *csrf.secret(),
+        "state comes back unchanged"
+    );
+    assert_eq!(params["iss"], s.app.base, "RFC 9207 iss");
+    let code = params["code"].clone();
+
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http())
+        .await
+        .expect("code exchange");
+    let access = token.access_token().secret().clone();
+    let id_token = token.extra_fields().id_token.clone().expect("id_token");
+
+    // The ID token, verified against JWKS (OIDC Core §3.1.3.7).
+    let header = decode_header(&id_token).expect("header");
+    assert_eq!(
+        header.alg,
+        jsonwebtoken::Algorithm::RS256,
+        "default id_token alg"
+    );
+    let keys = jwks(&s.app).await;
+    let jwk = keys
+        .find(header.kid.as_deref().expect("kid"))
+        .expect("published");
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[&s.app.base]);
+    v.set_audience(&[&s.client_id]);
+    let claims = decode::<Value>(&id_token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+        .expect("id token verifies")
+        .claims;
+    assert_eq!(claims["sub"], s.sub.as_str());
+    assert_eq!(claims["nonce"], nonce);
+    assert_eq!(claims["azp"], s.client_id.as_str());
+    assert!(claims["auth_time"].as_i64().is_some());
+    assert!(claims["sid"].as_str().is_some_and(|x| !x.is_empty()));
+    assert_eq!(
+        claims["at_hash"],
+        tessera::oidc::id_token::at_hash(SigningAlg::RS256, &access)
+    );
+
+    // The access token: for the API and for userinfo.
+    let (_, at) = crate::tokens::verify(&s.app, &access, API).await;
+    assert_eq!(at["sub"], s.sub.as_str());
+    assert_eq!(at["client_id"], s.client_id.as_str());
+
+    // userinfo: the same subject.
+    let r = s
+        .app
+        .http
+        .get(s.app.url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(r.status(), 200);
+    let info: Value = r.json().await.expect("json");
+    assert_eq!(info["sub"], s.sub.as_str());
+    assert_eq!(info["preferred_username"], "alice");
+    assert_eq!(info["name"], "Alice Example");
+    assert_eq!(info["email"], "alice@example.com");
+    assert_eq!(info["email_verified"], true);
+
+    // A second redemption fails and revokes what the first one issued.
+    let again = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(oauth2::PkceCodeVerifier::new("x".repeat(43)))
+        .request_async(&http())
+        .await;
+    assert!(again.is_err());
+    let body = format!("grant_type=authorization_code&code={}", params["code"]);
+    let r = s
+        .app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await;
+    assert_eq!(crate::helpers::expect_error(r, 400).await, "invalid_grant");
+    let v = s.app.introspect(&s.client_id, &s.secret, &access).await;
+    assert_eq!(
+        v["active"], false,
+        "tokens from a replayed code are revoked"
+    );
+
+    // Consent is remembered: the next sign-in goes straight back with a code.
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let r = browser.get(url.as_str()).await;
+    assert_eq!(r.status, 303);
+    assert!(callback_params(r.location.as_deref().expect("location")).contains_key("code"));
+}
