@@ -11,7 +11,7 @@ use crate::app::{App, Init, shutdown_signal};
 use crate::clock::SystemClock;
 use crate::config::{Config, LogFormat};
 use crate::error::AppError;
-use crate::model::{AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
+use crate::model::{ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
 use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
 use crate::service::users::UserSpec;
@@ -145,6 +145,18 @@ struct ClientArgs {
     /// This client is that resource server: it may introspect tokens issued for it.
     #[arg(long)]
     resource_server_for: Option<String>,
+    /// A native app (RFC 8252 redirect rules: loopback IPs on any port, private-use schemes).
+    #[arg(long)]
+    native: bool,
+    /// ID-token signing algorithm: RS256 (default), ES256 or EdDSA.
+    #[arg(long, value_parser = parse_alg)]
+    id_token_alg: Option<SigningAlg>,
+    /// A trusted first-party app: no consent page.
+    #[arg(long)]
+    first_party: bool,
+    /// Allow authorization requests without PKCE (not recommended, RFC 9700 §2.1.1).
+    #[arg(long)]
+    pkce_optional: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,6 +518,18 @@ fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, 
     }
     if a.resource_server_for.is_some() {
         spec.resource_server_for = a.resource_server_for;
+    }
+    if a.native {
+        spec.application_type = ApplicationType::Native;
+    }
+    if let Some(alg) = a.id_token_alg {
+        spec.id_token_alg = alg;
+    }
+    if a.first_party {
+        spec.first_party = true;
+    }
+    if a.pkce_optional {
+        spec.pkce_required = false;
     }
     Ok(spec)
 }
