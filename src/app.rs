@@ -175,6 +175,9 @@ async fn maintain(core: Arc<Core>) {
         if let Err(e) = core.maintain_keys().await {
             tracing::error!(error = %e, "key maintenance failed");
         }
+        if let Err(e) = core.purge_expired().await {
+            tracing::error!(error = %e, "purging expired rows failed");
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::store::sessions::Owner;
 use crate::store::{Db, sessions};
 
 pub const COOKIE: &str = "tessera_session";
@@ -38,12 +39,13 @@ fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend(e.to_string())
 }
 
-/// The signed-in user's subject, kept in its own column so a user's sessions can be found.
-fn subject(record: &Record) -> Option<String> {
+/// A field of the signed-in user (`sub`, `sid`), kept in its own column so that a user's
+/// sessions can be found and tokens bound to a session checked.
+fn signed_in(record: &Record, field: &str) -> Option<String> {
     record
         .data
         .get(super::ui::SIGNED_IN)?
-        .get("sub")?
+        .get(field)?
         .as_str()
         .map(str::to_owned)
 }
@@ -56,12 +58,16 @@ fn encode(record: &Record) -> Result<String> {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         let data = encode(record)?;
-        let sub = subject(record);
+        let (sub, sid) = (signed_in(record, "sub"), signed_in(record, "sid"));
+        let owner = Owner {
+            sub: sub.as_deref(),
+            sid: sid.as_deref(),
+        };
         loop {
             let created = sessions::create(
                 &self.db,
                 &id_hash(&record.id),
-                sub.as_deref(),
+                owner,
                 &data,
                 record.expiry_date.unix_timestamp(),
             )
@@ -76,10 +82,15 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let data = encode(record)?;
+        let (sub, sid) = (signed_in(record, "sub"), signed_in(record, "sid"));
+        let owner = Owner {
+            sub: sub.as_deref(),
+            sid: sid.as_deref(),
+        };
         sessions::save(
             &self.db,
             &id_hash(&record.id),
-            subject(record).as_deref(),
+            owner,
             &data,
             record.expiry_date.unix_timestamp(),
         )

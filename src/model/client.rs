@@ -57,6 +57,7 @@ impl std::str::FromStr for AuthMethod {
 pub enum GrantType {
     AuthorizationCode,
     ClientCredentials,
+    RefreshToken,
 }
 
 impl GrantType {
@@ -64,6 +65,7 @@ impl GrantType {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
         }
     }
 }
@@ -74,10 +76,11 @@ impl std::str::FromStr for GrantType {
         match s {
             "authorization_code" => Ok(GrantType::AuthorizationCode),
             "client_credentials" => Ok(GrantType::ClientCredentials),
+            "refresh_token" => Ok(GrantType::RefreshToken),
             _ => Err(UnknownValue {
                 kind: "grant type",
                 value: s.to_owned(),
-                expected: "authorization_code, client_credentials",
+                expected: "authorization_code, client_credentials, refresh_token",
             }),
         }
     }
@@ -150,6 +153,14 @@ pub struct Client {
     pub first_party: bool,
     /// RFC 9700 §2.1.1: PKCE is required unless an admin turns it off for a client.
     pub pkce_required: bool,
+    /// A first-party client may get offline_access without a consent page only when an admin
+    /// pre-authorised it (OIDC Core §11).
+    pub offline_preauthorized: bool,
+    /// Overrides (seconds) of the refresh-token idle and absolute lifetimes and the ID-token
+    /// lifetime.
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

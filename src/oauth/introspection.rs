@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience};
 use crate::model::Client;
+use crate::oauth::OAuthError;
 use crate::service::Core;
 
 /// RFC 7662 §2.2. `active: false` carries nothing else.
@@ -44,7 +45,7 @@ pub async fn introspect(
     core: &Core,
     caller: &Client,
     token: &str,
-) -> Result<Introspection, crate::store::StoreError> {
+) -> Result<Introspection, OAuthError> {
     let keys = core.keys.current();
     let Ok(claims) =
         keys.verifier
@@ -63,6 +64,16 @@ pub async fn introspect(
     let owner = core.cached_client(&claims.client_id).await?;
     if owner.is_none_or(|c| c.disabled) {
         return Ok(Introspection::inactive());
+    }
+    // A token about a user dies with the user's account (disabled or deleted).
+    if claims.sub != claims.client_id {
+        let user = core
+            .user_by_sub(&claims.sub)
+            .await
+            .map_err(OAuthError::internal)?;
+        if user.is_none_or(|u| u.disabled) {
+            return Ok(Introspection::inactive());
+        }
     }
     if crate::store::revocations::is_revoked(&core.db, &claims.jti).await? {
         return Ok(Introspection::inactive());

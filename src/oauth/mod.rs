@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod params;
+pub mod refresh;
 pub mod revocation;
 pub mod tokens;
 

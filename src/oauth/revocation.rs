@@ -4,6 +4,7 @@ use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
 use crate::model::Client;
 use crate::service::Core;
+use crate::store::refresh_tokens;
 
 /// RFC 7009 §2.1/§2.2: unknown, malformed or expired tokens are answered with success (the
 /// client cannot act on the difference); a token issued to another client is refused and stays
@@ -16,7 +17,7 @@ pub async fn revoke(core: &Core, caller: &Client, token: &str) -> Result<(), OAu
         keys.verifier
             .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, core.issuer())
     else {
-        return Ok(());
+        return revoke_refresh_token(core, caller, token).await;
     };
     if claims.client_id != caller.client_id.0 {
         return Err(OAuthError::new(
@@ -29,5 +30,23 @@ pub async fn revoke(core: &Core, caller: &Client, token: &str) -> Result<(), OAu
     }
     crate::store::revocations::insert(&core.db, &claims.jti, &claims.client_id, claims.exp).await?;
     tracing::info!(client_id = %caller.client_id, "access token revoked");
+    Ok(())
+}
+
+/// RFC 7009 §2.1: revoking a refresh token ends its whole family and the access tokens issued
+/// with it.
+async fn revoke_refresh_token(core: &Core, caller: &Client, token: &str) -> Result<(), OAuthError> {
+    let hash = crate::oauth::authorize::decision::hash_secret(token);
+    let Some((family, client_id)) = refresh_tokens::family_of(&core.db, &hash).await? else {
+        return Ok(());
+    };
+    if client_id != caller.client_id.0 {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        ));
+    }
+    refresh_tokens::revoke_family(&core.db, &family, core.now()).await?;
+    tracing::info!(client_id = %caller.client_id, "refresh token family revoked");
     Ok(())
 }

@@ -72,6 +72,8 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
 
@@ -123,6 +125,7 @@ pub fn issue_access_token(core: &Core, grant: Grant<'_>) -> Result<TokenResponse
         token_type: "Bearer",
         expires_in: ttl,
         scope,
+        refresh_token: None,
         id_token: None,
     })
 }

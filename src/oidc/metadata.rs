@@ -46,10 +46,10 @@ pub fn build(issuer: &str) -> Metadata {
         jwks_uri: format!("{issuer}/jwks.json"),
         introspection_endpoint: format!("{issuer}/introspect"),
         revocation_endpoint: format!("{issuer}/revoke"),
-        scopes_supported: vec!["openid", "profile", "email"],
+        scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: vec!["authorization_code", "client_credentials"],
+        grant_types_supported: vec!["authorization_code", "client_credentials", "refresh_token"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: algs.clone(),
         token_endpoint_auth_methods_supported: vec![

@@ -32,8 +32,16 @@ pub struct ClientSpec {
     pub id_token_alg: SigningAlg,
     pub first_party: bool,
     pub pkce_required: bool,
+    pub offline_preauthorized: bool,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
     pub disabled: bool,
 }
+
+/// Refresh-token lifetimes when a client sets none (RFC 9700 §4.14.2 asks for bounded ones).
+pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 30 * 86_400;
+pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 365 * 86_400;
 
 impl ClientSpec {
     pub fn new(name: impl Into<String>) -> Self {
@@ -53,6 +61,10 @@ impl ClientSpec {
             id_token_alg: SigningAlg::RS256,
             first_party: false,
             pkce_required: true,
+            offline_preauthorized: false,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+            id_token_ttl: None,
             disabled: false,
         }
     }
@@ -78,6 +90,10 @@ impl ClientSpec {
             id_token_alg: c.id_token_alg,
             first_party: c.first_party,
             pkce_required: c.pkce_required,
+            offline_preauthorized: c.offline_preauthorized,
+            refresh_idle_ttl: c.refresh_idle_ttl,
+            refresh_absolute_ttl: c.refresh_absolute_ttl,
+            id_token_ttl: c.id_token_ttl,
             disabled: c.disabled,
         }
     }
@@ -244,6 +260,24 @@ impl Core {
                 format!("must be between 1 and {MAX_TOKEN_TTL} seconds"),
             ));
         }
+        if let Some(ttl) = spec.id_token_ttl
+            && !(1..=MAX_TOKEN_TTL).contains(&ttl)
+        {
+            return Err(invalid(
+                "id_token_ttl",
+                format!("must be between 1 and {MAX_TOKEN_TTL} seconds"),
+            ));
+        }
+        let idle = spec.refresh_idle_ttl.unwrap_or(DEFAULT_REFRESH_IDLE_TTL);
+        let absolute = spec
+            .refresh_absolute_ttl
+            .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL);
+        if idle < 60 || absolute < idle || absolute > 5 * 365 * 86_400 {
+            return Err(invalid(
+                "refresh_ttl",
+                "idle lifetime must be at least 60 s and at most the absolute lifetime (at most 5 years)",
+            ));
+        }
         if let Some(rs) = &spec.resource_server_for
             && crate::store::resources::get(&self.db, rs).await?.is_none()
         {
@@ -265,6 +299,10 @@ impl Core {
             id_token_alg: spec.id_token_alg,
             first_party: spec.first_party,
             pkce_required: spec.pkce_required,
+            offline_preauthorized: spec.offline_preauthorized,
+            refresh_idle_ttl: spec.refresh_idle_ttl,
+            refresh_absolute_ttl: spec.refresh_absolute_ttl,
+            id_token_ttl: spec.id_token_ttl,
             disabled: spec.disabled,
             created_at,
             updated_at: self.now(),

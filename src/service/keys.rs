@@ -270,7 +270,6 @@ impl Core {
         if removed > 0 {
             tracing::info!(removed, "retired signing keys removed");
         }
-        crate::store::revocations::purge_expired(&self.db, now).await?;
         self.reload_keys().await
     }
 }

@@ -66,6 +66,19 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Removes what can no longer matter: expired revocations, sessions, codes and refresh-token
+    /// families. Safe on several instances at once (plain deletes).
+    pub async fn purge_expired(&self) -> Result<(), StoreError> {
+        let now = self.now();
+        crate::store::revocations::purge_expired(&self.db, now).await?;
+        crate::store::sessions::purge_expired(&self.db, now).await?;
+        crate::store::codes::purge(&self.db, now).await?;
+        crate::store::refresh_tokens::purge(&self.db, now).await?;
+        Ok(())
+    }
+}
+
 /// What a management operation can refuse, in words an admin can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

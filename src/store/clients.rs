@@ -22,6 +22,10 @@ struct Row {
     id_token_alg: String,
     first_party: bool,
     pkce_required: bool,
+    offline_preauthorized: bool,
+    refresh_idle_ttl: Option<i64>,
+    refresh_absolute_ttl: Option<i64>,
+    id_token_ttl: Option<i64>,
     secret_hash: Option<String>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<i64>,
@@ -39,7 +43,8 @@ struct GrantRow {
 
 const COLUMNS: &str = "client_id, name, public, application_type, auth_method, grant_types, \
     redirect_uris, default_resource, default_scopes, access_token_ttl, resource_server_for, \
-    id_token_alg, first_party, pkce_required, secret_hash, previous_secret_hash, \
+    id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
+    refresh_absolute_ttl, id_token_ttl, secret_hash, previous_secret_hash, \
     previous_secret_expires_at, disabled, created_at, updated_at";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
@@ -72,6 +77,10 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         id_token_alg: r.id_token_alg.parse().map_err(|e| corrupt(id, e))?,
         first_party: r.first_party,
         pkce_required: r.pkce_required,
+        offline_preauthorized: r.offline_preauthorized,
+        refresh_idle_ttl: r.refresh_idle_ttl,
+        refresh_absolute_ttl: r.refresh_absolute_ttl,
+        id_token_ttl: r.id_token_ttl,
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
@@ -134,9 +143,10 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
              redirect_uris, default_resource, default_scopes, access_token_ttl, \
              resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
              disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
-             pkce_required) \
+             pkce_required, offline_preauthorized, refresh_idle_ttl, refresh_absolute_ttl, \
+             id_token_ttl) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20)",
+             $18, $19, $20, $21, $22, $23, $24)",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -158,6 +168,10 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
         .bind(c.id_token_alg.as_str())
         .bind(c.first_party)
         .bind(c.pkce_required)
+        .bind(c.offline_preauthorized)
+        .bind(c.refresh_idle_ttl)
+        .bind(c.refresh_absolute_ttl)
+        .bind(c.id_token_ttl)
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
@@ -176,8 +190,9 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
             "UPDATE clients SET name = $2, public = $3, auth_method = $4, grant_types = $5, \
              redirect_uris = $6, default_resource = $7, default_scopes = $8, \
              access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12, \
-             application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16 \
-             WHERE client_id = $1",
+             application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16, \
+             offline_preauthorized = $17, refresh_idle_ttl = $18, refresh_absolute_ttl = $19, \
+             id_token_ttl = $20 WHERE client_id = $1",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -195,6 +210,10 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         .bind(c.id_token_alg.as_str())
         .bind(c.first_party)
         .bind(c.pkce_required)
+        .bind(c.offline_preauthorized)
+        .bind(c.refresh_idle_ttl)
+        .bind(c.refresh_absolute_ttl)
+        .bind(c.id_token_ttl)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {

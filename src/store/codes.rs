@@ -50,50 +50,61 @@ pub async fn insert(db: &Db, c: &CodeRow) -> Result<(), StoreError> {
 /// What redeeming a code found.
 #[derive(Debug)]
 pub enum Redeemed {
-    /// First use: the code's data. `jti` is now recorded as issued from it.
+    /// First use: the code's data, now marked used.
     Fresh(CodeRow),
-    /// Already used: the access token issued from it (to revoke), if any.
+    /// Already used: the access token and refresh family issued from it (to revoke).
     Replayed {
         jti: Option<String>,
         exp: Option<i64>,
+        family: Option<String>,
     },
     Unknown,
 }
 
-/// Marks the code used and records the access token about to be issued, in one statement;
-/// only one concurrent caller can win it (RFC 6749 §4.1.2: a code is used once).
+/// What the first redemption is about to issue, recorded with the redemption itself.
+pub struct Issued<'a> {
+    pub jti: &'a str,
+    pub exp: i64,
+    pub family: &'a str,
+}
+
+/// Marks the code used and records the tokens about to be issued, in one statement; only one
+/// concurrent caller can win it (RFC 6749 §4.1.2: a code is used once).
 pub async fn redeem(
     db: &Db,
     code_hash: &str,
     now: i64,
-    jti: &str,
-    exp: i64,
+    issued: Issued<'_>,
 ) -> Result<Redeemed, StoreError> {
     let row: Option<CodeRow> = with_pool!(db, pool => {
         sqlx::query_as(
-            "UPDATE authorization_codes SET consumed_at = $2, issued_jti = $3, issued_exp = $4 \
-             WHERE code_hash = $1 AND consumed_at IS NULL \
+            "UPDATE authorization_codes SET consumed_at = $2, issued_jti = $3, issued_exp = $4, \
+             issued_family = $5 WHERE code_hash = $1 AND consumed_at IS NULL \
              RETURNING code_hash, client_id, sub, redirect_uri, redirect_uri_sent, code_challenge, \
              nonce, scope, resource, auth_time, sid, expires_at",
         )
         .bind(code_hash)
         .bind(now)
-        .bind(jti)
-        .bind(exp)
+        .bind(issued.jti)
+        .bind(issued.exp)
+        .bind(issued.family)
         .fetch_optional(pool)
         .await
     })?;
     if let Some(row) = row {
         return Ok(Redeemed::Fresh(row));
     }
-    let used: Option<(Option<String>, Option<i64>)> = with_pool!(db, pool => {
-        sqlx::query_as("SELECT issued_jti, issued_exp FROM authorization_codes WHERE code_hash = $1")
-            .bind(code_hash)
-            .fetch_optional(pool)
-            .await
+    let used: Option<(Option<String>, Option<i64>, Option<String>)> = with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT issued_jti, issued_exp, issued_family FROM authorization_codes \
+             WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(pool)
+        .await
     })?;
     Ok(match used {
-        Some((jti, exp)) => Redeemed::Replayed { jti, exp },
+        Some((jti, exp, family)) => Redeemed::Replayed { jti, exp, family },
         None => Redeemed::Unknown,
     })
 }

@@ -3,21 +3,30 @@
 
 use super::{Db, StoreError, with_pool};
 
+/// Who a session belongs to: the user and the OIDC session id, kept in columns so that a
+/// user's sessions can be listed and tokens bound to a session checked.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Owner<'a> {
+    pub sub: Option<&'a str>,
+    pub sid: Option<&'a str>,
+}
+
 /// Inserts a new record; false when the id is taken (the caller picks another).
 pub async fn create(
     db: &Db,
     id_hash: &str,
-    sub: Option<&str>,
+    owner: Owner<'_>,
     data: &str,
     expires_at: i64,
 ) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sub, data, expires_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO sessions (id_hash, sub, sid, data, expires_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT DO NOTHING",
         )
         .bind(id_hash)
-        .bind(sub)
+        .bind(owner.sub)
+        .bind(owner.sid)
         .bind(data)
         .bind(expires_at)
         .execute(pool)
@@ -30,18 +39,19 @@ pub async fn create(
 pub async fn save(
     db: &Db,
     id_hash: &str,
-    sub: Option<&str>,
+    owner: Owner<'_>,
     data: &str,
     expires_at: i64,
 ) -> Result<(), StoreError> {
     with_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sub, data, expires_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id_hash) DO UPDATE SET sub = excluded.sub, data = excluded.data, \
-             expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id_hash, sub, sid, data, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id_hash) DO UPDATE SET sub = excluded.sub, sid = excluded.sid, \
+             data = excluded.data, expires_at = excluded.expires_at",
         )
         .bind(id_hash)
-        .bind(sub)
+        .bind(owner.sub)
+        .bind(owner.sid)
         .bind(data)
         .bind(expires_at)
         .execute(pool)
@@ -60,6 +70,18 @@ pub async fn load(db: &Db, id_hash: &str, now: i64) -> Result<Option<(String, i6
             .fetch_optional(pool)
             .await
     })?)
+}
+
+/// Whether a live session carries this OIDC session id.
+pub async fn sid_alive(db: &Db, sid: &str, now: i64) -> Result<bool, StoreError> {
+    let found: Option<String> = with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT sid FROM sessions WHERE sid = $1 AND expires_at > $2 LIMIT 1")
+            .bind(sid)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(found.is_some())
 }
 
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), StoreError> {

@@ -200,7 +200,7 @@ async fn metadata_describes_this_server() {
     assert_eq!(m["revocation_endpoint"], app.url("/revoke"));
     assert_eq!(
         m["grant_types_supported"],
-        serde_json::json!(["authorization_code", "client_credentials"])
+        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
     );
     let methods: BTreeSet<&str> = m["token_endpoint_auth_methods_supported"]
         .as_array()

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod introspection;
 mod keys;
+mod refresh;
 mod signin;
 mod tokens;
 mod users;

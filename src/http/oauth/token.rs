@@ -20,10 +20,11 @@ pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Res
         "authorization_code" => {
             grants::authorization_code::grant(&state, &client, &form.params).await?
         }
+        "refresh_token" => grants::refresh_token::grant(&state, &client, &form.params).await?,
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                "supported grant types: authorization_code, client_credentials",
+                "supported grant types: authorization_code, client_credentials, refresh_token",
             ));
         }
     };

@@ -79,13 +79,17 @@ pub async fn next_step(
 }
 
 /// First-party clients skip consent; others need a remembered consent that covers every
-/// requested scope, and prompt=consent always asks.
+/// requested scope, and prompt=consent always asks. offline_access is always asked for (OIDC
+/// Core §11), unless an admin pre-authorised it for a first-party client.
 async fn needs_consent(
     core: &Core,
     client: &Client,
     req: &AuthorizationRequest,
     sub: &str,
 ) -> Result<bool, AuthorizeError> {
+    if req.scope().contains("offline_access") {
+        return Ok(!(client.first_party && client.offline_preauthorized));
+    }
     if client.first_party {
         return Ok(false);
     }

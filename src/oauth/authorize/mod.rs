@@ -17,9 +17,9 @@ use crate::model::{Client, GrantType, Scope};
 use crate::oidc::id_token::IdTokenHint;
 use crate::service::Core;
 
-/// Scopes defined by OpenID Connect (OIDC Core §5.4); every other scope belongs to a resource.
-/// `offline_access` arrives with refresh tokens.
-pub const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+/// Scopes defined by OpenID Connect (OIDC Core §5.4, §11); every other scope belongs to a
+/// resource.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseMode {

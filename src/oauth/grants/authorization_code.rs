@@ -5,15 +5,14 @@ use crate::model::{Client, GrantType, Resource, Scope, SigningAlg};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
 use crate::oauth::params::Params;
+use crate::oauth::refresh::{self, FamilyGrant};
 use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
 use crate::service::resources::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL};
-use crate::store::codes::{self, Redeemed};
-
-/// ID tokens live as long as the default access token.
-const ID_TOKEN_TTL: i64 = DEFAULT_TOKEN_TTL;
+use crate::store::codes::{self, Issued, Redeemed};
+use crate::store::refresh_tokens;
 
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
@@ -53,16 +52,23 @@ pub async fn grant(
     }
     let now = core.now();
     let jti = new_jti();
-    // The code is consumed first, atomically, recording the token id it is about to yield.
-    let row = match codes::redeem(&core.db, &hash_secret(code), now, &jti, now + MAX_TOKEN_TTL)
-        .await?
-    {
+    let family = refresh::new_family_id();
+    let issued = Issued {
+        jti: &jti,
+        exp: now + MAX_TOKEN_TTL,
+        family: &family,
+    };
+    // The code is consumed first, atomically, recording the tokens it is about to yield.
+    let row = match codes::redeem(&core.db, &hash_secret(code), now, issued).await? {
         Redeemed::Fresh(row) => row,
         Redeemed::Unknown => return Err(invalid_grant("unknown authorization code")),
         // RFC 6749 §4.1.2: a second use revokes what the first use issued.
-        Redeemed::Replayed { jti, exp } => {
+        Redeemed::Replayed { jti, exp, family } => {
             if let (Some(jti), Some(exp)) = (jti, exp) {
                 crate::store::revocations::insert(&core.db, &jti, &client.client_id.0, exp).await?;
+            }
+            if let Some(family) = family {
+                refresh_tokens::revoke_family(&core.db, &family, now).await?;
             }
             tracing::warn!("authorization code replayed; tokens issued from it revoked");
             return Err(invalid_grant("authorization code already used"));
@@ -119,9 +125,26 @@ pub async fn grant(
         also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
         subject: &user.sub,
         scope: &scope,
-        jti,
+        jti: jti.clone(),
     };
     let mut response = issue_access_token(core, grant)?;
+    if client.allows_grant(GrantType::RefreshToken) {
+        // Without offline_access the refresh token dies with the browser session.
+        let offline = scope.contains("offline_access");
+        let family_grant = FamilyGrant {
+            family_id: &family,
+            sub: &user.sub,
+            scope: &row.scope,
+            resource: row.resource.as_deref(),
+            sid: &row.sid,
+            offline,
+            auth_time: row.auth_time,
+            family_expires_at: refresh::family_expiry(core, client),
+        };
+        let exp = now + response.expires_in;
+        response.refresh_token =
+            Some(refresh::issue(core, client, &family_grant, &jti, exp).await?);
+    }
     if openid {
         let sign_in = SignIn {
             sub: &user.sub,
@@ -129,12 +152,13 @@ pub async fn grant(
             sid: &row.sid,
             nonce: row.nonce.as_deref(),
         };
+        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
         response.id_token = Some(id_token::issue(
             core,
             client,
             &sign_in,
             &response.access_token,
-            ID_TOKEN_TTL,
+            ttl,
         )?);
     }
     Ok(response)

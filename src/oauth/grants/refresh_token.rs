@@ -1,0 +1,132 @@
+//! RFC 6749 §6: the refresh token grant, rotating on every use (RFC 9700 §4.14.2).
+
+use crate::model::{Client, GrantType, Scope};
+use crate::oauth::authorize::decision::hash_secret;
+use crate::oauth::grants::authorization_code::userinfo_resource;
+use crate::oauth::params::Params;
+use crate::oauth::refresh::{self, FamilyGrant};
+use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::oidc::id_token::{self, SignIn};
+use crate::service::Core;
+use crate::service::resources::DEFAULT_TOKEN_TTL;
+use crate::store::refresh_tokens::{self, Used};
+use crate::store::sessions;
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+#[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+pub async fn grant(
+    core: &Core,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the refresh_token grant",
+        ));
+    }
+    let token = params.require("refresh_token")?;
+    let now = core.now();
+    let row = match refresh_tokens::consume(&core.db, &hash_secret(token), &client.client_id.0, now)
+        .await?
+    {
+        Used::Fresh(row) => row,
+        Used::Unknown => return Err(invalid_grant("unknown refresh token")),
+        // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the whole family.
+        Used::Replayed { family_id } => {
+            refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
+            tracing::warn!("refresh token replayed; its family was revoked");
+            return Err(invalid_grant("refresh token already used"));
+        }
+    };
+    if row.expires_at <= now || row.family_expires_at <= now {
+        return Err(invalid_grant("refresh token expired"));
+    }
+    if !row.offline && !sessions::sid_alive(&core.db, &row.sid, now).await? {
+        refresh_tokens::revoke_family(&core.db, &row.family_id, now).await?;
+        return Err(invalid_grant(
+            "the session this refresh token belonged to has ended",
+        ));
+    }
+    let user = core
+        .user_by_sub(&row.sub)
+        .await
+        .map_err(OAuthError::internal)?
+        .filter(|u| !u.disabled);
+    let Some(user) = user else {
+        refresh_tokens::revoke_family(&core.db, &row.family_id, now).await?;
+        return Err(invalid_grant("the user is no longer active"));
+    };
+    // RFC 6749 §6: a narrower scope for this access token; the grant itself stays as it was.
+    let granted = Scope::parse(&row.scope).unwrap_or_default();
+    let scope = match params.get("scope") {
+        None => granted.clone(),
+        Some(raw) => {
+            let asked = Scope::parse(raw)
+                .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?;
+            if !asked.is_subset_of(&granted) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the scope exceeds the original grant",
+                ));
+            }
+            asked
+        }
+    };
+    let openid = scope.contains("openid");
+    let userinfo = userinfo_resource(core);
+    let api = match &row.resource {
+        Some(r) => Some(
+            core.cached_resource(r)
+                .await?
+                .ok_or_else(|| invalid_grant("the resource no longer exists"))?,
+        ),
+        None => None,
+    };
+    let jti = new_jti();
+    let mut response = issue_access_token(
+        core,
+        Grant {
+            client,
+            resource: api.as_deref().unwrap_or(&userinfo),
+            also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
+            subject: &user.sub,
+            scope: &scope,
+            jti: jti.clone(),
+        },
+    )?;
+    let family = FamilyGrant {
+        family_id: &row.family_id,
+        sub: &row.sub,
+        scope: &row.scope,
+        resource: row.resource.as_deref(),
+        sid: &row.sid,
+        offline: row.offline,
+        auth_time: row.auth_time,
+        family_expires_at: row.family_expires_at,
+    };
+    let exp = now + response.expires_in;
+    response.refresh_token = Some(refresh::issue(core, client, &family, &jti, exp).await?);
+    // OIDC Core §12.2: same iss, sub, aud, azp and auth_time; a new iat; no nonce.
+    if openid {
+        let sign_in = SignIn {
+            sub: &user.sub,
+            auth_time: row.auth_time,
+            sid: &row.sid,
+            nonce: None,
+        };
+        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
+        response.id_token = Some(id_token::issue(
+            core,
+            client,
+            &sign_in,
+            &response.access_token,
+            ttl,
+        )?);
+    }
+    Ok(response)
+}

@@ -1,0 +1,168 @@
+//! Refresh tokens, stored by hash. Use is one atomic UPDATE (only one caller can consume a
+//! token); a replay revokes the family and the access tokens issued in it.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError, with_pool};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RefreshRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scope: String,
+    pub resource: Option<String>,
+    pub sid: String,
+    pub offline: bool,
+    pub auth_time: i64,
+    pub family_expires_at: i64,
+    pub expires_at: i64,
+    pub access_jti: Option<String>,
+    pub access_exp: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "token_hash, family_id, client_id, sub, scope, resource, sid, offline, \
+    auth_time, family_expires_at, expires_at, access_jti, access_exp, created_at";
+
+pub async fn insert(db: &Db, r: &RefreshRow) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14)"
+    );
+    with_pool!(db, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&r.token_hash)
+            .bind(&r.family_id)
+            .bind(&r.client_id)
+            .bind(&r.sub)
+            .bind(&r.scope)
+            .bind(&r.resource)
+            .bind(&r.sid)
+            .bind(r.offline)
+            .bind(r.auth_time)
+            .bind(r.family_expires_at)
+            .bind(r.expires_at)
+            .bind(&r.access_jti)
+            .bind(r.access_exp)
+            .bind(r.created_at)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub enum Used {
+    /// First use by its own client: the row, now marked used.
+    Fresh(Box<RefreshRow>),
+    /// Used before (or revoked): the family to revoke.
+    Replayed { family_id: String },
+    /// Unknown, or issued to another client (which must not be able to burn it).
+    Unknown,
+}
+
+/// RFC 6749 §6 / RFC 9700 §4.14.2: marks the token used in one statement.
+pub async fn consume(
+    db: &Db,
+    token_hash: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<Used, StoreError> {
+    let sql = format!(
+        "UPDATE refresh_tokens SET used_at = $3 WHERE token_hash = $1 AND client_id = $2 \
+         AND used_at IS NULL AND revoked_at IS NULL RETURNING {COLUMNS}"
+    );
+    let row: Option<RefreshRow> = with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(client_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+    })?;
+    if let Some(row) = row {
+        return Ok(Used::Fresh(Box::new(row)));
+    }
+    let family: Option<String> = with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
+            .bind(token_hash)
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(match family {
+        Some(family_id) => Used::Replayed { family_id },
+        None => Used::Unknown,
+    })
+}
+
+/// The family of a token and the client it was issued to, for revocation (RFC 7009).
+pub async fn family_of(db: &Db, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as("SELECT family_id, client_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+    })?)
+}
+
+/// Revokes every token of the family and the access tokens issued with them, in one transaction.
+pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), StoreError> {
+    revoke_where(db, "family_id = $1", family_id, now).await
+}
+
+/// Revokes the refresh tokens bound to a browser session (not offline ones) when it ends.
+pub async fn revoke_session(db: &Db, sid: &str, now: i64) -> Result<(), StoreError> {
+    revoke_where(db, "sid = $1 AND NOT offline", sid, now).await
+}
+
+async fn revoke_where(
+    db: &Db,
+    condition: &'static str,
+    value: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let update = format!(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE {condition} AND revoked_at IS NULL \
+         RETURNING access_jti, access_exp, client_id"
+    );
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let issued: Vec<(Option<String>, Option<i64>, String)> = sqlx::query_as(sqlx::AssertSqlSafe(update))
+            .bind(value)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (jti, exp, client_id) in issued {
+            if let (Some(jti), Some(exp)) = (jti, exp)
+                && exp > now
+            {
+                sqlx::query(
+                    "INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(jti)
+                .bind(client_id)
+                .bind(exp)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Drops families past their absolute lifetime.
+pub async fn purge(db: &Db, now: i64) -> Result<u64, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query("DELETE FROM refresh_tokens WHERE family_expires_at < $1")
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+    })?)
+}
