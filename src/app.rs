@@ -109,6 +109,7 @@ impl Core {
             keyring,
             clients: Cache::new(config.clients.cache_ttl_ms),
             resources: Cache::new(config.clients.cache_ttl_ms),
+            origins: Cache::new(config.clients.cache_ttl_ms),
             keys: KeyStore::default(),
             passwords: crate::crypto::password::PasswordHasher::start(&config.passwords)
                 .await

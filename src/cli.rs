@@ -145,6 +145,13 @@ struct ClientArgs {
     /// This client is that resource server: it may introspect tokens issued for it.
     #[arg(long)]
     resource_server_for: Option<String>,
+    /// Where RP-initiated logout may send the browser; repeatable.
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// A browser origin (https://app.example.com) allowed to call /token, /revoke and /userinfo,
+    /// besides the origins of the redirect URIs; repeatable.
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
     /// A native app (RFC 8252 redirect rules: loopback IPs on any port, private-use schemes).
     #[arg(long)]
     native: bool,
@@ -518,6 +525,12 @@ fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, 
     }
     if a.resource_server_for.is_some() {
         spec.resource_server_for = a.resource_server_for;
+    }
+    if !a.post_logout_redirect_uris.is_empty() {
+        spec.post_logout_redirect_uris = a.post_logout_redirect_uris;
+    }
+    if !a.allowed_origins.is_empty() {
+        spec.allowed_origins = a.allowed_origins;
     }
     if a.native {
         spec.application_type = ApplicationType::Native;

@@ -98,8 +98,9 @@ pub struct PasswordHasher {
     queue: usize,
     live: Arc<AtomicUsize>,
     /// A hash of a random password under the current parameters, verified against when the
-    /// user does not exist so that the answer takes as long as for a real user.
-    dummy: String,
+    /// user does not exist so that the answer takes as long as for a real user. Made on first
+    /// need, so a server that never sees a login never touches argon2's memory.
+    dummy: tokio::sync::OnceCell<String>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -155,15 +156,13 @@ impl PasswordHasher {
                 "argon2 parameters are weaker than OWASP recommends (e.g. m=19456, t=2, p=1)"
             );
         }
-        let mut hasher = Self {
+        Ok(Self {
             params,
             jobs,
             queue,
             live,
-            dummy: String::new(),
-        };
-        hasher.dummy = hasher.hash(&random::token::<32>()).await?;
-        Ok(hasher)
+            dummy: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// How many hashing threads are running: one per core while the pool is up.
@@ -210,7 +209,11 @@ impl PasswordHasher {
     /// The same work as [`verify`](Self::verify) for a user that does not exist (OWASP
     /// Authentication Cheat Sheet: "Authentication Responses" must not reveal who exists).
     pub async fn verify_dummy(&self, password: &str) -> Result<(), PasswordError> {
-        self.verify(password, &self.dummy).await.map(|_| ())
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async { self.hash(&random::token::<32>()).await })
+            .await?;
+        self.verify(password, dummy).await.map(|_| ())
     }
 
     /// Waits for room in the queue rather than letting it (and memory) grow.
@@ -234,8 +237,9 @@ impl Drop for Alive<'_> {
 /// A hashing thread: takes jobs until the queue is closed and drained.
 fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params, live: &AtomicUsize) {
     let _alive = Alive(live);
-    // The thread's one block buffer (m KiB), reused by every job.
-    let mut memory = vec![Block::new(); params.block_count()];
+    // The thread's one block buffer (m KiB), reused by every job; allocated at the first job
+    // so that an idle server (or a CLI command) does not hold m KiB per core.
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         // One idle thread waits on the queue at a time; the lock is released before the work.
         let job = jobs
@@ -249,6 +253,7 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params, live: &AtomicUsize) 
                 if reply.is_closed() {
                     continue;
                 }
+                memory.resize(params.block_count(), Block::new());
                 let _ = reply.send(guarded(|| hash(params, &mut memory, &password)));
             }
             Some(Job::Verify {
@@ -259,6 +264,7 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params, live: &AtomicUsize) 
                 if reply.is_closed() {
                     continue;
                 }
+                memory.resize(params.block_count(), Block::new());
                 let _ = reply.send(guarded(|| verify(params, &mut memory, &password, &phc)));
             }
         }

@@ -15,6 +15,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct OAuthForm {
     pub params: Params,
     pub authorization: Option<String>,
+    /// The browser origin, for CORS answers.
+    pub origin: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for OAuthForm {
@@ -43,6 +45,11 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             ),
             None => None,
         };
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| {
             OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
                 .with_status(413)
@@ -50,6 +57,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
         Ok(Self {
             params: Params::parse(&body)?,
             authorization,
+            origin,
         })
     }
 }

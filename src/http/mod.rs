@@ -1,6 +1,7 @@
 //! HTTP: the router, its layers and the handlers. Handlers only translate between HTTP and the
 //! domain (`oauth`, `oidc`, `service`).
 
+mod cors;
 mod extract;
 mod health;
 mod log;
@@ -20,14 +21,26 @@ use crate::service::Core;
 pub type AppState = Arc<Core>;
 
 pub fn router(state: AppState) -> Router {
-    let protocol = Router::new()
-        .route("/token", post(oauth::token::token))
-        .route("/introspect", post(oauth::introspect::introspect))
-        .route("/revoke", post(oauth::revoke::revoke))
+    // Browser apps call these three; /introspect is for servers and sends no CORS headers.
+    let browser_callable = Router::new()
+        .route("/token", post(oauth::token::token).options(cors::preflight))
+        .route(
+            "/revoke",
+            post(oauth::revoke::revoke).options(cors::preflight),
+        )
         .route(
             "/userinfo",
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+            get(oidc::userinfo::userinfo)
+                .post(oidc::userinfo::userinfo)
+                .options(cors::preflight),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::errors,
+        ));
+    let protocol = Router::new()
+        .merge(browser_callable)
+        .route("/introspect", post(oauth::introspect::introspect))
         .method_not_allowed_fallback(oauth::error::method_not_allowed);
     let public = Router::new()
         .route("/jwks.json", get(oidc::jwks::jwks))
@@ -56,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/login", get(ui::login::show).post(ui::login::submit))
         .route("/consent", get(ui::consent::show).post(ui::consent::submit))
+        .route("/logout", get(ui::logout::logout).post(ui::logout::logout))
         .layer(session_layer);
     Router::new()
         .merge(protocol)

@@ -139,6 +139,11 @@ pub struct Client {
     pub auth_method: AuthMethod,
     pub grant_types: Vec<GrantType>,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser (OIDC RP-Initiated Logout §2).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Browser origins besides those of the redirect URIs that may call /token, /revoke and
+    /// /userinfo (CORS).
+    pub allowed_origins: Vec<String>,
     pub grants: Vec<ClientGrant>,
     pub default_resource: Option<String>,
     #[serde(serialize_with = "scope_string")]
@@ -179,5 +184,17 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The browser origins allowed to call the token endpoints for this client: those of its
+    /// redirect URIs (web clients) plus the explicit list. Never `*`.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == origin)
+            || self.redirect_uris.iter().any(|uri| {
+                url::Url::parse(uri)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .is_some_and(|u| u.origin().ascii_serialization() == origin)
+            })
     }
 }

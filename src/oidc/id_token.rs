@@ -79,6 +79,8 @@ pub fn issue(
 /// A verified id_token_hint (OIDC Core §3.1.2.1): signed by us, our issuer; expiry tolerated.
 pub struct IdTokenHint {
     pub sub: String,
+    /// The client the ID token was issued to.
+    pub aud: String,
 }
 
 impl IdTokenHint {
@@ -89,7 +91,10 @@ impl IdTokenHint {
             .verifier
             .verify(token, ID_TOKEN_TYP, core.issuer())
             .ok()?;
-        Some(Self { sub: claims.sub })
+        Some(Self {
+            sub: claims.sub,
+            aud: claims.aud,
+        })
     }
 }
 

@@ -13,7 +13,8 @@ fn invalid_token(description: &'static str) -> OAuthError {
 /// The claims of the user the access token is about. Only `at+jwt` tokens of this issuer whose
 /// audience is this endpoint are accepted (never an ID token); a token without `openid` or
 /// without a user (client credentials) is `insufficient_scope`.
-pub async fn claims(core: &Core, token: &str) -> Result<Value, OAuthError> {
+/// Returns the claims and the client the token was issued to.
+pub async fn claims(core: &Core, token: &str) -> Result<(Value, String), OAuthError> {
     let keys = core.keys.current();
     let claims: AccessTokenClaims = keys
         .verifier
@@ -62,5 +63,5 @@ pub async fn claims(core: &Core, token: &str) -> Result<Value, OAuthError> {
         out.insert("email".into(), json!(email));
         out.insert("email_verified".into(), json!(user.email_verified));
     }
-    Ok(Value::Object(out))
+    Ok((Value::Object(out), claims.client_id))
 }

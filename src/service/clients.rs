@@ -26,6 +26,8 @@ pub struct ClientSpec {
     /// None: all scopes granted on the default resource.
     pub default_scopes: Option<Scope>,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
     pub access_token_ttl: Option<i64>,
     pub resource_server_for: Option<String>,
     pub application_type: ApplicationType,
@@ -55,6 +57,8 @@ impl ClientSpec {
             default_resource: None,
             default_scopes: None,
             redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            allowed_origins: Vec::new(),
             access_token_ttl: None,
             resource_server_for: None,
             application_type: ApplicationType::Web,
@@ -84,6 +88,8 @@ impl ClientSpec {
             default_resource: c.default_resource.clone(),
             default_scopes: Some(c.default_scopes.clone()),
             redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            allowed_origins: c.allowed_origins.clone(),
             access_token_ttl: c.access_token_ttl,
             resource_server_for: c.resource_server_for.clone(),
             application_type: c.application_type,
@@ -187,8 +193,24 @@ impl Core {
                 "client_credentials needs a confidential client",
             ));
         }
-        for uri in &spec.redirect_uris {
+        for uri in spec
+            .redirect_uris
+            .iter()
+            .chain(&spec.post_logout_redirect_uris)
+        {
             validate_redirect_uri(uri, spec.application_type)?;
+        }
+        for origin in &spec.allowed_origins {
+            let parsed = url::Url::parse(origin).ok();
+            let exact = parsed
+                .as_ref()
+                .is_some_and(|u| u.origin().ascii_serialization() == *origin);
+            if !exact {
+                return Err(invalid(
+                    "allowed_origins",
+                    format!("{origin:?} is not an origin such as https://app.example.com"),
+                ));
+            }
         }
         let mut resources: Vec<Resource> = Vec::new();
         for identifier in &spec.resources {
@@ -290,6 +312,8 @@ impl Core {
             auth_method,
             grant_types,
             redirect_uris: spec.redirect_uris,
+            post_logout_redirect_uris: spec.post_logout_redirect_uris,
+            allowed_origins: spec.allowed_origins,
             grants,
             default_resource,
             default_scopes,

@@ -30,6 +30,8 @@ pub struct Core {
     pub hasher: SecretHasher,
     pub clients: Cache<Client>,
     pub resources: Cache<Resource>,
+    /// Browser origins known to be registered by some client (CORS preflights).
+    pub origins: Cache<()>,
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,

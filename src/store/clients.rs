@@ -15,6 +15,8 @@ struct Row {
     auth_method: String,
     grant_types: String,
     redirect_uris: String,
+    post_logout_redirect_uris: String,
+    allowed_origins: String,
     default_resource: Option<String>,
     default_scopes: String,
     access_token_ttl: Option<i64>,
@@ -42,7 +44,7 @@ struct GrantRow {
 }
 
 const COLUMNS: &str = "client_id, name, public, application_type, auth_method, grant_types, \
-    redirect_uris, default_resource, default_scopes, access_token_ttl, resource_server_for, \
+    redirect_uris, post_logout_redirect_uris, allowed_origins, default_resource, default_scopes, access_token_ttl, resource_server_for, \
     id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
     refresh_absolute_ttl, id_token_ttl, secret_hash, previous_secret_hash, \
     previous_secret_expires_at, disabled, created_at, updated_at";
@@ -84,6 +86,9 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
+        post_logout_redirect_uris: serde_json::from_str(&r.post_logout_redirect_uris)
+            .map_err(|e| corrupt(id, e))?,
+        allowed_origins: serde_json::from_str(&r.allowed_origins).map_err(|e| corrupt(id, e))?,
         grants,
         default_scopes: scope(id, &r.default_scopes)?,
         name: r.name,
@@ -109,8 +114,8 @@ fn grant_types(c: &Client) -> String {
         .join(" ")
 }
 
-fn redirect_uris(c: &Client) -> Result<String, StoreError> {
-    serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn json_list(list: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Writes the client's grants, replacing any it had. Runs inside the caller's transaction.
@@ -134,7 +139,9 @@ macro_rules! replace_grants {
 }
 
 pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
-    let uris = redirect_uris(c)?;
+    let uris = json_list(&c.redirect_uris)?;
+    let logout_uris = json_list(&c.post_logout_redirect_uris)?;
+    let origins = json_list(&c.allowed_origins)?;
     let grant_types = grant_types(c);
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -144,9 +151,9 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
              resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
              disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
              pkce_required, offline_preauthorized, refresh_idle_ttl, refresh_absolute_ttl, \
-             id_token_ttl) \
+             id_token_ttl, post_logout_redirect_uris, allowed_origins) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24)",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26)",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -172,6 +179,8 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
         .bind(c.refresh_idle_ttl)
         .bind(c.refresh_absolute_ttl)
         .bind(c.id_token_ttl)
+        .bind(&logout_uris)
+        .bind(&origins)
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
@@ -182,7 +191,9 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
 
 /// Replaces everything but the id, the secrets and the creation time. False if no such client.
 pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
-    let uris = redirect_uris(c)?;
+    let uris = json_list(&c.redirect_uris)?;
+    let logout_uris = json_list(&c.post_logout_redirect_uris)?;
+    let origins = json_list(&c.allowed_origins)?;
     let grant_types = grant_types(c);
     let found = with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -192,7 +203,8 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
              access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12, \
              application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16, \
              offline_preauthorized = $17, refresh_idle_ttl = $18, refresh_absolute_ttl = $19, \
-             id_token_ttl = $20 WHERE client_id = $1",
+             id_token_ttl = $20, post_logout_redirect_uris = $21, allowed_origins = $22 \
+             WHERE client_id = $1",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -214,6 +226,8 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         .bind(c.refresh_idle_ttl)
         .bind(c.refresh_absolute_ttl)
         .bind(c.id_token_ttl)
+        .bind(&logout_uris)
+        .bind(&origins)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {

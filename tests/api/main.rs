@@ -2,6 +2,7 @@
 //! against its own database.
 
 mod authorize;
+mod browser;
 mod cache;
 mod cli;
 mod deploy;
@@ -9,6 +10,7 @@ mod errors;
 mod helpers;
 mod introspection;
 mod keys;
+mod logout;
 mod refresh;
 mod signin;
 mod tokens;

@@ -161,26 +161,32 @@ pub async fn sign_in_and_consent(browser: &Browser, app: &TestApp, authorize_url
         // Already signed in and consented.
         return first;
     }
-    let login = app.url(&first);
-    assert!(login.contains("/login?request="), "{login}");
-    let page = browser.get(&login).await;
-    assert_eq!(page.status, 200);
-    let r = browser
-        .post(
-            &app.url("/login"),
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("request", &hidden(&page.body, "request")),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let next = r.location.expect("location");
-    if next.starts_with(REDIRECT) {
-        return next;
-    }
+    let next = if first.starts_with("/consent") {
+        // Signed in already; only consent is missing.
+        first
+    } else {
+        let login = app.url(&first);
+        assert!(login.contains("/login?request="), "{login}");
+        let page = browser.get(&login).await;
+        assert_eq!(page.status, 200);
+        let r = browser
+            .post(
+                &app.url("/login"),
+                &[
+                    ("csrf", &hidden(&page.body, "csrf")),
+                    ("request", &hidden(&page.body, "request")),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let next = r.location.expect("location");
+        if next.starts_with(REDIRECT) {
+            return next;
+        }
+        next
+    };
     let page = browser.get(&app.url(&next)).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Orders Web"));

@@ -19,5 +19,6 @@ pub async fn revoke(
     revocation::revoke(&state, &caller, token).await?;
     let mut response = StatusCode::OK.into_response();
     no_store(&mut response);
+    crate::http::cors::for_client(&caller, form.origin.as_deref(), &mut response);
     Ok(response)
 }

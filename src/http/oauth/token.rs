@@ -30,5 +30,6 @@ pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Res
     };
     let mut response = Json(response).into_response();
     no_store(&mut response);
+    crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);
     Ok(response)
 }

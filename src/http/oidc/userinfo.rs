@@ -25,6 +25,11 @@ fn challenge() -> Response {
 }
 
 pub async fn userinfo(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     // RFC 6750 §2.3 allows the query, but RFC 9700 §2.5 says tokens must not travel in URLs.
     if let Some(q) = req.uri().query()
         && Params::parse(q.as_bytes()).is_ok_and(|p| p.get("access_token").is_some())
@@ -75,8 +80,11 @@ pub async fn userinfo(State(state): State<AppState>, req: Request) -> Result<Res
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return Ok(challenge()),
     };
-    let claims = userinfo::claims(&state, &token).await?;
+    let (claims, client_id) = userinfo::claims(&state, &token).await?;
     let mut response = Json(claims).into_response();
     no_store(&mut response);
+    if let Some(client) = state.cached_client(&client_id).await? {
+        crate::http::cors::for_client(&client, origin.as_deref(), &mut response);
+    }
     Ok(response)
 }

@@ -48,14 +48,21 @@ async fn describe(
         Some(r) => state.cached_resource(r).await.map_err(internal)?,
         None => None,
     };
-    Ok(request
-        .scope()
+    // OIDC scopes first (who you are), then what the application may do at the API.
+    let scope = request.scope();
+    let oidc = ["openid", "profile", "email", "offline_access"];
+    let ordered = oidc
         .iter()
+        .copied()
+        .filter(|s| scope.contains(s))
+        .chain(scope.iter().filter(|s| !oidc.contains(s)));
+    Ok(ordered
         .map(|s| {
             let words = match s {
                 "openid" => "Sign you in with your account".to_owned(),
                 "profile" => "See your name and username".to_owned(),
                 "email" => "See your email address".to_owned(),
+                "offline_access" => "Stay connected when you are not using it".to_owned(),
                 other => resource
                     .as_ref()
                     .and_then(|r| r.scopes.iter().find(|d| d.name == other))

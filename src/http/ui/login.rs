@@ -23,7 +23,6 @@ struct LoginPage<'a> {
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
-    min_length: usize,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +73,6 @@ pub async fn show(
             csrf: &csrf,
             username: request.login_hint.as_deref().unwrap_or_default(),
             error: None,
-            min_length: state.config.passwords.min_length as usize,
         },
     )
 }
@@ -123,7 +121,6 @@ pub async fn submit(
                 csrf: &csrf,
                 username: form.username.trim(),
                 error: Some(GENERIC_ERROR),
-                min_length: state.config.passwords.min_length as usize,
             },
         );
     };

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod consent;
 pub mod login;
+pub mod logout;
 pub mod statics;
 
 use std::collections::HashMap;

@@ -114,12 +114,18 @@ pub async fn validate(
     // 1. client_id: a known, enabled client.
     let client_id = params
         .get("client_id")
-        .ok_or(AuthorizeError::Page("the request has no client_id".into()))?;
+        .ok_or(AuthorizeError::Page(
+            "The request does not say which application sent you here (no client_id). Return to the application and try again."
+                .into(),
+        ))?;
     let client = core
         .cached_client(client_id)
         .await?
         .filter(|c| !c.disabled)
-        .ok_or(AuthorizeError::Page("unknown client".into()))?;
+        .ok_or(AuthorizeError::Page(
+            "The application that sent you here is not registered. Return to it and try again."
+                .into(),
+        ))?;
     // 2. redirect_uri: trusted only if registered (RFC 6749 §3.1.2.3, RFC 8252 §7.3).
     let scope_raw = params.get("scope").unwrap_or_default();
     let openid = scope_raw.split(' ').any(|s| s == "openid");

@@ -14,11 +14,11 @@ pub fn resolve(
 ) -> Result<String, Cow<'static, str>> {
     let Some(uri) = requested else {
         if openid {
-            return Err("the request has no redirect_uri".into());
+            return Err("The application did not say where to send you back (no redirect_uri). Return to it and try again.".into());
         }
         return match client.redirect_uris.as_slice() {
             [only] => Ok(only.clone()),
-            _ => Err("the request has no redirect_uri and the client has several".into()),
+            _ => Err("The application did not say where to send you back (no redirect_uri). Return to it and try again.".into()),
         };
     };
     let registered = client.redirect_uris.iter().any(|r| {
@@ -29,7 +29,7 @@ pub fn resolve(
     if registered {
         Ok(uri.to_owned())
     } else {
-        Err("the redirect_uri is not registered for this client".into())
+        Err("The address the application asked to return to is not registered for it, so you were not sent there.".into())
     }
 }
 

@@ -1,0 +1,240 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and CORS for browser apps.
+
+use serde_json::Value;
+use tessera::model::GrantType;
+
+use crate::helpers::basic;
+use crate::signin::{
+    Browser, REDIRECT, Setup, callback_params, hidden, setup_with, sign_in_and_consent,
+};
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const AFTER: &str = "http://127.0.0.1:9/signed-out";
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn logout_setup() -> Setup {
+    setup_with(|spec| {
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        spec.post_logout_redirect_uris = vec![AFTER.into()];
+        spec.allowed_origins = vec!["https://spa.example.com".into()];
+    })
+    .await
+}
+
+fn authorize(s: &Setup, scope: &str) -> String {
+    s.app.url(&format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        s.client_id,
+        enc(REDIRECT),
+        enc(scope)
+    ))
+}
+
+async fn tokens(s: &Setup, b: &Browser, scope: &str) -> Value {
+    let back = sign_in_and_consent(b, &s.app, &authorize(s, scope)).await;
+    let code = callback_params(&back)["code"].clone();
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(REDIRECT)
+    );
+    s.app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn refresh_status(s: &Setup, token: &str) -> u16 {
+    let body = format!("grant_type=refresh_token&refresh_token={token}");
+    s.app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn logout_with_a_hint_ends_the_session_and_its_refresh_tokens() {
+    let s = logout_setup().await;
+    let b = Browser::new();
+    let bound = tokens(&s, &b, "openid").await;
+    let offline = tokens(&s, &b, "openid offline_access").await;
+    let hint = bound["id_token"].as_str().expect("id token");
+    // Expiry of the hint is tolerated.
+    s.app.clock.advance(3600);
+    let r = b
+        .get(&s.app.url(&format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
+            enc(AFTER)
+        )))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("http://127.0.0.1:9/signed-out?state=bye")
+    );
+    // The session is gone: signing in is needed again.
+    let r = b.get(&authorize(&s, "openid")).await;
+    assert!(r.location.expect("location").starts_with("/login"));
+    // Session-bound refresh tokens died with it; offline ones did not.
+    assert_eq!(
+        refresh_status(&s, bound["refresh_token"].as_str().expect("rt")).await,
+        400
+    );
+    assert_eq!(
+        refresh_status(&s, offline["refresh_token"].as_str().expect("rt")).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_asks_first_and_needs_the_csrf_token() {
+    let s = logout_setup().await;
+    let b = Browser::new();
+    let bound = tokens(&s, &b, "openid").await;
+    let page = b.get(&s.app.url("/logout")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sign out?"));
+    let r = b
+        .post(
+            &s.app.url("/logout"),
+            &[("confirm", "yes"), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        refresh_status(&s, bound["refresh_token"].as_str().expect("rt")).await,
+        200,
+        "still signed in"
+    );
+    let page = b.get(&s.app.url("/logout")).await;
+    let r = b
+        .post(
+            &s.app.url("/logout"),
+            &[("confirm", "yes"), ("csrf", &hidden(&page.body, "csrf"))],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("You are signed out"));
+}
+
+#[tokio::test]
+async fn logout_refuses_unregistered_destinations_and_bad_hints() {
+    let s = logout_setup().await;
+    let b = Browser::new();
+    let t = tokens(&s, &b, "openid").await;
+    let hint = t["id_token"].as_str().expect("id token");
+    for url in [
+        format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc("https://evil.example/")
+        ),
+        format!("/logout?post_logout_redirect_uri={}", enc(AFTER)),
+        format!("/logout?id_token_hint={hint}&client_id=c_other"),
+        "/logout?id_token_hint=not.a.token".to_owned(),
+    ] {
+        let r = b.get(&s.app.url(&url)).await;
+        assert_eq!(r.status, 400, "{url}");
+        assert!(r.location.is_none());
+    }
+}
+
+#[tokio::test]
+async fn cors_only_for_registered_origins() {
+    let s = logout_setup().await;
+    let http = &s.app.http;
+    let preflight = |origin: &'static str, path: &'static str| {
+        http.request(reqwest::Method::OPTIONS, s.app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    for path in ["/token", "/revoke", "/userinfo"] {
+        // Explicitly allowed, and derived from the redirect URI.
+        for origin in ["https://spa.example.com", "http://127.0.0.1:9"] {
+            let r = preflight(origin, path).await.expect("preflight");
+            assert_eq!(r.status(), 204, "{path} {origin}");
+            assert_eq!(r.headers()["access-control-allow-origin"], origin);
+            assert!(
+                r.headers()
+                    .get("access-control-allow-credentials")
+                    .is_none()
+            );
+        }
+        let r = preflight("https://evil.example", path)
+            .await
+            .expect("preflight");
+        assert_eq!(r.status(), 403);
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
+    // The token answer is readable by the client's own origin only.
+    let m2m = s.app.client(&[crate::signin::API]).await;
+    let (id, secret) = (
+        m2m.client.client_id.0.clone(),
+        m2m.secret.clone().expect("secret"),
+    );
+    let send = |origin: &'static str, auth: String| {
+        http.post(s.app.url("/token"))
+            .header("origin", origin)
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+    };
+    let r = send("https://spa.example.com", basic(&id, &secret))
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "not this client's origin"
+    );
+    // Introspection never sends CORS headers.
+    let r = http
+        .post(s.app.url("/introspect"))
+        .header("origin", "https://spa.example.com")
+        .header("authorization", basic(&s.client_id, &s.secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=x")
+        .send()
+        .await
+        .expect("introspect");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // An error for a registered origin is readable.
+    let r = send("https://spa.example.com", basic(&s.client_id, "wrong"))
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    // The signed-in app's own token request from its origin is readable.
+    let b = Browser::new();
+    let back = sign_in_and_consent(&b, &s.app, &authorize(&s, "openid")).await;
+    let code = callback_params(&back)["code"].clone();
+    let r = http
+        .post(s.app.url("/token"))
+        .header("origin", "https://spa.example.com")
+        .header("authorization", basic(&s.client_id, &s.secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(REDIRECT)
+        ))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    assert_ne!(r.headers()["access-control-allow-origin"], "*");
+}
