@@ -279,7 +279,7 @@ pub fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, None | Some(Command::Serve));
-    init_tracing(&config, serving);
+    let _log_guard = init_tracing(&config, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -299,7 +299,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(config: &Config, serving: bool) {
+/// Logs go to stderr through a background writer, so request threads only format the line
+/// (the write syscall happens elsewhere); it blocks rather than drops when the buffer is full.
+/// ANSI colours only on a terminal. The guard flushes the writer when dropped at exit.
+fn init_tracing(config: &Config, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = if serving {
         config.log.level.as_str()
@@ -309,13 +313,18 @@ fn init_tracing(config: &Config, serving: bool) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    guard
 }
 
 async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
