@@ -42,7 +42,7 @@ enum Command {
     Resources(ResourceCommand),
     /// OAuth clients.
     #[command(subcommand)]
-    Clients(ClientCommand),
+    Clients(Box<ClientCommand>),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeyCommand),
@@ -164,6 +164,21 @@ struct ClientArgs {
     /// Allow authorization requests without PKCE (not recommended, RFC 9700 §2.1.1).
     #[arg(long)]
     pkce_optional: bool,
+    /// Let a first-party client get offline_access without a consent page.
+    #[arg(long)]
+    offline_preauthorized: bool,
+    /// ID-token lifetime in seconds (default 600).
+    #[arg(long)]
+    id_token_ttl: Option<i64>,
+    /// Refresh-token idle lifetime in seconds (default 30 days).
+    #[arg(long)]
+    refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime in seconds (default 365 days).
+    #[arg(long)]
+    refresh_absolute_ttl: Option<i64>,
+    /// Seconds in which a just-rotated refresh token yields the same successor (0-60, off).
+    #[arg(long)]
+    refresh_grace_seconds: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,7 +366,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             Ok(())
         }
         Command::Resources(c) => resources(&core, c, json).await,
-        Command::Clients(c) => clients(&core, c, json).await,
+        Command::Clients(c) => clients(&core, *c, json).await,
         Command::Keys(c) => keys(&core, c, json).await,
         Command::Users(c) => users(&core, c, json).await,
     };
@@ -552,6 +567,21 @@ fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, 
     }
     if a.pkce_optional {
         spec.pkce_required = false;
+    }
+    if a.offline_preauthorized {
+        spec.offline_preauthorized = true;
+    }
+    if a.id_token_ttl.is_some() {
+        spec.id_token_ttl = a.id_token_ttl;
+    }
+    if a.refresh_idle_ttl.is_some() {
+        spec.refresh_idle_ttl = a.refresh_idle_ttl;
+    }
+    if a.refresh_absolute_ttl.is_some() {
+        spec.refresh_absolute_ttl = a.refresh_absolute_ttl;
+    }
+    if a.refresh_grace_seconds.is_some() {
+        spec.refresh_grace_seconds = a.refresh_grace_seconds;
     }
     Ok(spec)
 }

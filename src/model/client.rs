@@ -166,6 +166,9 @@ pub struct Client {
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
+    /// Seconds during which a just-rotated refresh token still yields the same successor
+    /// (two tabs refreshing at once); None = off.
+    pub refresh_grace_seconds: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

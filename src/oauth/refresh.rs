@@ -2,7 +2,7 @@
 //! by hash, bound to the client and the grant, and either to the browser session or — with
 //! offline_access — living on until their idle or absolute lifetime ends.
 
-use crate::crypto::random;
+use crate::crypto::{CryptoError, random};
 use crate::model::Client;
 use crate::oauth::authorize::decision::hash_secret;
 use crate::service::Core;
@@ -38,19 +38,37 @@ pub fn new_family_id() -> String {
     random::token::<16>()
 }
 
-/// Stores a new token of the family, issued together with the access token `access_jti`.
+/// A new refresh token value: 256 random bits.
+pub fn new_token() -> String {
+    random::token::<32>()
+}
+
+/// Issues a new member of the family alongside the access token `access`; returns its value.
 pub async fn issue(
     core: &Core,
     client: &Client,
     grant: &FamilyGrant<'_>,
-    access_jti: &str,
-    access_exp: i64,
+    access: (&str, i64),
 ) -> Result<String, StoreError> {
+    let token = new_token();
+    store(core, client, grant, &token, access).await?;
+    Ok(token)
+}
+
+/// Stores `token` as a new member of the family, issued together with the access token
+/// `access` (jti, exp).
+pub async fn store(
+    core: &Core,
+    client: &Client,
+    grant: &FamilyGrant<'_>,
+    token: &str,
+    access: (&str, i64),
+) -> Result<(), StoreError> {
+    let (access_jti, access_exp) = access;
     let now = core.now();
     let idle = client.refresh_idle_ttl.unwrap_or(DEFAULT_REFRESH_IDLE_TTL);
-    let token = random::token::<32>();
     let row = RefreshRow {
-        token_hash: hash_secret(&token),
+        token_hash: hash_secret(token),
         family_id: grant.family_id.to_owned(),
         client_id: client.client_id.0.clone(),
         sub: grant.sub.to_owned(),
@@ -65,6 +83,26 @@ pub async fn issue(
         access_exp: Some(access_exp),
         created_at: now,
     };
-    refresh_tokens::insert(&core.db, &row).await?;
-    Ok(token)
+    refresh_tokens::insert(&core.db, &row).await
+}
+
+/// The successor sealed for the grace window, bound to the token it replaces.
+pub fn seal_successor(
+    core: &Core,
+    token_hash: &str,
+    successor: &str,
+) -> Result<String, CryptoError> {
+    let (key_id, blob) = core
+        .keyring
+        .encrypt(successor.as_bytes(), token_hash.as_bytes())?;
+    Ok(format!("{key_id}:{blob}"))
+}
+
+pub fn open_successor(core: &Core, token_hash: &str, sealed: &str) -> Option<String> {
+    let (key_id, blob) = sealed.split_once(':')?;
+    let plain = core
+        .keyring
+        .decrypt(key_id, blob, token_hash.as_bytes())
+        .ok()?;
+    String::from_utf8(plain).ok()
 }

@@ -38,6 +38,7 @@ pub struct ClientSpec {
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
+    pub refresh_grace_seconds: Option<i64>,
     pub disabled: bool,
 }
 
@@ -69,6 +70,7 @@ impl ClientSpec {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
             id_token_ttl: None,
+            refresh_grace_seconds: None,
             disabled: false,
         }
     }
@@ -100,6 +102,7 @@ impl ClientSpec {
             refresh_idle_ttl: c.refresh_idle_ttl,
             refresh_absolute_ttl: c.refresh_absolute_ttl,
             id_token_ttl: c.id_token_ttl,
+            refresh_grace_seconds: c.refresh_grace_seconds,
             disabled: c.disabled,
         }
     }
@@ -290,6 +293,15 @@ impl Core {
                 format!("must be between 1 and {MAX_TOKEN_TTL} seconds"),
             ));
         }
+        if spec
+            .refresh_grace_seconds
+            .is_some_and(|s| !(0..=60).contains(&s))
+        {
+            return Err(invalid(
+                "refresh_grace_seconds",
+                "must be between 0 (off) and 60 seconds",
+            ));
+        }
         let idle = spec.refresh_idle_ttl.unwrap_or(DEFAULT_REFRESH_IDLE_TTL);
         let absolute = spec
             .refresh_absolute_ttl
@@ -327,6 +339,7 @@ impl Core {
             refresh_idle_ttl: spec.refresh_idle_ttl,
             refresh_absolute_ttl: spec.refresh_absolute_ttl,
             id_token_ttl: spec.id_token_ttl,
+            refresh_grace_seconds: spec.refresh_grace_seconds.filter(|s| *s > 0),
             disabled: spec.disabled,
             created_at,
             updated_at: self.now(),

@@ -28,6 +28,7 @@ struct Row {
     refresh_idle_ttl: Option<i64>,
     refresh_absolute_ttl: Option<i64>,
     id_token_ttl: Option<i64>,
+    refresh_grace_seconds: Option<i64>,
     secret_hash: Option<String>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<i64>,
@@ -46,7 +47,7 @@ struct GrantRow {
 const COLUMNS: &str = "client_id, name, public, application_type, auth_method, grant_types, \
     redirect_uris, post_logout_redirect_uris, allowed_origins, default_resource, default_scopes, access_token_ttl, resource_server_for, \
     id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
-    refresh_absolute_ttl, id_token_ttl, secret_hash, previous_secret_hash, \
+    refresh_absolute_ttl, id_token_ttl, refresh_grace_seconds, secret_hash, previous_secret_hash, \
     previous_secret_expires_at, disabled, created_at, updated_at";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
@@ -83,6 +84,7 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         refresh_idle_ttl: r.refresh_idle_ttl,
         refresh_absolute_ttl: r.refresh_absolute_ttl,
         id_token_ttl: r.id_token_ttl,
+        refresh_grace_seconds: r.refresh_grace_seconds,
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
@@ -151,9 +153,9 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
              resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
              disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
              pkce_required, offline_preauthorized, refresh_idle_ttl, refresh_absolute_ttl, \
-             id_token_ttl, post_logout_redirect_uris, allowed_origins) \
+             id_token_ttl, post_logout_redirect_uris, allowed_origins, refresh_grace_seconds) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -181,6 +183,7 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
         .bind(c.id_token_ttl)
         .bind(&logout_uris)
         .bind(&origins)
+        .bind(c.refresh_grace_seconds)
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
@@ -203,8 +206,8 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
              access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12, \
              application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16, \
              offline_preauthorized = $17, refresh_idle_ttl = $18, refresh_absolute_ttl = $19, \
-             id_token_ttl = $20, post_logout_redirect_uris = $21, allowed_origins = $22 \
-             WHERE client_id = $1",
+             id_token_ttl = $20, post_logout_redirect_uris = $21, allowed_origins = $22, \
+             refresh_grace_seconds = $23 WHERE client_id = $1",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -228,6 +231,7 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         .bind(c.id_token_ttl)
         .bind(&logout_uris)
         .bind(&origins)
+        .bind(c.refresh_grace_seconds)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {

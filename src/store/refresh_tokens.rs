@@ -58,45 +58,76 @@ pub async fn insert(db: &Db, r: &RefreshRow) -> Result<(), StoreError> {
 pub enum Used {
     /// First use by its own client: the row, now marked used.
     Fresh(Box<RefreshRow>),
-    /// Used before (or revoked): the family to revoke.
-    Replayed { family_id: String },
+    /// Used before (or revoked): its family, when it was used, whether it was revoked, and the
+    /// encrypted successor kept for a grace window.
+    Replayed {
+        family_id: String,
+        used_at: Option<i64>,
+        revoked: bool,
+        successor: Option<String>,
+    },
     /// Unknown, or issued to another client (which must not be able to burn it).
     Unknown,
 }
 
-/// RFC 6749 §6 / RFC 9700 §4.14.2: marks the token used in one statement.
+/// family_id, used_at, revoked_at, successor of a token that was already used.
+type UsedRow = (String, Option<i64>, Option<i64>, Option<String>);
+
+/// RFC 6749 §6 / RFC 9700 §4.14.2: marks the token used in one statement, recording the
+/// (encrypted) successor at the same moment when the client has a grace window.
 pub async fn consume(
     db: &Db,
     token_hash: &str,
     client_id: &str,
     now: i64,
+    successor: Option<&str>,
 ) -> Result<Used, StoreError> {
     let sql = format!(
-        "UPDATE refresh_tokens SET used_at = $3 WHERE token_hash = $1 AND client_id = $2 \
-         AND used_at IS NULL AND revoked_at IS NULL RETURNING {COLUMNS}"
+        "UPDATE refresh_tokens SET used_at = $3, successor = $4 WHERE token_hash = $1 \
+         AND client_id = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING {COLUMNS}"
     );
     let row: Option<RefreshRow> = with_pool!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)
             .bind(client_id)
             .bind(now)
+            .bind(successor)
             .fetch_optional(pool)
             .await
     })?;
     if let Some(row) = row {
         return Ok(Used::Fresh(Box::new(row)));
     }
-    let family: Option<String> = with_pool!(db, pool => {
-        sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
-            .bind(token_hash)
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await
+    let used: Option<UsedRow> = with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT family_id, used_at, revoked_at, successor FROM refresh_tokens \
+             WHERE token_hash = $1 AND client_id = $2",
+        )
+        .bind(token_hash)
+        .bind(client_id)
+        .fetch_optional(pool)
+        .await
     })?;
-    Ok(match family {
-        Some(family_id) => Used::Replayed { family_id },
+    Ok(match used {
+        Some((family_id, used_at, revoked_at, successor)) => Used::Replayed {
+            family_id,
+            used_at,
+            revoked: revoked_at.is_some(),
+            successor,
+        },
         None => Used::Unknown,
     })
+}
+
+/// A token's row, whatever its state.
+pub async fn get(db: &Db, token_hash: &str) -> Result<Option<RefreshRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+    })?)
 }
 
 /// The family of a token and the client it was issued to, for revocation (RFC 7009).

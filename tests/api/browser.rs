@@ -1,6 +1,7 @@
-//! The sign-in pages in a real headless Chromium, driven over WebDriver (chromedriver) with
-//! `fantoccini`. The `oauth2` crate builds the authorization URL and redeems the code; a tiny axum
-//! server on 127.0.0.1 plays the client application the browser is sent back to.
+//! The sign-in and sign-out pages in a real headless Chromium, driven over WebDriver (chromedriver)
+//! with `fantoccini`. The `oauth2` crate builds the authorization URL, redeems the code and
+//! refreshes; a tiny axum server on 127.0.0.1 plays the client application the browser is sent
+//! back to, after sign-in (`/callback`) and after sign-out (`/signed-out`).
 //!
 //! Chromium and chromedriver are required: `/usr/bin/chromium` and `/usr/bin/chromedriver`, or
 //! the paths in `TESSERA_CHROMIUM` and `TESSERA_CHROMEDRIVER`. A missing browser fails the tests.
@@ -15,21 +16,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Form, Router};
 use fantoccini::{Client, ClientBuilder, Locator};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use oauth2::basic::BasicErrorResponseType;
 use oauth2::{
-    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, TokenResponse,
 };
 use serde_json::{Value, json};
-use tessera::model::SigningAlg;
+use tessera::model::{GrantType, SigningAlg};
 use tokio::sync::oneshot;
 
-use crate::signin::{OidcClient, PASSWORD, Setup, oidc_client, setup_with};
+use crate::signin::{OidcClient, OidcResponse, PASSWORD, Setup, oidc_client, setup_with};
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
 const WAIT: Duration = Duration::from_secs(20);
@@ -220,14 +223,20 @@ async fn sign_in(c: &Client, username: &str, password: &str) {
 #[derive(Debug, Clone)]
 struct Callback {
     method: &'static str,
+    path: String,
     params: HashMap<String, String>,
 }
 
 type Calls = Arc<Mutex<Vec<Callback>>>;
 
 struct ClientApp {
+    /// The redirect URI, `<base>/callback`.
     callback: String,
+    /// The post-logout redirect URI, `<base>/signed-out`.
+    signed_out: String,
     calls: Calls,
+    /// How many of `calls` `arrival` has handed out.
+    seen: Mutex<usize>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -236,10 +245,12 @@ const BACK_AT_THE_CLIENT: &str =
 
 async fn record_get(
     State(calls): State<Calls>,
+    uri: Uri,
     Query(params): Query<HashMap<String, String>>,
 ) -> Html<&'static str> {
     calls.lock().expect("lock").push(Callback {
         method: "GET",
+        path: uri.path().to_owned(),
         params,
     });
     Html(BACK_AT_THE_CLIENT)
@@ -247,10 +258,12 @@ async fn record_get(
 
 async fn record_post(
     State(calls): State<Calls>,
+    uri: Uri,
     Form(params): Form<HashMap<String, String>>,
 ) -> Html<&'static str> {
     calls.lock().expect("lock").push(Callback {
         method: "POST",
+        path: uri.path().to_owned(),
         params,
     });
     Html(BACK_AT_THE_CLIENT)
@@ -260,6 +273,7 @@ async fn client_app() -> ClientApp {
     let calls = Calls::default();
     let router = Router::new()
         .route("/callback", get(record_get).post(record_post))
+        .route("/signed-out", get(record_get))
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -276,22 +290,38 @@ async fn client_app() -> ClientApp {
     });
     ClientApp {
         callback: format!("http://127.0.0.1:{port}/callback"),
+        signed_out: format!("http://127.0.0.1:{port}/signed-out"),
         calls,
+        seen: Mutex::new(0),
         _shutdown: tx,
     }
 }
 
 impl ClientApp {
-    /// Waits for the browser to arrive and returns what it brought.
-    async fn arrival(&self, c: &Client) -> Callback {
-        let url = wait_for_url(c, &self.callback, |u| {
-            u.as_str().starts_with(&self.callback)
+    /// Waits for the browser to arrive at `target` (`callback` or `signed_out`) and returns what
+    /// it brought: the first request to the client not handed out before, which must be to
+    /// `target`.
+    async fn arrival_at(&self, c: &Client, target: &str) -> Callback {
+        let url = wait_for_url(c, target, |u| {
+            u.as_str().split(['?', '#']).next() == Some(target)
         })
         .await;
         let start = Instant::now();
         loop {
-            let last = self.calls.lock().expect("lock").last().cloned();
-            if let Some(call) = last {
+            let next = {
+                let calls = self.calls.lock().expect("lock");
+                let mut seen = self.seen.lock().expect("lock");
+                let next = calls.get(*seen).cloned();
+                if next.is_some() {
+                    *seen += 1;
+                }
+                next
+            };
+            if let Some(call) = next {
+                assert!(
+                    target.ends_with(&call.path),
+                    "the client got {call:?} first, not a request to {target}"
+                );
                 assert_eq!(
                     text(c, "#back").await,
                     "Back at the client",
@@ -299,9 +329,14 @@ impl ClientApp {
                 );
                 return call;
             }
-            assert!(start.elapsed() < WAIT, "no request reached the client");
+            assert!(start.elapsed() < WAIT, "no request reached {target}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits for the browser to come back from /authorize.
+    async fn arrival(&self, c: &Client) -> Callback {
+        self.arrival_at(c, &self.callback).await
     }
 }
 
@@ -314,10 +349,17 @@ struct Flow {
     client: OidcClient,
 }
 
+/// A confidential web client allowed the code flow and refresh tokens, with the client app's
+/// `/callback` as its redirect URI and its `/signed-out` as its post-logout redirect URI.
 async fn flow() -> Flow {
     let app = client_app().await;
-    let cb = app.callback.clone();
-    let setup = setup_with(|spec| spec.redirect_uris = vec![cb.clone()]).await;
+    let (cb, after) = (app.callback.clone(), app.signed_out.clone());
+    let setup = setup_with(|spec| {
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        spec.redirect_uris = vec![cb];
+        spec.post_logout_redirect_uris = vec![after];
+    })
+    .await;
     let client = oidc_client(&setup)
         .set_redirect_uri(RedirectUrl::new(app.callback.clone()).expect("redirect url"));
     Flow { setup, app, client }
@@ -364,14 +406,24 @@ fn sig_alg(alg: Algorithm) -> SigningAlg {
     }
 }
 
-/// Redeems the code with the PKCE verifier, verifies the ID token against /jwks.json and calls
-/// /userinfo with the access token.
-async fn redeem_and_verify(f: &Flow, started: Started, code: String) {
-    let s = &f.setup;
-    let http = reqwest::Client::builder()
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("client");
+        .expect("client")
+}
+
+/// What a code exchange brought.
+struct Tokens {
+    id_token: String,
+    refresh_token: Option<String>,
+}
+
+/// Redeems the code with the PKCE verifier, verifies the ID token against /jwks.json and calls
+/// /userinfo with the access token.
+async fn redeem_and_verify(f: &Flow, started: Started, code: String) -> Tokens {
+    let s = &f.setup;
+    let http = http();
     let token = f
         .client
         .exchange_code(AuthorizationCode::new(code))
@@ -408,17 +460,101 @@ async fn redeem_and_verify(f: &Flow, started: Started, code: String) {
         tessera::oidc::id_token::at_hash(sig_alg(header.alg), &access)
     );
 
-    let r = http
-        .get(s.app.url("/userinfo"))
-        .bearer_auth(&access)
+    userinfo(f, &access).await;
+    Tokens {
+        id_token,
+        refresh_token: token.refresh_token().map(|t| t.secret().clone()),
+    }
+}
+
+/// /userinfo with `access` answers for alice.
+async fn userinfo(f: &Flow, access: &str) {
+    let r = http()
+        .get(f.setup.app.url("/userinfo"))
+        .bearer_auth(access)
         .send()
         .await
         .expect("userinfo");
     assert_eq!(r.status(), 200);
     let info: Value = r.json().await.expect("json");
-    assert_eq!(info["sub"], claims["sub"]);
+    assert_eq!(info["sub"], f.setup.sub.as_str());
     assert_eq!(info["preferred_username"], "alice");
     assert_eq!(info["email"], "alice@example.com");
+}
+
+/// `grant_type=refresh_token` with the oauth2 crate: the rotated refresh token and the response.
+async fn refresh(f: &Flow, refresh_token: &str) -> (String, OidcResponse) {
+    let token = f
+        .client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+        .request_async(&http())
+        .await
+        .unwrap_or_else(|e| panic!("refresh: {e:?}"));
+    let rotated = token.refresh_token().expect("a rotated refresh token");
+    assert_ne!(rotated.secret(), refresh_token, "every use rotates");
+    (rotated.secret().clone(), token)
+}
+
+/// The token endpoint refuses `refresh_token` with invalid_grant.
+async fn assert_refused(f: &Flow, refresh_token: &str, what: &str) {
+    let r = f
+        .client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+        .request_async(&http())
+        .await;
+    match r {
+        Err(RequestTokenError::ServerResponse(e)) => assert_eq!(
+            *e.error(),
+            BasicErrorResponseType::InvalidGrant,
+            "{what}: {e:?}"
+        ),
+        Err(e) => panic!("{what}: not an OAuth error: {e:?}"),
+        Ok(_) => panic!("{what}: refreshed, but must be refused"),
+    }
+}
+
+/// `/logout` with the query `params`.
+fn logout_url(f: &Flow, params: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    f.setup.app.url(&format!("/logout?{query}"))
+}
+
+/// Waits until the page's `h1` says `heading`.
+async fn wait_for_heading(c: &Client, heading: &str) {
+    let start = Instant::now();
+    loop {
+        if let Ok(h1) = c.find(Locator::Css("h1")).await
+            && h1.text().await.is_ok_and(|t| t == heading)
+        {
+            return;
+        }
+        if start.elapsed() > WAIT {
+            let url = c.current_url().await.expect("url");
+            panic!("never saw {heading:?}; at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The confirmation page of /logout without a hint: "Sign out?" and a "Sign out" button; press it.
+async fn confirm_sign_out(c: &Client) {
+    wait_for_heading(c, "Sign out?").await;
+    assert_eq!(c.title().await.expect("title"), "Sign out · Tessera");
+    let button = c
+        .find(Locator::Css("form[action='/logout'] button[type=submit]"))
+        .await
+        .expect("the sign-out button");
+    assert_eq!(button.text().await.expect("label"), "Sign out");
+    button.click().await.expect("click");
+}
+
+/// Opening `started` shows the login page: nobody is signed in on this browser.
+async fn login_page_for(c: &Client, started: &Started) {
+    c.goto(&started.url).await.expect("open /authorize");
+    wait_for_url(c, "the login page", |u| u.path() == "/login").await;
+    assert_eq!(c.title().await.expect("title"), "Sign in · Tessera");
 }
 
 /// The consent page names the client and says in plain words what each scope allows; Allow.
@@ -500,7 +636,94 @@ async fn code_flow_in_chromium() {
     );
     assert!(!back.params.contains_key("error"), "{:?}", back.params);
     let code = back.params.get("code").expect("code").clone();
-    redeem_and_verify(&f, started, code).await;
+    let tokens = redeem_and_verify(&f, started, code).await;
+
+    // A refresh with the oauth2 crate rotates the refresh token; the new access token works.
+    let rt1 = tokens.refresh_token.expect("a refresh token");
+    let (rt2, refreshed) = refresh(&f, &rt1).await;
+    userinfo(&f, refreshed.access_token().secret()).await;
+    // The rotated-out token again: refused, and that replay ends the family, rt2 included.
+    assert_refused(&f, &rt1, "the rotated-out refresh token").await;
+    assert_refused(&f, &rt2, "its successor after the replay").await;
+
+    // Still signed in, consent remembered: /authorize goes straight back with a code. Its refresh
+    // token (no offline_access) is a new family bound to this browser session.
+    let again = authorize(&f, None);
+    c.goto(&again.url).await.expect("open /authorize");
+    let back = f.app.arrival(&c).await;
+    assert_eq!(back.params.get("state"), Some(again.state.secret()));
+    let code = back.params.get("code").expect("code").clone();
+    let tokens = redeem_and_verify(&f, again, code).await;
+    let (bound, _) = refresh(&f, &tokens.refresh_token.expect("a refresh token")).await;
+
+    // RP-initiated logout: the browser goes to /logout with the ID token as hint and comes back to
+    // the registered post-logout URI with the state, at once (no confirmation).
+    let logout = logout_url(
+        &f,
+        &[
+            ("id_token_hint", &tokens.id_token),
+            ("post_logout_redirect_uri", &f.app.signed_out),
+            ("state", "bye"),
+        ],
+    );
+    c.goto(&logout).await.expect("open /logout");
+    let back = f.app.arrival_at(&c, &f.app.signed_out).await;
+    assert_eq!(back.method, "GET");
+    assert_eq!(
+        back.params,
+        HashMap::from([("state".to_owned(), "bye".to_owned())])
+    );
+
+    // The session is over: the login page again, and the session-bound refresh token is dead.
+    login_page_for(&c, &authorize(&f, None)).await;
+    assert_refused(&f, &bound, "the session-bound refresh token after logout").await;
+    assert_eq!(
+        f.app.calls.lock().expect("lock").len(),
+        *f.app.seen.lock().expect("lock"),
+        "nothing else reached the client"
+    );
+    c.close().await.expect("close the browser");
+}
+
+/// /logout without an id_token_hint: a confirmation page, then the signed-out page; with a
+/// client_id and a registered post_logout_redirect_uri, back to the client with the state.
+#[tokio::test]
+async fn logout_confirmation_in_chromium() {
+    let f = flow().await;
+    let (_driver, c) = chromium(true).await;
+    let started = authorize(&f, None);
+    c.goto(&started.url).await.expect("open /authorize");
+    wait_for_url(&c, "the login page", |u| u.path() == "/login").await;
+    sign_in(&c, "alice", PASSWORD).await;
+    consent(&c).await;
+    let back = f.app.arrival(&c).await;
+    let code = back.params.get("code").expect("code").clone();
+    let tokens = redeem_and_verify(&f, started, code).await;
+    let bound = tokens.refresh_token.expect("a refresh token");
+
+    c.goto(&f.setup.app.url("/logout"))
+        .await
+        .expect("open /logout");
+    confirm_sign_out(&c).await;
+    wait_for_heading(&c, "You are signed out").await;
+    assert_eq!(c.title().await.expect("title"), "Signed out · Tessera");
+    assert_eq!(c.current_url().await.expect("url").path(), "/logout");
+    assert_refused(&f, &bound, "the session-bound refresh token after logout").await;
+    login_page_for(&c, &authorize(&f, None)).await;
+
+    // Naming the client instead of proving the user: asked first, then back with the state.
+    let logout = logout_url(
+        &f,
+        &[
+            ("client_id", &f.setup.client_id),
+            ("post_logout_redirect_uri", &f.app.signed_out),
+            ("state", "s2"),
+        ],
+    );
+    c.goto(&logout).await.expect("open /logout");
+    confirm_sign_out(&c).await;
+    let back = f.app.arrival_at(&c, &f.app.signed_out).await;
+    assert_eq!(back.params.get("state").map(String::as_str), Some("s2"));
     c.close().await.expect("close the browser");
 }
 
@@ -636,6 +859,16 @@ async fn screenshots() {
         .await
         .expect("the error page");
     problems.extend(photograph(&c, dir, "error").await);
+
+    // Still signed in (the form_post answer never left): /logout without a hint asks first.
+    c.goto(&f.setup.app.url("/logout"))
+        .await
+        .expect("open /logout");
+    wait_for_heading(&c, "Sign out?").await;
+    problems.extend(photograph(&c, dir, "logout").await);
+    confirm_sign_out(&c).await;
+    wait_for_heading(&c, "You are signed out").await;
+    problems.extend(photograph(&c, dir, "signed-out").await);
 
     c.close().await.expect("close the browser");
     assert!(problems.is_empty(), "{problems:#?}");

@@ -258,3 +258,65 @@ async fn offline_access_always_asks_for_consent() {
     assert_eq!(r.status, 303);
     assert!(r.location.expect("location").starts_with("/consent"));
 }
+
+#[tokio::test]
+async fn a_grace_window_gives_two_tabs_the_same_successor() {
+    let s = setup_with(|spec| {
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        spec.refresh_grace_seconds = Some(5);
+    })
+    .await;
+    let b = Browser::new();
+    let t = tokens(&s, &b, "openid offline_access").await;
+    let rt1 = t["refresh_token"].as_str().expect("rt").to_owned();
+    let first: Value = refresh(&s, &rt1, "").await.json().await.expect("json");
+    let rt2 = first["refresh_token"].as_str().expect("rt2").to_owned();
+    // The other tab, a moment later, with the same token: the same successor.
+    s.app.clock.advance(2);
+    let r = refresh(&s, &rt1, "").await;
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().await.expect("json");
+    assert_eq!(second["refresh_token"], rt2.as_str());
+    assert_ne!(second["access_token"], first["access_token"]);
+    // After the window it is a replay: refused, and the family is revoked.
+    s.app.clock.advance(10);
+    let r = refresh(&s, &rt1, "").await;
+    assert_eq!(expect_error(r, 400).await, "invalid_grant");
+    let r = refresh(&s, &rt2, "").await;
+    assert_eq!(expect_error(r, 400).await, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_without_a_grace_window_succeed_at_most_once() {
+    let s = refresh_setup().await;
+    let b = Browser::new();
+    let t = tokens(&s, &b, "openid offline_access").await;
+    let rt = t["refresh_token"].as_str().expect("rt").to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (http, url, auth) = (
+            s.app.http.clone(),
+            s.app.url("/token"),
+            basic(&s.client_id, &s.secret),
+        );
+        let body = format!("grant_type=refresh_token&refresh_token={rt}");
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .header("authorization", auth)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        if task.await.expect("task") == 200 {
+            ok += 1;
+        }
+    }
+    assert!(ok <= 1, "{ok} concurrent refreshes succeeded");
+}

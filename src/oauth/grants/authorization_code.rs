@@ -143,7 +143,7 @@ pub async fn grant(
         };
         let exp = now + response.expires_in;
         response.refresh_token =
-            Some(refresh::issue(core, client, &family_grant, &jti, exp).await?);
+            Some(refresh::issue(core, client, &family_grant, (&jti, exp)).await?);
     }
     if openid {
         let sign_in = SignIn {

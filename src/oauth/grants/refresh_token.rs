@@ -10,7 +10,7 @@ use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
 use crate::service::resources::DEFAULT_TOKEN_TTL;
-use crate::store::refresh_tokens::{self, Used};
+use crate::store::refresh_tokens::{self, RefreshRow, Used};
 use crate::store::sessions;
 
 fn invalid_grant(description: &'static str) -> OAuthError {
@@ -31,18 +31,44 @@ pub async fn grant(
     }
     let token = params.require("refresh_token")?;
     let now = core.now();
-    let row = match refresh_tokens::consume(&core.db, &hash_secret(token), &client.client_id.0, now)
-        .await?
-    {
-        Used::Fresh(row) => row,
-        Used::Unknown => return Err(invalid_grant("unknown refresh token")),
-        // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the whole family.
-        Used::Replayed { family_id } => {
-            refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
-            tracing::warn!("refresh token replayed; its family was revoked");
-            return Err(invalid_grant("refresh token already used"));
-        }
+    let hash = hash_secret(token);
+    // The successor is chosen before the old token is consumed so that, with a grace window,
+    // a concurrent second use can be given the very same successor.
+    let successor = refresh::new_token();
+    let grace = client.refresh_grace_seconds.unwrap_or(0);
+    let sealed = match grace {
+        0 => None,
+        _ => Some(refresh::seal_successor(core, &hash, &successor)?),
     };
+    let row =
+        match refresh_tokens::consume(&core.db, &hash, &client.client_id.0, now, sealed.as_deref())
+            .await?
+        {
+            Used::Fresh(row) => row,
+            Used::Unknown => return Err(invalid_grant("unknown refresh token")),
+            Used::Replayed {
+                family_id,
+                used_at,
+                revoked,
+                successor: sealed,
+            } => {
+                let within_grace =
+                    !revoked && grace > 0 && used_at.is_some_and(|t| now - t <= grace);
+                let same = sealed
+                    .filter(|_| within_grace)
+                    .and_then(|s| refresh::open_successor(core, &hash, &s));
+                if let (Some(same), Some(row)) = (same, refresh_tokens::get(&core.db, &hash).await?)
+                {
+                    let mut response = respond(core, client, &row, params, new_jti()).await?;
+                    response.refresh_token = Some(same);
+                    return Ok(response);
+                }
+                // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
+                refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
+                tracing::warn!("refresh token replayed; its family was revoked");
+                return Err(invalid_grant("refresh token already used"));
+            }
+        };
     if row.expires_at <= now || row.family_expires_at <= now {
         return Err(invalid_grant("refresh token expired"));
     }
@@ -52,13 +78,39 @@ pub async fn grant(
             "the session this refresh token belonged to has ended",
         ));
     }
+    let jti = new_jti();
+    let mut response = respond(core, client, &row, params, jti.clone()).await?;
+    let family = FamilyGrant {
+        family_id: &row.family_id,
+        sub: &row.sub,
+        scope: &row.scope,
+        resource: row.resource.as_deref(),
+        sid: &row.sid,
+        offline: row.offline,
+        auth_time: row.auth_time,
+        family_expires_at: row.family_expires_at,
+    };
+    let exp = now + response.expires_in;
+    refresh::store(core, client, &family, &successor, (&jti, exp)).await?;
+    response.refresh_token = Some(successor);
+    Ok(response)
+}
+
+/// A new access token (and ID token for OpenID grants) from the family's grant.
+async fn respond(
+    core: &Core,
+    client: &Client,
+    row: &RefreshRow,
+    params: &Params,
+    jti: String,
+) -> Result<TokenResponse, OAuthError> {
     let user = core
         .user_by_sub(&row.sub)
         .await
         .map_err(OAuthError::internal)?
         .filter(|u| !u.disabled);
     let Some(user) = user else {
-        refresh_tokens::revoke_family(&core.db, &row.family_id, now).await?;
+        refresh_tokens::revoke_family(&core.db, &row.family_id, core.now()).await?;
         return Err(invalid_grant("the user is no longer active"));
     };
     // RFC 6749 §6: a narrower scope for this access token; the grant itself stays as it was.
@@ -87,7 +139,6 @@ pub async fn grant(
         ),
         None => None,
     };
-    let jti = new_jti();
     let mut response = issue_access_token(
         core,
         Grant {
@@ -96,21 +147,9 @@ pub async fn grant(
             also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
             subject: &user.sub,
             scope: &scope,
-            jti: jti.clone(),
+            jti,
         },
     )?;
-    let family = FamilyGrant {
-        family_id: &row.family_id,
-        sub: &row.sub,
-        scope: &row.scope,
-        resource: row.resource.as_deref(),
-        sid: &row.sid,
-        offline: row.offline,
-        auth_time: row.auth_time,
-        family_expires_at: row.family_expires_at,
-    };
-    let exp = now + response.expires_in;
-    response.refresh_token = Some(refresh::issue(core, client, &family, &jti, exp).await?);
     // OIDC Core §12.2: same iss, sub, aud, azp and auth_time; a new iat; no nonce.
     if openid {
         let sign_in = SignIn {
