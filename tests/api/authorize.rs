@@ -640,3 +640,115 @@ async fn userinfo_rules() {
         .expect("get");
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
+    let s = setup_with(|spec| spec.first_party = true).await;
+    let b = Browser::new();
+    let back = sign_in_and_consent(&b, &s.app, &authorize_url(&s, &[])).await;
+    assert!(callback_params(&back).contains_key("code"));
+    // Signed in: a plain request goes straight back.
+    let r = b.get(&authorize_url(&s, &[])).await;
+    assert!(r.location.expect("location").starts_with(REDIRECT));
+    // prompt=login and max_age=0 both ask for the password again.
+    for changes in [
+        vec![("prompt", Some("login"))],
+        vec![("max_age", Some("0"))],
+    ] {
+        let r = b.get(&authorize_url(&s, &changes)).await;
+        assert!(
+            r.location.expect("location").starts_with("/login"),
+            "{changes:?}"
+        );
+    }
+    // max_age larger than the session's age: no new sign-in.
+    let r = b
+        .get(&authorize_url(&s, &[("max_age", Some("3600"))]))
+        .await;
+    assert!(r.location.expect("location").starts_with(REDIRECT));
+    // An id_token_hint about another user: prompt=none cannot proceed (login_required).
+    let other = s
+        .app
+        .core
+        .create_user(
+            tessera::service::users::UserSpec {
+                username: "bob".into(),
+                email: None,
+                email_verified: false,
+                name: None,
+            },
+            "another long password",
+        )
+        .await
+        .expect("bob");
+    let c = code(&s, &b, &[]).await;
+    let body = format!(
+        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(REDIRECT)
+    );
+    let tokens: serde_json::Value = s
+        .app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let alice_hint = tokens["id_token"].as_str().expect("id token").to_owned();
+    let r = b
+        .get(&authorize_url(
+            &s,
+            &[
+                ("prompt", Some("none")),
+                ("id_token_hint", Some(&alice_hint)),
+            ],
+        ))
+        .await;
+    assert!(
+        callback_params(r.location.as_deref().expect("loc")).contains_key("code"),
+        "same user: fine"
+    );
+    // Bob signs in in another browser; Alice's hint there is another user.
+    let b2 = Browser::new();
+    let r = b2.get(&authorize_url(&s, &[])).await;
+    let login = b2
+        .get(&s.app.url(r.location.as_deref().expect("login")))
+        .await;
+    let r = b2
+        .post(
+            &s.app.url("/login"),
+            &[
+                ("csrf", &hidden(&login.body, "csrf")),
+                ("request", &hidden(&login.body, "request")),
+                ("username", "bob"),
+                ("password", "another long password"),
+            ],
+        )
+        .await;
+    assert!(
+        r.location.expect("loc").starts_with(REDIRECT),
+        "{}",
+        other.sub
+    );
+    expect_redirect_error(
+        &s,
+        &b2,
+        &authorize_url(
+            &s,
+            &[
+                ("prompt", Some("none")),
+                ("id_token_hint", Some(&alice_hint)),
+            ],
+        ),
+        "login_required",
+    )
+    .await;
+    // After 10 hours the session is over whatever the cookie says.
+    s.app.clock.advance(10 * 3600 + 1);
+    expect_redirect_error(
+        &s,
+        &b,
+        &authorize_url(&s, &[("prompt", Some("none"))]),
+        "login_required",
+    )
+    .await;
+}

@@ -50,10 +50,13 @@ pub async fn next_step(
             .is_some_and(|u| !u.disabled),
         None => false,
     };
+    // max_age=0 always asks again, like prompt=login (OIDC Core §3.1.2.1).
     let needs_login = match session.filter(|_| user_ok) {
         None => true,
         Some(s) => {
-            let too_old = req.max_age.is_some_and(|max| now - s.auth_time > max);
+            let too_old = req
+                .max_age
+                .is_some_and(|max| max == 0 || now - s.auth_time > max);
             let other_user = req.hint_sub.as_deref().is_some_and(|h| h != s.sub);
             !fresh_login && (req.prompt_login || too_old || other_user)
         }
