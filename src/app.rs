@@ -110,6 +110,7 @@ impl Core {
             clients: Cache::new(config.clients.cache_ttl_ms),
             resources: Cache::new(config.clients.cache_ttl_ms),
             origins: Cache::new(config.clients.cache_ttl_ms),
+            limits: crate::service::limits::Limits::new(&config.limits, clock.clone()),
             keys: KeyStore::default(),
             passwords: crate::crypto::password::PasswordHasher::start(&config.passwords)
                 .await
@@ -156,7 +157,8 @@ impl App {
         let core = self.core.clone();
         let maintenance = tokio::spawn(maintain(core.clone()));
         let router = http::router(core.clone());
-        let result = axum::serve(self.listener, router)
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
@@ -179,6 +181,7 @@ async fn maintain(core: Arc<Core>) {
         if let Err(e) = core.purge_expired().await {
             tracing::error!(error = %e, "purging expired rows failed");
         }
+        core.limits.shrink();
     }
 }
 

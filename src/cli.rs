@@ -46,6 +46,9 @@ enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Login brute-force counters (accounts and IPs that must wait).
+    #[command(subcommand)]
+    Lockouts(LockoutCommand),
     /// People who sign in.
     #[command(subcommand)]
     Users(UserCommand),
@@ -179,6 +182,14 @@ struct ClientArgs {
     /// Seconds in which a just-rotated refresh token yields the same successor (0-60, off).
     #[arg(long)]
     refresh_grace_seconds: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum LockoutCommand {
+    /// Accounts and IPs with failed logins, most recent first.
+    List,
+    /// Clears a counter: a username, `account:<username>` or `ip:<address>`.
+    Clear { key: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +379,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         Command::Resources(c) => resources(&core, c, json).await,
         Command::Clients(c) => clients(&core, *c, json).await,
         Command::Keys(c) => keys(&core, c, json).await,
+        Command::Lockouts(c) => lockouts(&core, c, json).await,
         Command::Users(c) => users(&core, c, json).await,
     };
     core.db.close().await;
@@ -651,6 +663,32 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
                 json,
                 &serde_json::json!({"deleted": client_id}),
                 format!("deleted client {client_id}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn lockouts(core: &Core, command: LockoutCommand, json: bool) -> Result<(), CliError> {
+    match command {
+        LockoutCommand::List => {
+            let all = core.lockouts().await?;
+            let now = core.now();
+            let text: Vec<String> = all
+                .iter()
+                .map(|l| {
+                    let wait = (l.delay_until - now).max(0);
+                    format!("{:<40} {:>4} failures  wait {wait}s", l.key, l.failures)
+                })
+                .collect();
+            print(json, &all, text.join("\n"));
+        }
+        LockoutCommand::Clear { key } => {
+            core.clear_lockout(&key).await?;
+            print(
+                json,
+                &serde_json::json!({"cleared": key}),
+                format!("cleared {key}"),
             );
         }
     }

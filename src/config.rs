@@ -40,6 +40,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub passwords: PasswordsConfig,
     pub sessions: SessionsConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +116,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             passwords: PasswordsConfig::default(),
             sessions: SessionsConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -223,6 +225,44 @@ impl Default for SessionsConfig {
         Self {
             idle_minutes: 30,
             absolute_hours: 10,
+        }
+    }
+}
+
+/// Rate limits. Failures are limited by default; successful traffic only when configured
+/// (0 = off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Failed client authentications per client and IP per minute before 429.
+    pub client_auth_failures_per_minute: u32,
+    pub token_per_client_per_second: u32,
+    pub token_per_ip_per_second: u32,
+    pub introspect_per_client_per_second: u32,
+    pub revoke_per_client_per_second: u32,
+    pub authorize_per_ip_per_minute: u32,
+    pub login_per_ip_per_minute: u32,
+    /// Proxies (IP addresses) whose X-Forwarded-For / Forwarded headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins per account (and per IP) before each further attempt waits.
+    pub login_failures_before_delay: u32,
+    /// The longest such wait, in seconds: a delay, never a lock an attacker can hold forever.
+    pub login_max_delay_seconds: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            client_auth_failures_per_minute: 20,
+            token_per_client_per_second: 0,
+            token_per_ip_per_second: 0,
+            introspect_per_client_per_second: 0,
+            revoke_per_client_per_second: 0,
+            authorize_per_ip_per_minute: 0,
+            login_per_ip_per_minute: 0,
+            trusted_proxies: Vec::new(),
+            login_failures_before_delay: 5,
+            login_max_delay_seconds: 300,
         }
     }
 }

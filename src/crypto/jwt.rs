@@ -129,7 +129,8 @@ impl Verifier {
         let mut validation = Validation::new(jwt_alg(*alg));
         validation.validate_exp = false;
         validation.validate_aud = false;
-        validation.required_spec_claims.clear();
+        // jsonwebtoken checks `iss` only when present: require it (and a string).
+        validation.set_required_spec_claims(&["iss"]);
         validation.set_issuer(&[issuer]);
         jsonwebtoken::decode::<C>(token, key, &validation)
             .map(|data| data.claims)

@@ -2,9 +2,11 @@
 //! plain-text ones.
 
 use axum::body::to_bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 
+use super::AppState;
+use super::client_ip::ClientIp;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 
@@ -17,12 +19,17 @@ pub struct OAuthForm {
     pub authorization: Option<String>,
     /// The browser origin, for CORS answers.
     pub origin: Option<String>,
+    /// The caller's IP, for rate limits.
+    pub ip: String,
 }
 
-impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+impl FromRequest<AppState> for OAuthForm {
     type Rejection = OAuthError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, state).await;
+        let req = Request::from_parts(parts, body);
         let form = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -58,6 +65,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             params: Params::parse(&body)?,
             authorization,
             origin,
+            ip,
         })
     }
 }

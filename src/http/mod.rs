@@ -1,6 +1,7 @@
 //! HTTP: the router, its layers and the handlers. Handlers only translate between HTTP and the
 //! domain (`oauth`, `oidc`, `service`).
 
+mod client_ip;
 mod cors;
 mod extract;
 mod health;

@@ -27,6 +27,13 @@ impl DbSessionStore {
     pub fn new(db: Db, clock: SharedClock) -> Self {
         Self { db, clock }
     }
+
+    /// tower-sessions dates records by the wall clock; expiry is stored on our clock so that
+    /// it agrees with every other lifetime (and tests can move it).
+    fn expires_at(&self, record: &Record) -> i64 {
+        let remaining = record.expiry_date - OffsetDateTime::now_utc();
+        self.clock.now() + remaining.whole_seconds()
+    }
 }
 
 /// The cookie value is a bearer secret: only its SHA-256 is stored.
@@ -69,7 +76,7 @@ impl SessionStore for DbSessionStore {
                 &id_hash(&record.id),
                 owner,
                 &data,
-                record.expiry_date.unix_timestamp(),
+                self.expires_at(record),
             )
             .await
             .map_err(backend)?;
@@ -92,7 +99,7 @@ impl SessionStore for DbSessionStore {
             &id_hash(&record.id),
             owner,
             &data,
-            record.expiry_date.unix_timestamp(),
+            self.expires_at(record),
         )
         .await
         .map_err(backend)
@@ -107,8 +114,11 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         };
         let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
-        let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at)
-            .map_err(|e| Error::Decode(e.to_string()))?;
+        // Back from our clock to the library's wall clock.
+        let remaining = time::Duration::seconds(expires_at - self.clock.now());
+        let expiry_date = OffsetDateTime::now_utc()
+            .checked_add(remaining)
+            .ok_or_else(|| Error::Decode("expiry out of range".into()))?;
         Ok(Some(Record {
             id: *id,
             data,

@@ -50,6 +50,8 @@ pub struct OAuthError {
     pub status: Option<u16>,
     /// The internal cause of a `server_error`: logged, never sent.
     pub cause: Option<String>,
+    /// Seconds for `Retry-After` on a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -59,6 +61,15 @@ impl OAuthError {
             description: Some(description.into()),
             status: None,
             cause: None,
+            retry_after: None,
+        }
+    }
+
+    /// Over a rate limit: 429 with `Retry-After`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "rate limit exceeded").with_status(429)
         }
     }
 
@@ -83,6 +94,7 @@ impl OAuthError {
             description: None,
             status: None,
             cause: Some(cause.to_string()),
+            retry_after: None,
         }
     }
 }

@@ -5,9 +5,18 @@ use std::borrow::Cow;
 use super::OAuthError;
 
 /// Decoded `application/x-www-form-urlencoded` parameters.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+}
+
+/// Names only: the values include client secrets, codes, verifiers and tokens.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set()
+            .entries(self.pairs.iter().map(|(n, _)| n))
+            .finish()
+    }
 }
 
 /// Parameters that may appear more than once (RFC 8707 §2: several `resource` values).

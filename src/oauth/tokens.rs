@@ -64,7 +64,7 @@ enum AudienceRef<'a> {
 }
 
 /// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 for `id_token`).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -75,6 +75,24 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+/// The tokens themselves are bearer secrets: only whether each is present.
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const REDACTED: &str = "[redacted]";
+        f.debug_struct("TokenResponse")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| REDACTED),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 /// What an access token is for and about.

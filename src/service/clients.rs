@@ -109,10 +109,18 @@ impl ClientSpec {
 }
 
 /// A registration and, for confidential clients, the secret shown exactly once.
-#[derive(Debug)]
 pub struct Registered {
     pub client: Client,
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("client", &self.client)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// RFC 6749 §3.1.2: absolute, no fragment. Web clients (RFC 9700 §2.6): https, or http on a
@@ -123,6 +131,11 @@ pub fn validate_redirect_uri(uri: &str, app: ApplicationType) -> Result<(), Serv
     let url = url::Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err(bad("must not contain a fragment"));
+    }
+    // The URL parser drops tabs and newlines and trims spaces and controls, but the raw string is
+    // what is matched and sent in the Location header (RFC 3986 §2: a URI has none of them).
+    if !uri.bytes().all(|b| b > b' ' && b != 0x7f) {
+        return Err(bad("must not contain spaces or control characters"));
     }
     let loopback_ip = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());

@@ -4,6 +4,8 @@
 mod cache;
 pub mod clients;
 pub mod keys;
+pub mod limits;
+pub mod lockouts;
 pub mod resources;
 pub mod users;
 
@@ -32,6 +34,7 @@ pub struct Core {
     pub resources: Cache<Resource>,
     /// Browser origins known to be registered by some client (CORS preflights).
     pub origins: Cache<()>,
+    pub limits: limits::Limits,
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod keys;
+pub mod login_failures;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod revocations;

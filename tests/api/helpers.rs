@@ -130,6 +130,11 @@ pub struct TestApp {
 
 /// A server on a fresh database, seeded with the shared key set.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The same with a configuration change (rate limits, lifetimes, …).
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     let db = Arc::new(fresh_db().await);
     let seeded = Db::connect(&db.url, 1).await.expect("connect");
     seeded.migrate().await.expect("migrate");
@@ -139,16 +144,25 @@ pub async fn spawn_app() -> TestApp {
             .expect("seed key");
     }
     seeded.close().await;
-    spawn_on(db, TestClock::new()).await
+    spawn_on_with(db, TestClock::new(), customise).await
 }
 
 /// Another server on the same database (as a second instance behind a load balancer would be).
 pub async fn spawn_on(db: Arc<FreshDb>, clock: TestClock) -> TestApp {
+    spawn_on_with(db, clock, |_| {}).await
+}
+
+pub async fn spawn_on_with(
+    db: Arc<FreshDb>,
+    clock: TestClock,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let config = test_config(&db.url, port, &shared_master_key());
+    let mut config = test_config(&db.url, port, &shared_master_key());
+    customise(&mut config);
     let app = App::build(config, Arc::new(clock.clone()), listener)
         .await
         .expect("app starts");

@@ -5,16 +5,18 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::error::no_store;
+use super::{authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::oauth::{OAuthError, client_auth, introspection};
+use crate::oauth::{OAuthError, introspection};
+use crate::service::limits::Limit;
 
 pub async fn introspect(
     State(state): State<AppState>,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
-    let caller = client_auth::authenticate(&state, presented).await?;
+    let caller = authenticate(&state, &form).await?;
+    limit(&state, Limit::IntrospectPerClient, &caller.client_id.0)?;
     // RFC 7662 §2.1: the protected resource must authenticate; public clients cannot.
     if caller.public {
         return Err(OAuthError::invalid_client());

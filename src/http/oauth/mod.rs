@@ -2,3 +2,40 @@ pub mod error;
 pub mod introspect;
 pub mod revoke;
 pub mod token;
+
+use std::sync::Arc;
+
+use super::AppState;
+use super::extract::OAuthForm;
+use crate::model::Client;
+use crate::oauth::{ErrorCode, OAuthError, client_auth};
+use crate::service::limits::Limit;
+
+/// Client authentication (RFC 6749 §2.3) behind the failure limit: a client id and IP that
+/// failed too often get 429 until their allowance refills, before any secret is checked.
+pub async fn authenticate(state: &AppState, form: &OAuthForm) -> Result<Arc<Client>, OAuthError> {
+    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
+    let id = presented
+        .as_ref()
+        .map(|p| p.client_id.clone())
+        .unwrap_or_default();
+    state
+        .limits
+        .client_blocked(&id, &form.ip)
+        .map_err(OAuthError::rate_limited)?;
+    match client_auth::authenticate(state, presented).await {
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            state.limits.client_failed(&id, &form.ip);
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// A configured limit on successful traffic (off unless set).
+pub fn limit(state: &AppState, limit: Limit, key: &str) -> Result<(), OAuthError> {
+    state
+        .limits
+        .check(limit, key)
+        .map_err(OAuthError::rate_limited)
+}

@@ -5,16 +5,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::error::no_store;
+use super::{authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::oauth::{OAuthError, client_auth, revocation};
+use crate::oauth::{OAuthError, revocation};
+use crate::service::limits::Limit;
 
 pub async fn revoke(
     State(state): State<AppState>,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
-    let caller = client_auth::authenticate(&state, presented).await?;
+    let caller = authenticate(&state, &form).await?;
+    limit(&state, Limit::RevokePerClient, &caller.client_id.0)?;
     let token = form.params.require("token")?;
     revocation::revoke(&state, &caller, token).await?;
     let mut response = StatusCode::OK.into_response();

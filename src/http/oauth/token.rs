@@ -5,14 +5,17 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::error::no_store;
+use super::{authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::oauth::{ErrorCode, OAuthError, client_auth, grants};
+use crate::oauth::{ErrorCode, OAuthError, grants};
+use crate::service::limits::Limit;
 
 pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, OAuthError> {
-    let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
+    limit(&state, Limit::TokenPerIp, &form.ip)?;
     let grant_type = form.params.require("grant_type")?;
-    let client = client_auth::authenticate(&state, presented).await?;
+    let client = authenticate(&state, &form).await?;
+    limit(&state, Limit::TokenPerClient, &client.client_id.0)?;
     let response = match grant_type {
         "client_credentials" => {
             grants::client_credentials::grant(&state, &client, &form.params).await?

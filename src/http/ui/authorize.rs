@@ -6,14 +6,29 @@ use axum::http::{Method, StatusCode};
 use axum::response::{Redirect, Response};
 use tower_sessions::Session;
 
-use super::{SIGNED_IN, authorize_error, error_page, internal, park, respond, secure_page};
+use super::{
+    SIGNED_IN, authorize_error, error_page, internal, park, respond, secure_page, too_many,
+};
 use crate::http::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::extract::BODY_LIMIT;
 use crate::model::Client;
 use crate::oauth::authorize::decision::{Next, SignedIn, issue_code, next_step};
 use crate::oauth::authorize::{self, AuthorizationRequest};
+use crate::service::limits::Limit;
 
-pub async fn authorize(State(state): State<AppState>, session: Session, req: Request) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    req: Request,
+) -> Response {
+    if let Err(wait) = state.limits.check(Limit::AuthorizePerIp, &ip) {
+        return too_many(
+            wait,
+            "Too many requests from your network. Please wait a moment and try again.",
+        );
+    }
     let raw: Bytes = if req.method() == Method::POST {
         match to_bytes(req.into_body(), BODY_LIMIT).await {
             Ok(b) => b,

@@ -10,10 +10,14 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::authorize::proceed;
-use super::{SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, unpark};
+use super::{
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, too_many, unpark,
+};
 use crate::crypto::random;
 use crate::http::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::oauth::authorize::decision::SignedIn;
+use crate::service::limits::Limit;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -79,11 +83,30 @@ pub async fn show(
 
 pub async fn submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
         return page;
+    }
+    if let Err(wait) = state.limits.check(Limit::LoginPerIp, &ip) {
+        return too_many(
+            wait,
+            "Too many sign-in attempts from your network. Please wait a moment and try again.",
+        );
+    }
+    // Brute-force protection: the same wait whether or not the account exists.
+    let username = form.username.trim();
+    match state.login_delay(username, &ip).await {
+        Ok(Some(wait)) => {
+            return too_many(
+                u64::try_from(wait).unwrap_or(1),
+                &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return internal(e),
     }
     let id = form.request.as_deref().unwrap_or_default();
     let request = match parked(&session, form.request.as_deref()).await {
@@ -100,15 +123,15 @@ pub async fn submit(
         }
         Err(e) => return internal(e),
     };
-    let user = match state
-        .authenticate_user(form.username.trim(), &form.password)
-        .await
-    {
+    let user = match state.authenticate_user(username, &form.password).await {
         Ok(u) => u,
         Err(e) => return internal(e),
     };
     let Some(user) = user else {
         tracing::info!(client_id = %client.client_id, "login failed");
+        if let Err(e) = state.login_failed(username, &ip).await {
+            return internal(e);
+        }
         let csrf = match csrf_token(&session).await {
             Ok(t) => t,
             Err(page) => return page,
@@ -119,11 +142,14 @@ pub async fn submit(
                 client_name: &client.name,
                 request: id,
                 csrf: &csrf,
-                username: form.username.trim(),
+                username,
                 error: Some(GENERIC_ERROR),
             },
         );
     };
+    if let Err(e) = state.login_succeeded(username).await {
+        return internal(e);
+    }
     // A new session id at sign-in defeats session fixation (OWASP Session Management).
     if let Err(e) = session.cycle_id().await {
         return internal(e);

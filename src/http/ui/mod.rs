@@ -81,6 +81,15 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     render(status, &ErrorPage { title, message })
 }
 
+/// A 429 page with `Retry-After`.
+pub fn too_many(seconds: u64, message: &str) -> Response {
+    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 /// A generic 500 page; the cause goes to the log only.
 pub fn internal(cause: impl std::fmt::Display) -> Response {
     let page = ErrorPage {

@@ -34,6 +34,11 @@ pub fn resolve(
 }
 
 fn same_loopback_ignoring_port(registered: &str, requested: &str) -> bool {
+    // The URL parser drops tabs and newlines and trims spaces and controls, so only a clean
+    // string may match by its parsed form: it is sent back verbatim in the Location header.
+    if !requested.bytes().all(|b| b > b' ' && b != 0x7f) {
+        return false;
+    }
     let (Ok(mut a), Ok(mut b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
         return false;
     };
@@ -75,6 +80,14 @@ mod tests {
         assert!(!same_loopback_ignoring_port(
             "http://localhost/cb",
             "http://localhost:5/cb"
+        ));
+        assert!(!same_loopback_ignoring_port(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5/c\nb"
+        ));
+        assert!(!same_loopback_ignoring_port(
+            "http://127.0.0.1/cb",
+            " http://127.0.0.1:5/cb"
         ));
     }
 }

@@ -1,0 +1,734 @@
+//! No secret, token, code or password ever appears in a log line. The built binary runs as a child
+//! process with `RUST_LOG=trace` for every crate, in both log formats, while a full flow is driven
+//! through it (client credentials, introspection, sign-in with a wrong and a right password,
+//! consent, code exchange, userinfo, refresh, revocation, replays, a wrong client secret, logout);
+//! everything it printed is then searched for every sensitive value the flow used or received.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use oauth2::PkceCodeChallenge;
+use serde_json::Value;
+
+use crate::helpers::basic;
+use crate::signin::{Browser, hidden};
+
+const API: &str = "https://api.example.com/ledger";
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+const AFTER_LOGOUT: &str = "http://127.0.0.1:9/signed-out";
+/// Only URL- and JSON-safe characters, so that every encoding of it is the same string.
+const PASSWORD: &str = "Tr0ub4dor-and-three-horses";
+const WRONG_PASSWORD: &str = "not-alices-password-0451";
+const WRONG_SECRET: &str = "wrong-client-secret-9b1d2c7e";
+const SESSION_COOKIE: &str = "tessera_session";
+
+/// Cheap argon2 for the child processes: the production parameters are covered in `users`.
+const CHEAP_ARGON2: [(&str, &str); 2] = [
+    ("TESSERA_PASSWORDS__MEMORY_KIB", "256"),
+    ("TESSERA_PASSWORDS__ITERATIONS", "1"),
+];
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Every sensitive value seen, with what it is, in each form a log line could carry it.
+#[derive(Default)]
+struct Secrets {
+    needles: Vec<(String, String)>,
+}
+
+impl Secrets {
+    fn add(&mut self, what: &str, value: &str) {
+        assert!(
+            value.len() >= 16,
+            "{what} is too short to search for without false alarms: {value:?}"
+        );
+        let mut forms = vec![value.to_owned(), enc(value)];
+        // JSON and Debug escaping, and the Base64 of the raw bytes.
+        forms.push(
+            serde_json::to_string(value).expect("json")[1..]
+                .trim_end_matches('"')
+                .into(),
+        );
+        forms.push(format!("{value:?}").trim_matches('"').to_owned());
+        forms.push(STANDARD.encode(value));
+        forms.sort();
+        forms.dedup();
+        for form in forms {
+            self.needles.push((what.to_owned(), form));
+        }
+    }
+
+    /// A JWT whole and its signature alone (header and claims are not secret by themselves).
+    fn add_jwt(&mut self, what: &str, jwt: &str) {
+        self.add(what, jwt);
+        let signature = jwt.rsplit('.').next().expect("segments");
+        self.add(&format!("{what} (signature)"), signature);
+    }
+
+    /// A client secret, and the Basic authorization credentials that carry it.
+    fn add_client_secret(&mut self, what: &str, client_id: &str, secret: &str) {
+        self.add(what, secret);
+        let header = basic(client_id, secret);
+        let credentials = header.trim_start_matches("Basic ");
+        self.add(&format!("{what} (Basic credentials)"), credentials);
+    }
+
+    /// A session cookie value, and the number tower-sessions' `Id` prints with `Debug`.
+    fn add_session_id(&mut self, value: &str) {
+        self.add("session cookie", value);
+        if let Ok(bytes) = URL_SAFE_NO_PAD.decode(value)
+            && let Ok(bytes) = <[u8; 16]>::try_from(bytes.as_slice())
+        {
+            let n = i128::from_le_bytes(bytes);
+            self.add("session id (Debug of Id)", &n.to_string());
+        }
+    }
+
+    /// The lines (truncated) that carry a sensitive value, with what they carry.
+    fn leaks(&self, lines: &[String]) -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            for (what, needle) in &self.needles {
+                if line.contains(needle.as_str()) {
+                    let shown: String = line.chars().take(600).collect();
+                    found.push(format!("line {i}: {what} in: {shown}"));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A scratch directory with its own SQLite file, as in `cli.rs`.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn db_file(&self) -> PathBuf {
+        self.dir.path().join("t.db")
+    }
+
+    /// Where `migrate` keeps the master key: beside the database.
+    fn key_file(&self) -> PathBuf {
+        self.dir.path().join("master.key")
+    }
+
+    /// `tessera <args>` at trace level for every crate, with no inherited Tessera configuration.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TESSERA_") {
+                cmd.env_remove(&name);
+            }
+        }
+        cmd.env_remove("DATABASE_URL")
+            .env("RUST_LOG", "trace")
+            .env(
+                "TESSERA_DATABASE_URL",
+                format!("sqlite://{}", self.db_file().display()),
+            )
+            .envs(CHEAP_ARGON2);
+        cmd
+    }
+
+    /// Runs a management command that must succeed; its log lines go to `log`.
+    fn run(&self, args: &[&str], env: &[(&str, &str)], log: &mut Vec<String>) -> Output {
+        let out = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tessera");
+        assert!(
+            out.status.success(),
+            "tessera {args:?}: status {}\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        log.extend(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .map(str::to_owned),
+        );
+        out
+    }
+
+    /// `clients create … --json`: (client_id, client_secret).
+    fn create_client(&self, args: &[&str], log: &mut Vec<String>) -> (String, String) {
+        let mut all = vec!["clients", "create"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = self.run(&all, &[], log);
+        let created: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let field = |v: &Value| v.as_str().expect("string").to_owned();
+        (
+            field(&created["client"]["client_id"]),
+            field(&created["client_secret"]),
+        )
+    }
+}
+
+/// A running `tessera serve` whose stdout and stderr lines are all kept; killed on drop.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera serve");
+        let (tx, lines) = mpsc::channel();
+        // Both streams are drained for the life of the process so it never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx2.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to 20 s) for the `listening` event; returns its address.
+    fn wait_for_address(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let addr = listening_addr(&line);
+                    self.seen.push(line);
+                    if let Some(addr) = addr {
+                        return addr;
+                    }
+                }
+                Err(_) => panic!(
+                    "no listening event; exit status {:?}; output so far:\n{}",
+                    self.child.try_wait(),
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM, waits (up to 10 s) for the exit and returns every line printed.
+    fn stop(mut self) -> Vec<String> {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tessera did not exit within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+        // Both readers end at end of file; then the channel disconnects.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        std::mem::take(&mut self.seen)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The address of the `listening` event, in the JSON or the text format.
+fn listening_addr(line: &str) -> Option<String> {
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        return (event["fields"]["message"] == "listening")
+            .then(|| event["fields"]["addr"].as_str().map(str::to_owned))
+            .flatten();
+    }
+    if !line.contains(" listening ") {
+        return None;
+    }
+    let rest = line.split(" addr=").nth(1)?;
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+/// The two registered clients.
+struct Clients {
+    svc: (String, String),
+    web: (String, String),
+}
+
+/// A browser answer: status, Location and body; session cookies it set go to `secrets`.
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+async fn page(req: reqwest::RequestBuilder, secrets: &mut Secrets) -> Page {
+    let r = req.send().await.expect("request");
+    for set in r.headers().get_all("set-cookie") {
+        let set = set.to_str().expect("ascii cookie");
+        let pair = set.split(';').next().unwrap_or_default();
+        if let Some((SESSION_COOKIE, value)) = pair.split_once('=')
+            && !value.is_empty()
+        {
+            secrets.add_session_id(value);
+        }
+    }
+    Page {
+        status: r.status().as_u16(),
+        location: r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("ascii").to_owned()),
+        body: r.text().await.expect("body"),
+    }
+}
+
+/// A form POST to a protocol endpoint; (status, JSON body or Null).
+async fn post(http: &reqwest::Client, url: String, auth: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    let r = req.send().await.expect("POST");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn string(v: &Value, field: &str) -> String {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {v}"))
+        .to_owned()
+}
+
+/// Drives the whole flow against `base`, adding every sensitive value met to `secrets`.
+async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
+    let url = |path: &str| format!("{base}{path}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let svc = basic(&c.svc.0, &c.svc.1);
+    let web = basic(&c.web.0, &c.web.1);
+
+    // Client credentials, then introspection of that token by its client.
+    let (status, body) = post(
+        &http,
+        url("/token"),
+        Some(&svc),
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let cc_token = string(&body, "access_token");
+    secrets.add_jwt("client-credentials access token", &cc_token);
+    let (status, body) = post(
+        &http,
+        url("/introspect"),
+        Some(&svc),
+        &format!("token={cc_token}"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["active"]),
+        (200, &Value::Bool(true)),
+        "{body}"
+    );
+
+    // Wrong client secrets, in the header and in the body.
+    let wrong = basic(&c.svc.0, WRONG_SECRET);
+    let (status, _) = post(
+        &http,
+        url("/token"),
+        Some(&wrong),
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 401);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={WRONG_SECRET}",
+        c.svc.0
+    );
+    let (status, _) = post(&http, url("/token"), None, &form).await;
+    assert_eq!(status, 401);
+
+    // The browser: authorize with PKCE, a wrong password, the right one, consent.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    secrets.add("PKCE code_verifier", verifier.secret());
+    let b = Browser::new();
+    let authorize = url(&format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=st-4711\
+         &nonce=nonce-0815&code_challenge={}&code_challenge_method=S256",
+        c.web.0,
+        enc(REDIRECT),
+        enc("openid profile email read"),
+        challenge.as_str()
+    ));
+    let r = page(b.http.get(&authorize), secrets).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let login = r.location.expect("to the login page");
+    assert!(login.starts_with("/login?request="), "{login}");
+    let r = page(b.http.get(url(&login)), secrets).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let csrf = hidden(&r.body, "csrf");
+    secrets.add("login CSRF token", &csrf);
+    let request = hidden(&r.body, "request");
+    let form = |csrf: &str, password: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("request", request.clone()),
+            ("username", "alice".to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+    let r = page(
+        b.http
+            .post(url("/login"))
+            .form(&form(&csrf, WRONG_PASSWORD)),
+        secrets,
+    )
+    .await;
+    assert_eq!(r.status, 401, "a wrong password: {}", r.body);
+    let csrf = hidden(&r.body, "csrf");
+    secrets.add("login CSRF token", &csrf);
+    let r = page(
+        b.http.post(url("/login")).form(&form(&csrf, PASSWORD)),
+        secrets,
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mut back = r.location.expect("to the consent page or back");
+    // The consent page, unless this user consented in an earlier run.
+    if !back.starts_with(REDIRECT) {
+        assert!(back.starts_with("/consent"), "{back}");
+        let r = page(b.http.get(url(&back)), secrets).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let csrf = hidden(&r.body, "csrf");
+        secrets.add("consent CSRF token", &csrf);
+        let decision = [
+            ("csrf", csrf),
+            ("request", hidden(&r.body, "request")),
+            ("decision", "allow".to_owned()),
+        ];
+        let r = page(b.http.post(url("/consent")).form(&decision), secrets).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        back = r.location.expect("back to the client");
+    }
+    assert!(back.starts_with(REDIRECT), "{back}");
+    let params: HashMap<String, String> = url::Url::parse(&back)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let code = params["code"].clone();
+    secrets.add("authorization code", &code);
+
+    // The code exchange, introspection and userinfo.
+    let exchange = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={}",
+        enc(REDIRECT),
+        verifier.secret()
+    );
+    let (status, body) = post(&http, url("/token"), Some(&web), &exchange).await;
+    assert_eq!(status, 200, "{body}");
+    let access = string(&body, "access_token");
+    let refresh = string(&body, "refresh_token");
+    let id_token = string(&body, "id_token");
+    secrets.add_jwt("access token", &access);
+    secrets.add("refresh token", &refresh);
+    secrets.add_jwt("ID token", &id_token);
+    let (status, body) = post(
+        &http,
+        url("/introspect"),
+        Some(&web),
+        &format!("token={access}"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["active"]),
+        (200, &Value::Bool(true)),
+        "{body}"
+    );
+    let r = http
+        .get(url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(r.status(), 200);
+
+    // Refresh (rotating), then revocation of the new access and refresh tokens.
+    let (status, body) = post(
+        &http,
+        url("/token"),
+        Some(&web),
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let access2 = string(&body, "access_token");
+    let refresh2 = string(&body, "refresh_token");
+    secrets.add_jwt("refreshed access token", &access2);
+    secrets.add("rotated refresh token", &refresh2);
+    if let Some(id) = body["id_token"].as_str() {
+        secrets.add_jwt("refreshed ID token", id);
+    }
+    let revoke = format!("token={access2}&token_type_hint=access_token");
+    let (status, _) = post(&http, url("/revoke"), Some(&web), &revoke).await;
+    assert_eq!(status, 200);
+    let revoke = format!("token={refresh2}&token_type_hint=refresh_token");
+    let (status, _) = post(&http, url("/revoke"), Some(&web), &revoke).await;
+    assert_eq!(status, 200);
+
+    // What is refused afterwards: a revoked access token, revoked and replayed refresh tokens,
+    // a replayed code.
+    let r = http
+        .get(url("/userinfo"))
+        .bearer_auth(&access2)
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(r.status(), 401);
+    let (status, body) = post(
+        &http,
+        url("/introspect"),
+        Some(&web),
+        &format!("token={access2}"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["active"]),
+        (200, &Value::Bool(false)),
+        "{body}"
+    );
+    for rt in [&refresh2, &refresh] {
+        let body = format!("grant_type=refresh_token&refresh_token={rt}");
+        let (status, body) = post(&http, url("/token"), Some(&web), &body).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (400, &Value::from("invalid_grant"))
+        );
+    }
+    let (status, body) = post(&http, url("/token"), Some(&web), &exchange).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &Value::from("invalid_grant"))
+    );
+
+    // RP-initiated logout with the ID token as hint.
+    let logout = url(&format!(
+        "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
+        enc(AFTER_LOGOUT)
+    ));
+    let r = page(b.http.get(&logout), secrets).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{AFTER_LOGOUT}?state=bye").as_str())
+    );
+}
+
+/// Asserts that the output of a run is real logging at trace level, with an access-log line.
+fn assert_logged_at_trace(what: &str, lines: &[String]) {
+    let all = lines.join("\n");
+    assert!(
+        lines.len() > 100,
+        "{what}: only {} lines:\n{all}",
+        lines.len()
+    );
+    assert!(
+        all.contains("TRACE"),
+        "{what}: no trace-level line, so RUST_LOG=trace did not apply"
+    );
+    let token_access_log = lines.iter().any(|l| {
+        (l.contains("\"path\":\"/token\"") || l.contains("path=/token"))
+            && (l.contains("\"status\":200") || l.contains("status=200"))
+    });
+    assert!(token_access_log, "{what}: no access-log line for /token");
+}
+
+fn assert_no_leaks(what: &str, secrets: &Secrets, lines: &[String]) {
+    let leaks = secrets.leaks(lines);
+    assert!(
+        leaks.is_empty(),
+        "{what}: {} log line(s) carry a secret:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn no_secret_token_code_or_password_reaches_the_logs_at_trace_level() {
+    let s = Scratch::new();
+    let mut cli_log = Vec::new();
+    s.run(&["migrate"], &[], &mut cli_log);
+    s.run(
+        &[
+            "resources",
+            "create",
+            API,
+            "--scope",
+            "read=Read the ledger",
+        ],
+        &[],
+        &mut cli_log,
+    );
+    s.run(
+        &[
+            "users",
+            "create",
+            "--username",
+            "alice",
+            "--password-env",
+            "PW",
+        ],
+        &[("PW", PASSWORD)],
+        &mut cli_log,
+    );
+    let svc = s.create_client(&["--name", "svc", "--resource", API], &mut cli_log);
+    let web = s.create_client(
+        &[
+            "--name",
+            "web",
+            "--resource",
+            API,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--redirect-uri",
+            REDIRECT,
+            "--post-logout-redirect-uri",
+            AFTER_LOGOUT,
+        ],
+        &mut cli_log,
+    );
+    let master_key = std::fs::read_to_string(s.key_file()).expect("master.key beside the database");
+
+    let mut secrets = Secrets::default();
+    secrets.add("master key", master_key.trim());
+    secrets.add("password", PASSWORD);
+    secrets.add("wrong password", WRONG_PASSWORD);
+    secrets.add_client_secret("service client secret", &svc.0, &svc.1);
+    secrets.add_client_secret("web client secret", &web.0, &web.1);
+    secrets.add_client_secret("wrong client secret", &svc.0, WRONG_SECRET);
+    assert!(
+        cli_log.iter().any(|l| l.contains("DEBUG")) && cli_log.len() > 20,
+        "the management commands log below their default warn level:\n{}",
+        cli_log.join("\n")
+    );
+    assert_no_leaks("management commands", &secrets, &cli_log);
+    let clients = Clients { svc, web };
+
+    for format in ["json", "text"] {
+        let mut cmd = s.command(&["serve"]);
+        cmd.env("TESSERA_BIND", "127.0.0.1:0")
+            .env("TESSERA_LOG__FORMAT", format);
+        let mut server = Server::start(cmd);
+        let addr = server.wait_for_address();
+        drive(&format!("http://{addr}"), &clients, &mut secrets).await;
+        let lines = server.stop();
+        let what = format!("serve with {format} logs");
+        assert_logged_at_trace(&what, &lines);
+        assert_no_leaks(&what, &secrets, &lines);
+    }
+}
+
+/// Types that hold secrets print without them, should one ever reach a `?field` in a log line.
+#[tokio::test]
+async fn secret_bearing_types_redact_their_debug_output() {
+    use tessera::oauth::client_auth::presented;
+    use tessera::oauth::params::Params;
+    use tessera::oauth::tokens::TokenResponse;
+
+    let secret = "s3cr3t-value-that-must-not-print";
+    let body = format!("grant_type=authorization_code&code={secret}&client_secret={secret}");
+    let params = Params::parse(body.as_bytes()).expect("params");
+    let printed = format!("{params:?}");
+    assert!(!printed.contains(secret), "{printed}");
+    assert!(
+        printed.contains("client_secret"),
+        "names are kept: {printed}"
+    );
+    let header = basic("c_1", secret);
+    let who = presented(Some(&header), &Params::default()).expect("basic");
+    let printed = format!("{who:?}");
+    assert!(!printed.contains(secret), "{printed}");
+
+    let response = TokenResponse {
+        access_token: secret.into(),
+        token_type: "Bearer",
+        expires_in: 300,
+        scope: Some("read".into()),
+        refresh_token: Some(secret.into()),
+        id_token: Some(secret.into()),
+    };
+    let printed = format!("{response:?}");
+    assert!(!printed.contains(secret), "{printed}");
+    assert!(printed.contains("read"), "{printed}");
+
+    let app = crate::helpers::spawn_app().await;
+    app.resource(API, tessera::model::SigningAlg::ES256).await;
+    let mut spec = tessera::service::clients::ClientSpec::new("svc");
+    spec.resources = vec![API.into()];
+    let registered = app.core.create_client(spec).await.expect("client");
+    let issued = registered.secret.clone().expect("a confidential client");
+    let printed = format!("{registered:?}");
+    assert!(!printed.contains(&issued), "{printed}");
+    assert!(
+        printed.contains(&registered.client.client_id.0),
+        "{printed}"
+    );
+}
