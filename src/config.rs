@@ -41,6 +41,7 @@ pub struct Config {
     pub passwords: PasswordsConfig,
     pub sessions: SessionsConfig,
     pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +118,7 @@ impl Default for Config {
             passwords: PasswordsConfig::default(),
             sessions: SessionsConfig::default(),
             limits: LimitsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -265,6 +267,16 @@ impl Default for LimitsConfig {
             login_max_delay_seconds: 300,
         }
     }
+}
+
+/// Prometheus metrics at `/metrics`, served only to callers presenting this bearer token (off
+/// when unset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub token: Option<SecretString>,
+    /// Client ids that get their own token-issuance series (off for everyone else).
+    pub per_client: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

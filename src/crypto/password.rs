@@ -15,6 +15,7 @@ use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -92,9 +93,12 @@ enum Job {
 }
 
 /// argon2id hashing and verification on a bounded pool of dedicated threads.
+/// Told how long a job waited in the queue.
+pub type QueueWait = Arc<dyn Fn(Duration) + Send + Sync>;
+
 pub struct PasswordHasher {
     params: Params,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<(Instant, Job)>,
     queue: usize,
     live: Arc<AtomicUsize>,
     /// A hash of a random password under the current parameters, verified against when the
@@ -118,7 +122,11 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     /// Starts one hashing thread per core and computes the dummy hash with the configured
     /// parameters (zero-to-production's approach to user enumeration by timing).
-    pub async fn start(config: &PasswordsConfig) -> Result<Self, PasswordError> {
+    /// `on_wait` hears how long each job waited for a hashing thread (the metrics histogram).
+    pub async fn start(
+        config: &PasswordsConfig,
+        on_wait: Option<QueueWait>,
+    ) -> Result<Self, PasswordError> {
         let params = Params::new(
             config.memory_kib,
             config.iterations,
@@ -139,7 +147,10 @@ impl PasswordHasher {
             live.fetch_add(1, Ordering::SeqCst);
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || work(&receiver, &params, &counter));
+                .spawn({
+                    let on_wait = on_wait.clone();
+                    move || work(&receiver, &params, &counter, on_wait.as_deref())
+                });
             if let Err(e) = spawned {
                 // Dropping `jobs` on return stops the threads already started.
                 live.fetch_sub(1, Ordering::SeqCst);
@@ -219,7 +230,7 @@ impl PasswordHasher {
     /// Waits for room in the queue rather than letting it (and memory) grow.
     async fn submit(&self, job: Job) -> Result<(), PasswordError> {
         self.jobs
-            .send(job)
+            .send((Instant::now(), job))
             .await
             .map_err(|_| PasswordError::Stopped)
     }
@@ -235,7 +246,12 @@ impl Drop for Alive<'_> {
 }
 
 /// A hashing thread: takes jobs until the queue is closed and drained.
-fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params, live: &AtomicUsize) {
+fn work(
+    jobs: &Mutex<mpsc::Receiver<(Instant, Job)>>,
+    params: &Params,
+    live: &AtomicUsize,
+    on_wait: Option<&(dyn Fn(Duration) + Send + Sync)>,
+) {
     let _alive = Alive(live);
     // The thread's one block buffer (m KiB), reused by every job; allocated at the first job
     // so that an idle server (or a CLI command) does not hold m KiB per core.
@@ -246,6 +262,15 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params, live: &AtomicUsize) 
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .blocking_recv();
+        let job = match job {
+            None => return,
+            Some((queued, job)) => {
+                if let Some(observe) = on_wait {
+                    observe(queued.elapsed());
+                }
+                Some(job)
+            }
+        };
         match job {
             None => return,
             Some(Job::Hash { password, reply }) => {
@@ -368,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_phc_strings_with_the_configured_parameters() {
-        let hasher = PasswordHasher::start(&cheap()).await.expect("start");
+        let hasher = PasswordHasher::start(&cheap(), None).await.expect("start");
         let phc = hasher.hash("correct horse battery").await.expect("hash");
         let parts: Vec<&str> = phc.split('$').collect();
         assert_eq!(
@@ -399,7 +424,7 @@ mod tests {
 
     #[tokio::test]
     async fn verifies_the_reference_implementation_and_flags_other_parameters() {
-        let hasher = PasswordHasher::start(&cheap()).await.expect("start");
+        let hasher = PasswordHasher::start(&cheap(), None).await.expect("start");
         // From the argon2 reference implementation (`argon2 somesalt -id -t 2 -m 16`): m=64 MiB
         // is more than this pool's buffer, so this also takes the one-off buffer path.
         let reference = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$\
@@ -414,11 +439,14 @@ mod tests {
                 .matches
         );
 
-        let other = PasswordHasher::start(&PasswordsConfig {
-            memory_kib: 512,
-            iterations: 2,
-            ..cheap()
-        })
+        let other = PasswordHasher::start(
+            &PasswordsConfig {
+                memory_kib: 512,
+                iterations: 2,
+                ..cheap()
+            },
+            None,
+        )
         .await
         .expect("start");
         let phc = other.hash("a long enough password").await.expect("hash");
@@ -431,7 +459,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_hashes_are_errors_not_mismatches() {
-        let hasher = PasswordHasher::start(&cheap()).await.expect("start");
+        let hasher = PasswordHasher::start(&cheap(), None).await.expect("start");
         for bad in [
             "",
             "plaintext",
@@ -451,7 +479,7 @@ mod tests {
     /// The production default, once: OWASP's m=19456, t=2, p=1.
     #[tokio::test]
     async fn owasp_parameters_hash_and_verify() {
-        let hasher = PasswordHasher::start(&PasswordsConfig::default())
+        let hasher = PasswordHasher::start(&PasswordsConfig::default(), None)
             .await
             .expect("start");
         assert_eq!(hasher.params(), (19_456, 2, 1));
@@ -463,10 +491,13 @@ mod tests {
 
     #[tokio::test]
     async fn one_thread_per_core_a_bounded_queue_and_shutdown_on_drop() {
-        let hasher = PasswordHasher::start(&PasswordsConfig {
-            queue: 1,
-            ..cheap()
-        })
+        let hasher = PasswordHasher::start(
+            &PasswordsConfig {
+                queue: 1,
+                ..cheap()
+            },
+            None,
+        )
         .await
         .expect("start");
         assert_eq!(hasher.threads(), cores());

@@ -19,3 +19,42 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
 }
+
+/// Prometheus text exposition, for callers presenting `metrics.token` as a bearer token (404
+/// when no token is configured: metrics are off, not public).
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::header;
+    let Some(expected) = &state.config.metrics.token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !crate::crypto::constant_time_eq(presented.as_bytes(), expected.0.as_bytes()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"tessera\"")],
+        )
+            .into_response();
+    }
+    let (size, idle) = state.db.pool_stats();
+    match state.metrics.encode(size, idle) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

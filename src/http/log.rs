@@ -3,11 +3,13 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+
+use super::AppState;
 
 /// The real cause of a 500, attached by the error renderer and logged here, never sent.
 #[derive(Clone, Debug)]
@@ -25,15 +27,22 @@ fn incoming_id(req: &Request) -> Option<String> {
     .then(|| v.to_owned())
 }
 
-pub async fn access_log(req: Request, next: Next) -> Response {
+pub async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let micros = start.elapsed().as_micros();
+    let elapsed = start.elapsed();
+    let micros = elapsed.as_micros();
+    state.metrics.http(&route, method.as_str(), status, elapsed);
     span.in_scope(|| {
         if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
             tracing::error!(%method, %path, status, cause = %cause, "request failed");

@@ -77,10 +77,14 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(pages)
         .route("/static/{name}", get(ui::statics::file))
+        .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(oauth::error::not_found)
-        .layer(axum::middleware::from_fn(log::access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log::access_log,
+        ))
         .layer(CatchPanicLayer::custom(oauth::error::panic_response))
         .with_state(state)
 }

@@ -39,6 +39,20 @@ pub enum Limit {
     LoginPerIp,
 }
 
+impl Limit {
+    /// The metrics label and configuration name of the limit.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::TokenPerClient => "token_per_client",
+            Limit::TokenPerIp => "token_per_ip",
+            Limit::IntrospectPerClient => "introspect_per_client",
+            Limit::RevokePerClient => "revoke_per_client",
+            Limit::AuthorizePerIp => "authorize_per_ip",
+            Limit::LoginPerIp => "login_per_ip",
+        }
+    }
+}
+
 /// Bounds the blocked-key table when many keys fail at once.
 const MAX_BLOCKED: usize = 100_000;
 

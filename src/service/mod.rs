@@ -35,6 +35,7 @@ pub struct Core {
     /// Browser origins known to be registered by some client (CORS preflights).
     pub origins: Cache<()>,
     pub limits: limits::Limits,
+    pub metrics: crate::metrics::Metrics,
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,

@@ -144,6 +144,11 @@ impl Db {
         Ok(count == 0)
     }
 
+    /// (connections open, of which idle), for the pool gauges.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        with_pool!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await);
     }

@@ -13,6 +13,7 @@ mod keys;
 mod limits;
 mod logout;
 mod logs;
+mod metrics;
 mod refresh;
 mod signin;
 mod tokens;

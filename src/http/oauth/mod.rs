@@ -19,10 +19,10 @@ pub async fn authenticate(state: &AppState, form: &OAuthForm) -> Result<Arc<Clie
         .as_ref()
         .map(|p| p.client_id.clone())
         .unwrap_or_default();
-    state
-        .limits
-        .client_blocked(&id, &form.ip)
-        .map_err(OAuthError::rate_limited)?;
+    if let Err(wait) = state.limits.client_blocked(&id, &form.ip) {
+        state.metrics.rate_limited("client_auth_failures");
+        return Err(OAuthError::rate_limited(wait));
+    }
     match client_auth::authenticate(state, presented).await {
         Err(e) if e.code == ErrorCode::InvalidClient => {
             state.limits.client_failed(&id, &form.ip);

@@ -31,6 +31,7 @@ pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Res
             ));
         }
     };
+    state.metrics.token_issued(grant_type, &client.client_id.0);
     let mut response = Json(response).into_response();
     no_store(&mut response);
     crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);

@@ -24,6 +24,7 @@ pub async fn authorize(
     req: Request,
 ) -> Response {
     if let Err(wait) = state.limits.check(Limit::AuthorizePerIp, &ip) {
+        state.metrics.rate_limited(Limit::AuthorizePerIp.name());
         return too_many(
             wait,
             "Too many requests from your network. Please wait a moment and try again.",

@@ -91,6 +91,7 @@ pub async fn submit(
         return page;
     }
     if let Err(wait) = state.limits.check(Limit::LoginPerIp, &ip) {
+        state.metrics.rate_limited(Limit::LoginPerIp.name());
         return too_many(
             wait,
             "Too many sign-in attempts from your network. Please wait a moment and try again.",
@@ -100,6 +101,7 @@ pub async fn submit(
     let username = form.username.trim();
     match state.login_delay(username, &ip).await {
         Ok(Some(wait)) => {
+            state.metrics.login("delayed");
             return too_many(
                 u64::try_from(wait).unwrap_or(1),
                 &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
@@ -129,6 +131,7 @@ pub async fn submit(
     };
     let Some(user) = user else {
         tracing::info!(client_id = %client.client_id, "login failed");
+        state.metrics.login("failure");
         if let Err(e) = state.login_failed(username, &ip).await {
             return internal(e);
         }
@@ -163,6 +166,7 @@ pub async fn submit(
         return internal(e);
     }
     tracing::info!(client_id = %client.client_id, "login succeeded");
+    state.metrics.login("success");
     if let Err(page) = unpark(&session, id).await {
         return page;
     }

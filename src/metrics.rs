@@ -1,0 +1,223 @@
+//! Prometheus metrics. The registry lives in the app state (no process global), so apps started
+//! side by side in tests count separately. Per-client series only for allow-listed clients, so
+//! a large deployment cannot blow up the series count by accident.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrantLabels {
+    pub grant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClientLabels {
+    pub client_id: String,
+    pub grant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    pub state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs … ~3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    tokens_issued: Family<GrantLabels, Counter>,
+    tokens_by_client: Family<ClientLabels, Counter>,
+    per_client: HashSet<String>,
+    logins: Family<OutcomeLabels, Counter>,
+    rate_limited: Family<LimitLabels, Counter>,
+    pub refresh_replays: Counter,
+    pub code_replays: Counter,
+    pub argon2_queue_wait: Histogram,
+    db_pool: Family<PoolLabels, Gauge>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub fn new(per_client: &[String]) -> Self {
+        let mut registry = Registry::with_prefix("tessera");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_duration =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            );
+        let tokens_issued = Family::<GrantLabels, Counter>::default();
+        let tokens_by_client = Family::<ClientLabels, Counter>::default();
+        let logins = Family::<OutcomeLabels, Counter>::default();
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        let refresh_replays = Counter::default();
+        let code_replays = Counter::default();
+        let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        let db_pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_duration.clone(),
+        );
+        registry.register(
+            "tokens_issued",
+            "Access tokens issued by grant type",
+            tokens_issued.clone(),
+        );
+        registry.register(
+            "tokens_issued_by_client",
+            "Access tokens issued to allow-listed clients (metrics.per_client)",
+            tokens_by_client.clone(),
+        );
+        registry.register(
+            "logins",
+            "Login attempts by outcome (success, failure, delayed)",
+            logins.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429, by limit",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "refresh_token_replays",
+            "Rotated refresh tokens used again (families revoked)",
+            refresh_replays.clone(),
+        );
+        registry.register(
+            "authorization_code_replays",
+            "Authorization codes used twice",
+            code_replays.clone(),
+        );
+        registry.register(
+            "argon2_queue_wait_seconds",
+            "Time password hashing jobs waited for a hashing thread",
+            argon2_queue_wait.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            db_pool.clone(),
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            tokens_issued,
+            tokens_by_client,
+            per_client: per_client.iter().cloned().collect(),
+            logins,
+            rate_limited,
+            refresh_replays,
+            code_replays,
+            argon2_queue_wait,
+            db_pool,
+        }
+    }
+
+    pub fn http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status,
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn token_issued(&self, grant: &str, client_id: &str) {
+        self.tokens_issued
+            .get_or_create(&GrantLabels {
+                grant: grant.to_owned(),
+            })
+            .inc();
+        if self.per_client.contains(client_id) {
+            self.tokens_by_client
+                .get_or_create(&ClientLabels {
+                    client_id: client_id.to_owned(),
+                    grant: grant.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    pub fn login(&self, outcome: &str) {
+        self.logins
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn rate_limited(&self, limit: &str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels {
+                limit: limit.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the pool gauges read now.
+    pub fn encode(&self, pool_size: u32, pool_idle: usize) -> Result<String, std::fmt::Error> {
+        let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
+        let size = i64::from(pool_size);
+        for (state, value) in [("idle", idle), ("in_use", (size - idle).max(0))] {
+            self.db_pool
+                .get_or_create(&PoolLabels {
+                    state: state.to_owned(),
+                })
+                .set(value);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
