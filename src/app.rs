@@ -91,6 +91,37 @@ async fn resolve_keyring(config: &Config, db: &Db, init: Init) -> Result<Keyring
     read_key_file(&path)
 }
 
+/// `keys rewrap --generate`: puts a new random master key at the head of the key file (old keys
+/// kept, so everything encrypted under them still opens). Written to a temporary file and
+/// renamed, mode 0600, so a crash never leaves a half-written keyring.
+pub fn add_master_key_to_file(config: &Config) -> Result<std::path::PathBuf, AppError> {
+    if config.master_key.is_some() {
+        return Err(AppError::Startup(
+            "the keyring comes from TESSERA_MASTER_KEY: put a new key first in it yourself \
+             (comma-separated, old keys after it) on every instance, then run `keys rewrap`"
+                .into(),
+        ));
+    }
+    let path = config
+        .master_key_file
+        .clone()
+        .or_else(|| config.default_master_key_file())
+        .ok_or_else(|| AppError::Startup("no master key file is configured".into()))?;
+    let old = read_key_file(&path)?;
+    let existing = std::fs::read_to_string(&path)
+        .map_err(|e| AppError::Startup(format!("cannot read {}: {e}", path.display())))?;
+    let tmp = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    create_key_file(
+        &tmp,
+        &format!("{}\n{}", Keyring::generate_encoded(), existing.trim()),
+    )
+    .and_then(|()| std::fs::rename(&tmp, &path))
+    .map_err(|e| AppError::Startup(format!("cannot write {}: {e}", path.display())))?;
+    tracing::info!(previous_keys = old.keys().len(), "added a new master key");
+    Ok(path)
+}
+
 impl Core {
     /// Connects, migrates, resolves the master key and loads the signing keys (creating them
     /// first when `init` allows).

@@ -195,6 +195,13 @@ enum LockoutCommand {
 #[derive(Debug, Subcommand)]
 enum KeyCommand {
     List,
+    /// Re-encrypt every stored private key under the first master key of the keyring. With a
+    /// key file, --generate first adds a new key at its head. Deploy the new keyring (new key
+    /// first, old keys kept) to every instance before running it without --generate.
+    Rewrap {
+        #[arg(long)]
+        generate: bool,
+    },
     /// Promote next → active and active → retired, and publish a new next key.
     Rotate {
         /// Only this algorithm (default: all).
@@ -360,6 +367,10 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         return serve(config).await;
     }
     crate::crypto::install_providers();
+    if let Command::Keys(KeyCommand::Rewrap { generate: true }) = &command {
+        let path = crate::app::add_master_key_to_file(&config)?;
+        eprintln!("added a new master key at the head of {}", path.display());
+    }
     let init = if matches!(command, Command::Migrate) {
         Init::Allowed
     } else {
@@ -697,6 +708,15 @@ async fn lockouts(core: &Core, command: LockoutCommand, json: bool) -> Result<()
 
 async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliError> {
     match command {
+        KeyCommand::Rewrap { .. } => {
+            let count = core.rewrap_keys().await?;
+            let primary = core.keyring.primary().id().to_owned();
+            print(
+                json,
+                &serde_json::json!({"rewrapped": count, "master_key_id": primary}),
+                format!("{count} signing key(s) now encrypted under master key {primary}"),
+            );
+        }
         KeyCommand::List => {
             let info = core.keys.current().info.clone();
             let text: Vec<String> = info

@@ -70,6 +70,12 @@ impl SecretHasher {
         hmac::verify(key, secret.as_bytes(), &tag).is_ok()
     }
 
+    /// Whether a stored hash was made under an older master key (and should be re-hashed the
+    /// next time the secret is presented).
+    pub fn is_outdated(&self, stored: &str) -> bool {
+        stored.split('$').nth(1) != Some(self.keys[0].0.as_str())
+    }
+
     /// The same work as [`verify`](Self::verify) for a client that does not exist, so the
     /// answer time does not tell whether a client_id is registered.
     pub fn verify_dummy(&self, secret: &str) {

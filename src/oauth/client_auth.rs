@@ -124,6 +124,14 @@ pub async fn authenticate(
     if !ok || client.disabled {
         return Err(OAuthError::invalid_client());
     }
+    if let Some(secret) = &presented.secret
+        && client
+            .secret_hash
+            .as_deref()
+            .is_some_and(|h| core.hasher.is_outdated(h) && core.hasher.verify(secret, h))
+    {
+        core.rehash_client_secret(&client, secret).await?;
+    }
     Ok(client)
 }
 

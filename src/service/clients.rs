@@ -424,6 +424,24 @@ impl Core {
         Ok(secret)
     }
 
+    /// After a master-key rewrap: stores the secret's hash under the new primary key, keeping
+    /// any rotation overlap as it was. Runs on the secret's next successful use.
+    pub async fn rehash_client_secret(
+        &self,
+        client: &Client,
+        secret: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        let hash = self.hasher.hash(secret);
+        let previous = client
+            .previous_secret_hash
+            .as_deref()
+            .zip(client.previous_secret_expires_at);
+        store::set_secret(&self.db, &client.client_id, &hash, previous, self.now()).await?;
+        self.clients.invalidate(&client.client_id.0);
+        tracing::info!(client_id = %client.client_id, "client secret re-hashed under the new master key");
+        Ok(())
+    }
+
     pub async fn client(&self, id: &str) -> Result<Client, ServiceError> {
         store::get(&self.db, id)
             .await?

@@ -240,6 +240,28 @@ impl Core {
             .ok_or_else(|| ServiceError::NotFound(format!("key {}", next.kid)))
     }
 
+    /// Re-encrypts every stored private key under the primary master key (`keys rewrap`). The
+    /// new key must already be first in the keyring of every instance (old keys still listed),
+    /// so nothing stops decrypting while this runs. Returns how many keys were rewrapped.
+    pub async fn rewrap_keys(&self) -> Result<usize, ServiceError> {
+        let primary = self.keyring.primary().id().to_owned();
+        let mut done = 0;
+        for row in key_store::list(&self.db).await? {
+            if row.master_key_id == primary {
+                continue;
+            }
+            let der =
+                self.keyring
+                    .decrypt(&row.master_key_id, &row.private_key, row.kid.as_bytes())?;
+            let (key_id, blob) = self.keyring.encrypt(&der, row.kid.as_bytes())?;
+            if key_store::rewrap(&self.db, &row.kid, &row.master_key_id, &key_id, &blob).await? {
+                done += 1;
+            }
+        }
+        self.reload_keys().await?;
+        Ok(done)
+    }
+
     /// The periodic job: rotates active keys older than `keys.rotation_days` and removes retired
     /// keys no token can need any more. Concurrent instances are safe: `rotate` is conditional.
     pub async fn maintain_keys(&self) -> Result<(), ServiceError> {

@@ -114,6 +114,31 @@ pub async fn rotate(
     Ok(rotated)
 }
 
+/// Replaces a key's ciphertext, only if it is still the one that was read (a concurrent rewrap
+/// is not overwritten).
+pub async fn rewrap(
+    db: &Db,
+    kid: &str,
+    old_master_key_id: &str,
+    new_master_key_id: &str,
+    private_key: &str,
+) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE signing_keys SET private_key = $4, master_key_id = $3 \
+             WHERE kid = $1 AND master_key_id = $2",
+        )
+        .bind(kid)
+        .bind(old_master_key_id)
+        .bind(new_master_key_id)
+        .bind(private_key)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
 /// Removes retired keys retired before `cutoff`: no token they signed can still be valid.
 pub async fn delete_retired_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
     let done = with_pool!(db, pool => {

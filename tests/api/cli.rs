@@ -763,3 +763,32 @@ async fn bad_user_input_is_refused_with_a_message() {
     let listed = users_json(&s, &["users", "list"], &[], None);
     assert_eq!(listed.as_array().expect("array").len(), 1, "{listed}");
 }
+
+#[test]
+fn keys_rewrap_generate_adds_a_master_key_and_rewraps() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let key_file = s.key_file();
+    let before = std::fs::read_to_string(&key_file).expect("key file");
+    let out = s.json(&["keys", "rewrap", "--generate"]);
+    assert_eq!(out["rewrapped"], 6);
+    let after = std::fs::read_to_string(&key_file).expect("key file");
+    let lines: Vec<&str> = after.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "new key first, old key kept");
+    assert_eq!(lines[1], before.trim());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let listed = s.json(&["keys", "list"]);
+    assert_eq!(
+        listed.as_array().expect("keys").len(),
+        6,
+        "everything still opens"
+    );
+}

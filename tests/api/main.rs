@@ -15,6 +15,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod refresh;
+mod rewrap;
 mod signin;
 mod tokens;
 mod users;
