@@ -77,3 +77,33 @@ async fn metrics_are_off_without_a_token() {
     let r = app.http.get(app.url("/metrics")).send().await.expect("get");
     assert_eq!(r.status(), 404);
 }
+
+/// The sample Grafana dashboard only charts series that the server registers (families with no
+/// samples yet are not in a scrape, so the registrations in the source are the reference).
+#[test]
+fn the_grafana_dashboard_uses_registered_metrics() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/deploy/grafana-dashboard.json")).expect("dashboard"),
+    )
+    .expect("JSON");
+    let source = std::fs::read_to_string(format!("{root}/src/metrics.rs")).expect("metrics.rs");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 8);
+    for panel in panels {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for (start, _) in expr.match_indices("tessera_") {
+                let name: String = expr[start + "tessera_".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
+                assert!(
+                    source.contains(&format!("\"{family}\",")) || source.contains(&format!("\"{family}\"\n")),
+                    "tessera_{name} is not registered"
+                );
+            }
+        }
+    }
+}
