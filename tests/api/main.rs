@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod deploy;
 mod errors;
+mod headers;
 mod helpers;
 mod introspection;
 mod keys;

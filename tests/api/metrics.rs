@@ -84,7 +84,8 @@ async fn metrics_are_off_without_a_token() {
 fn the_grafana_dashboard_uses_registered_metrics() {
     let root = env!("CARGO_MANIFEST_DIR");
     let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{root}/deploy/grafana-dashboard.json")).expect("dashboard"),
+        &std::fs::read_to_string(format!("{root}/deploy/grafana-dashboard.json"))
+            .expect("dashboard"),
     )
     .expect("JSON");
     let source = std::fs::read_to_string(format!("{root}/src/metrics.rs")).expect("metrics.rs");
@@ -100,7 +101,8 @@ fn the_grafana_dashboard_uses_registered_metrics() {
                     .collect();
                 let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
                 assert!(
-                    source.contains(&format!("\"{family}\",")) || source.contains(&format!("\"{family}\"\n")),
+                    source.contains(&format!("\"{family}\","))
+                        || source.contains(&format!("\"{family}\"\n")),
                     "tessera_{name} is not registered"
                 );
             }

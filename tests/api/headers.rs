@@ -1,0 +1,176 @@
+//! Every HTML page carries the security headers (no inline script, no framing, no sniffing, no
+//! referrer, no caching), and every answer carrying a token does not get cached.
+
+use crate::helpers::basic;
+use crate::signin::{Browser, REDIRECT, callback_params, hidden, setup_with};
+
+fn check_page(what: &str, status: u16, headers: &reqwest::header::HeaderMap) {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{what} ({status}): no {name}"))
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    };
+    let csp = h("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{what}: {csp}"
+    );
+    assert_eq!(h("x-frame-options"), "DENY", "{what}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(h("cache-control"), "no-store", "{what}");
+    if !(300..400).contains(&status) {
+        assert!(h("content-type").starts_with("text/html"), "{what}");
+    }
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "{what}: no HSTS over plain http"
+    );
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = http.get(url).send().await.expect("get");
+    (
+        r.status().as_u16(),
+        r.headers().clone(),
+        r.text().await.expect("body"),
+    )
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = http.post(url).form(form).send().await.expect("post");
+    (
+        r.status().as_u16(),
+        r.headers().clone(),
+        r.text().await.expect("body"),
+    )
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let s = setup_with(|_| {}).await;
+    let b = Browser::new();
+    let http = &b.http;
+    let authorize = |extra: &str| {
+        s.app.url(&format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20read&state=s\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}",
+            s.client_id,
+            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        ))
+    };
+    let mut walked = Vec::new();
+    // The error page for an untrusted request.
+    let (status, h, _) = get(http, &s.app.url("/authorize?client_id=nobody")).await;
+    check_page("authorize error page", status, &h);
+    walked.push("error");
+    // The login page, the login error, a refused form (CSRF).
+    let (status, h, _) = get(http, &authorize("")).await;
+    check_page("authorize redirect", status, &h);
+    let login_url = s.app.url(h["location"].to_str().expect("ascii"));
+    let (status, h, login) = get(http, &login_url).await;
+    check_page("login", status, &h);
+    let (csrf, request) = (hidden(&login, "csrf"), hidden(&login, "request"));
+    let (status, h, _) = post(
+        http,
+        &s.app.url("/login"),
+        &[
+            ("csrf", &csrf),
+            ("request", &request),
+            ("username", "alice"),
+            ("password", "wrong password!"),
+        ],
+    )
+    .await;
+    check_page("login error", status, &h);
+    let (status, h, _) = post(
+        http,
+        &s.app.url("/login"),
+        &[("csrf", "forged"), ("request", &request)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    check_page("csrf refusal", status, &h);
+    walked.extend(["login", "login error", "csrf refusal"]);
+    // Consent, then the answer.
+    let (_, h, _) = post(
+        http,
+        &s.app.url("/login"),
+        &[
+            ("csrf", &csrf),
+            ("request", &request),
+            ("username", "alice"),
+            ("password", crate::signin::PASSWORD),
+        ],
+    )
+    .await;
+    let (status, h, consent) = get(http, &s.app.url(h["location"].to_str().expect("ascii"))).await;
+    check_page("consent", status, &h);
+    let (status, h, _) = post(
+        http,
+        &s.app.url("/consent"),
+        &[
+            ("csrf", &hidden(&consent, "csrf")),
+            ("request", &hidden(&consent, "request")),
+            ("decision", "allow"),
+        ],
+    )
+    .await;
+    check_page("redirect with code", status, &h);
+    let code = callback_params(h["location"].to_str().expect("ascii"))["code"].clone();
+    // form_post.
+    let (status, h, _) = get(http, &authorize("&response_mode=form_post")).await;
+    assert_eq!(status, 200);
+    check_page("form_post", status, &h);
+    walked.extend(["consent", "form_post"]);
+    // Logout: the confirmation page and the signed-out page.
+    let (status, h, confirm) = get(http, &s.app.url("/logout")).await;
+    check_page("logout confirmation", status, &h);
+    let (status, h, _) = post(
+        http,
+        &s.app.url("/logout"),
+        &[("confirm", "yes"), ("csrf", &hidden(&confirm, "csrf"))],
+    )
+    .await;
+    check_page("signed out", status, &h);
+    walked.extend(["logout", "signed out"]);
+    // Everything carrying a token is not cached either.
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let r = s
+        .app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let tokens: serde_json::Value = r.json().await.expect("json");
+    let r = s
+        .app
+        .http
+        .get(s.app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = s
+        .app
+        .post_form(
+            "/introspect",
+            Some(&basic(&s.client_id, &s.secret)),
+            "token=x",
+        )
+        .await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(walked.len(), 8, "{walked:?}");
+}
