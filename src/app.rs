@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::http;
 use crate::service::{Cache, Core, KeyStore};
 use crate::store::Db;
+use crate::tls::Tls;
 
 /// Whether this command may create a master key (only `serve` and `migrate`, on an empty
 /// database) and initialise signing keys.
@@ -171,6 +172,8 @@ impl Core {
 pub struct App {
     pub core: Arc<Core>,
     listener: TcpListener,
+    /// Native TLS, when configured.
+    tls: Option<Tls>,
 }
 
 impl App {
@@ -180,15 +183,22 @@ impl App {
         listener: TcpListener,
     ) -> Result<Self, AppError> {
         crate::crypto::install_providers();
+        // Unusable TLS files stop the start before anything touches the database.
+        let tls = Tls::load(&config.tls).map_err(|e| AppError::Startup(e.to_string()))?;
         let core = Core::open(config, clock, Init::Allowed).await?;
-        Ok(Self { core, listener })
+        Ok(Self {
+            core,
+            listener,
+            tls,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves (over TLS when configured) until `shutdown` resolves, then finishes in-flight
+    /// requests.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -196,14 +206,55 @@ impl App {
         let core = self.core.clone();
         let maintenance = tokio::spawn(maintain(core.clone()));
         let router = http::router(core.clone());
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = match self.tls {
+            None => {
+                let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(tls) => serve_tls(self.listener, tls, router, shutdown).await,
+        };
         maintenance.abort();
         core.db.close().await;
         result
     }
+}
+
+/// HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with HSTS on every response and the certificate files
+/// watched for renewal.
+async fn serve_tls(
+    listener: TcpListener,
+    tls: Tls,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::map_response(crate::tls::hsts));
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let on_signal = handle.clone();
+    let stop = tokio::spawn(async move {
+        shutdown.await;
+        // No deadline, as with plain http: in-flight requests finish.
+        on_signal.graceful_shutdown(None);
+    });
+    let rustls = tls.rustls.clone();
+    let watcher = tokio::spawn(tls.watch());
+    let result = async {
+        axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
+            .handle(handle)
+            .accept_error_handler(|peer, e| {
+                // Failed handshakes (unknown CA, missing client certificate) are the
+                // client's problem, not ours.
+                tracing::debug!(peer = ?peer, error = %e, "TLS handshake failed");
+            })
+            .serve(service)
+            .await
+    }
+    .await;
+    watcher.abort();
+    stop.abort();
+    result
 }
 
 /// Periodically re-reads keys written by other instances, rotates due keys and purges what

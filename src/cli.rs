@@ -407,8 +407,13 @@ async fn serve(mut config: Config) -> Result<(), CliError> {
             ))
         })?;
     // Port 0 lets the OS choose: an issuer derived from the bind address must name the real port.
-    if config.bind.port() == 0 && config.issuer() == format!("http://{}", config.bind) {
-        config.issuer = Some(format!("http://{}", listener.local_addr()?));
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    if config.bind.port() == 0 && config.issuer() == format!("{scheme}://{}", config.bind) {
+        config.issuer = Some(format!("{scheme}://{}", listener.local_addr()?));
     }
     let app = App::build(config, Arc::new(SystemClock), listener).await?;
     let addr = app.local_addr()?;
@@ -416,7 +421,7 @@ async fn serve(mut config: Config) -> Result<(), CliError> {
     tracing::info!(%addr, %issuer, "listening");
     if app.core.clients().await?.is_empty() {
         eprintln!(
-            "Tessera listens on http://{addr} (issuer {issuer}).\n\
+            "Tessera listens on {scheme}://{addr} (issuer {issuer}).\n\
              Register a first API and client:\n  \
              tessera resources create https://api.example.com --scope 'read=Read data'\n  \
              tessera clients create --name my-service --resource https://api.example.com"

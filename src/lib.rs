@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod service;
 pub mod store;
+pub mod tls;
 
 pub use app::App;
 pub use clock::{SystemClock, TestClock};

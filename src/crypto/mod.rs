@@ -18,6 +18,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn install_providers() {
     // An Err only means a provider is already installed (a second app in the same process).
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    // rustls panics when two providers are compiled in and none was chosen.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 #[derive(Debug, thiserror::Error)]

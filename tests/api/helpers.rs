@@ -284,3 +284,15 @@ pub async fn expect_error(r: reqwest::Response, status: u16) -> String {
     let body: Value = r.json().await.expect("JSON error body");
     body["error"].as_str().expect("error code").to_owned()
 }
+
+/// A server speaking only TLS: `customise` sets the `[tls]` files; the issuer and `base` become
+/// https://127.0.0.1:PORT. `http` stays a client without the test CA: replace it.
+pub async fn spawn_app_tls(customise: impl FnOnce(&mut Config)) -> TestApp {
+    let mut app = spawn_app_with(|config| {
+        config.issuer = Some(format!("https://{}", config.bind));
+        customise(config);
+    })
+    .await;
+    app.base = app.base.replacen("http://", "https://", 1);
+    app
+}

@@ -18,5 +18,6 @@ mod metrics;
 mod refresh;
 mod rewrap;
 mod signin;
+mod tls;
 mod tokens;
 mod users;

@@ -1,0 +1,380 @@
+//! Native TLS: HTTPS with HSTS, mutual TLS (required and optional client certificates),
+//! certificate reload without restart, and start-up errors naming the setting. Every
+//! certificate is generated here with rcgen.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use serde_json::Value;
+use tessera::TestClock;
+use tessera::app::App;
+use tessera::config::{ClientAuth, Config};
+use tessera::model::SigningAlg;
+use tokio::sync::oneshot;
+
+use crate::helpers::{fresh_db, shared_master_key, spawn_app, spawn_app_tls, test_config};
+
+const METADATA: &str = "/.well-known/oauth-authorization-server";
+
+/// A certificate authority made for one test.
+struct Ca {
+    cert: Certificate,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, both PEM.
+struct Leaf {
+    cert: String,
+    key: String,
+}
+
+impl Leaf {
+    /// What `reqwest::Identity::from_pem` wants: the key and the certificate together.
+    fn identity(&self) -> reqwest::Identity {
+        reqwest::Identity::from_pem(format!("{}{}", self.key, self.cert).as_bytes())
+            .expect("identity")
+    }
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("CA certificate");
+        Self {
+            cert,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    fn leaf(&self, names: &[&str], purpose: ExtendedKeyUsagePurpose) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, &names[0]);
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![purpose];
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        Leaf {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+
+    fn server(&self) -> Leaf {
+        self.leaf(
+            &["127.0.0.1", "localhost"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )
+    }
+
+    fn client(&self, name: &str) -> Leaf {
+        self.leaf(&[name], ExtendedKeyUsagePurpose::ClientAuth)
+    }
+}
+
+/// The TLS files of one test server.
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new(server: &Leaf) -> Self {
+        let files = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        files.write("cert.pem", &server.cert);
+        files.write("key.pem", &server.key);
+        files
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, contents: &str) {
+        std::fs::write(self.path(name), contents).expect("write");
+    }
+
+    /// Sets `[tls]` to these files, reloaded every second.
+    fn configure(&self, config: &mut Config) {
+        config.tls.cert_file = Some(self.path("cert.pem"));
+        config.tls.key_file = Some(self.path("key.pem"));
+        config.tls.reload_seconds = 1;
+    }
+
+    fn with_client_ca(&self, ca: &Ca, auth: ClientAuth, config: &mut Config) {
+        self.write("client-ca.pem", &ca.pem());
+        self.configure(config);
+        config.tls.client_ca_file = Some(self.path("client-ca.pem"));
+        config.tls.client_auth = auth;
+    }
+}
+
+/// A client trusting only `roots` (no built-in roots), with an optional client certificate.
+fn client(roots: &[&Ca], identity: Option<&Leaf>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .timeout(Duration::from_secs(10));
+    for ca in roots {
+        let cert = reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA");
+        builder = builder.add_root_certificate(cert);
+    }
+    if let Some(leaf) = identity {
+        builder = builder.identity(leaf.identity());
+    }
+    builder.build().expect("client")
+}
+
+async fn metadata(http: &reqwest::Client, base: &str) -> reqwest::Result<reqwest::Response> {
+    http.get(format!("{base}{METADATA}")).send().await
+}
+
+#[tokio::test]
+async fn serves_https_with_hsts_and_an_https_issuer() {
+    let ca = Ca::new("server CA");
+    let files = Files::new(&ca.server());
+    let mut app = spawn_app_tls(|c| files.configure(c)).await;
+    app.http = client(&[&ca], None);
+    assert!(app.base.starts_with("https://127.0.0.1:"), "{}", app.base);
+
+    let r = metadata(&app.http, &app.base).await.expect("https request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["issuer"], app.base.as_str());
+    assert_eq!(body["token_endpoint"], app.url("/token"));
+
+    // Errors and pages carry HSTS too, and the protocol works as over http.
+    let r = app.http.get(app.url("/nowhere")).send().await.expect("404");
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    app.resource("https://api.example.com", SigningAlg::ES256)
+        .await;
+    let c = app.client(&["https://api.example.com"]).await;
+    let secret = c.secret.expect("secret");
+    let (status, body) = app.token(&c.client.client_id.0, &secret, "").await;
+    assert_eq!(status, 200, "{body}");
+
+    // A client that does not trust our CA cannot complete the handshake.
+    let stranger = client(&[&Ca::new("another CA")], None);
+    let err = metadata(&stranger, &app.base).await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    // Plain http to the TLS port gets nowhere either.
+    let plain = reqwest::Client::new();
+    let http_base = app.base.replacen("https://", "http://", 1);
+    let refused = metadata(&plain, &http_base).await;
+    assert!(refused.is_err() || !refused.expect("response").status().is_success());
+
+    // Never over plain http.
+    let plain_app = spawn_app().await;
+    let r = metadata(&plain_app.http, &plain_app.base)
+        .await
+        .expect("http");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn required_client_certificates_gate_the_handshake() {
+    let ca = Ca::new("server CA");
+    let clients_ca = Ca::new("service clients CA");
+    let files = Files::new(&ca.server());
+    let app = spawn_app_tls(|c| files.with_client_ca(&clients_ca, ClientAuth::Required, c)).await;
+
+    let without = client(&[&ca], None);
+    let err = metadata(&without, &app.base).await.unwrap_err();
+    assert!(err.is_connect() || err.is_request(), "{err:?}");
+
+    let foreign = Ca::new("someone else's CA").client("intruder");
+    let err = metadata(&client(&[&ca], Some(&foreign)), &app.base)
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() || err.is_request(), "{err:?}");
+
+    let orders = clients_ca.client("orders-service");
+    let r = metadata(&client(&[&ca], Some(&orders)), &app.base)
+        .await
+        .expect("mutual TLS");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}
+
+#[tokio::test]
+async fn optional_client_certificates_let_secret_clients_in() {
+    let ca = Ca::new("server CA");
+    let clients_ca = Ca::new("service clients CA");
+    let files = Files::new(&ca.server());
+    let mut app =
+        spawn_app_tls(|c| files.with_client_ca(&clients_ca, ClientAuth::Optional, c)).await;
+
+    let orders = clients_ca.client("orders-service");
+    let r = metadata(&client(&[&ca], Some(&orders)), &app.base)
+        .await
+        .expect("with a certificate");
+    assert_eq!(r.status(), 200);
+
+    // An OAuth client without a certificate still gets a token with its secret.
+    app.http = client(&[&ca], None);
+    app.resource("https://api.example.com", SigningAlg::ES256)
+        .await;
+    let c = app.client(&["https://api.example.com"]).await;
+    let secret = c.secret.expect("secret");
+    let (status, body) = app.token(&c.client.client_id.0, &secret, "").await;
+    assert_eq!(status, 200, "{body}");
+
+    // A presented certificate must still verify.
+    let foreign = Ca::new("someone else's CA").client("intruder");
+    let err = metadata(&client(&[&ca], Some(&foreign)), &app.base)
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() || err.is_request(), "{err:?}");
+}
+
+/// Polls (fresh connections, short sleeps) until `http` completes a request; false after ~8 s.
+async fn eventually_served(http: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..40 {
+        if let Ok(r) = metadata(http, base).await {
+            return r.status().is_success();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn renewed_certificates_are_served_without_restart() {
+    let old_ca = Ca::new("old CA");
+    let new_ca = Ca::new("new CA");
+    let files = Files::new(&old_ca.server());
+    let app = spawn_app_tls(|c| files.configure(c)).await;
+    let trusts_old = client(&[&old_ca], None);
+    let trusts_new = client(&[&new_ca], None);
+    assert!(metadata(&trusts_old, &app.base).await.is_ok());
+    assert!(metadata(&trusts_new, &app.base).await.is_err());
+
+    // A renewal written file by file: the new key alone does not fit the old certificate, so
+    // it is refused and the old certificate stays in service.
+    let renewed = new_ca.server();
+    files.write("key.pem", &renewed.key);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let r = client(&[&old_ca], None)
+        .get(app.url(METADATA))
+        .send()
+        .await
+        .expect("old certificate still served");
+    assert_eq!(r.status(), 200);
+
+    files.write("cert.pem", &renewed.cert);
+    // Each client gets a fresh connection pool, so every attempt is a new handshake.
+    assert!(
+        eventually_served(&client(&[&new_ca], None), &app.base).await,
+        "the renewed certificate was not picked up"
+    );
+    assert!(
+        metadata(&client(&[&old_ca], None), &app.base)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn unusable_tls_files_stop_the_start_naming_the_setting() {
+    let ca = Ca::new("server CA");
+    let files = Files::new(&ca.server());
+    let db = fresh_db().await;
+    let start = |change: &dyn Fn(&mut Config)| {
+        let mut config = test_config(&db.url, 9, &shared_master_key());
+        config.issuer = Some("https://127.0.0.1:9".to_owned());
+        files.configure(&mut config);
+        change(&mut config);
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            match App::build(config, Arc::new(TestClock::new()), listener).await {
+                Ok(_) => panic!("the app must not start"),
+                Err(e) => e.to_string(),
+            }
+        }
+    };
+    let missing =
+        |c: &mut Config| c.tls.cert_file = Some(Path::new("/nonexistent/cert.pem").into());
+    let err = start(&missing).await;
+    assert!(
+        err.contains("TESSERA_TLS__CERT_FILE") && err.contains("/nonexistent"),
+        "{err}"
+    );
+
+    files.write("garbage.pem", "not PEM at all\n");
+    let garbage_cert = |c: &mut Config| c.tls.cert_file = Some(files.path("garbage.pem"));
+    let err = start(&garbage_cert).await;
+    assert!(err.contains("TESSERA_TLS__CERT_FILE"), "{err}");
+    let garbage_key = |c: &mut Config| c.tls.key_file = Some(files.path("garbage.pem"));
+    let err = start(&garbage_key).await;
+    assert!(err.contains("TESSERA_TLS__KEY_FILE"), "{err}");
+
+    files.write("other-key.pem", &ca.server().key);
+    let other_key = |c: &mut Config| c.tls.key_file = Some(files.path("other-key.pem"));
+    let err = start(&other_key).await;
+    assert!(
+        err.contains("TESSERA_TLS__KEY_FILE") && err.contains("fit"),
+        "{err}"
+    );
+
+    let garbage_ca = |c: &mut Config| {
+        c.tls.client_ca_file = Some(files.path("garbage.pem"));
+        c.tls.client_auth = ClientAuth::Required;
+    };
+    let err = start(&garbage_ca).await;
+    assert!(err.contains("TESSERA_TLS__CLIENT_CA_FILE"), "{err}");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_over_tls() {
+    let ca = Ca::new("server CA");
+    let files = Files::new(&ca.server());
+    let db = fresh_db().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut config = test_config(&db.url, port, &shared_master_key());
+    config.issuer = Some(format!("https://127.0.0.1:{port}"));
+    files.configure(&mut config);
+    let app = App::build(config, Arc::new(TestClock::new()), listener)
+        .await
+        .expect("app starts");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(async {
+        let _ = rx.await;
+    }));
+    let base = format!("https://127.0.0.1:{port}");
+    let http = client(&[&ca], None);
+    // The client keeps its connection open (idle, pooled): it must not hold the shutdown.
+    assert_eq!(metadata(&http, &base).await.expect("served").status(), 200);
+
+    tx.send(()).expect("signal");
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("stops after the signal")
+        .expect("no panic");
+    assert!(stopped.is_ok(), "{stopped:?}");
+    assert!(metadata(&http, &base).await.is_err());
+}
