@@ -142,6 +142,7 @@ impl Core {
             Arc::new(move |waited| argon2_wait.observe(waited.as_secs_f64()));
         let core = Arc::new(Core {
             metrics,
+            request_ids: crate::crypto::random::Sequence::new(),
             hasher: SecretHasher::new(&keyring),
             keyring,
             clients: Cache::new(config.clients.cache_ttl_ms),

@@ -332,8 +332,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr through a background writer, so request threads only format the line
-/// (the write syscall happens elsewhere); it blocks rather than drops when the buffer is full.
+/// Logs go to stderr through a background writer, so request threads only format the line;
+/// the writer batches lines into one write (it flushes whenever its queue is drained) and
+/// blocks rather than drops when the queue is full.
 /// ANSI colours only on a terminal. The guard flushes the writer when dropped at exit.
 fn init_tracing(config: &Config, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
@@ -348,7 +349,10 @@ fn init_tracing(config: &Config, serving: bool) -> tracing_appender::non_blockin
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

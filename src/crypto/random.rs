@@ -16,3 +16,31 @@ pub fn bytes<const N: usize>() -> [u8; N] {
 pub fn token<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(bytes::<N>())
 }
+
+/// Unique, cheap, non-secret ids (request ids): a random prefix per process and a counter, so
+/// no system call per id. Use [`token`] for anything that must be unguessable.
+#[derive(Debug)]
+pub struct Sequence {
+    prefix: String,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Sequence {
+    pub fn new() -> Self {
+        Self {
+            prefix: token::<9>(),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn next(&self) -> String {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n:x}", self.prefix)
+    }
+}
+
+impl Default for Sequence {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -34,7 +34,7 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let id = incoming_id(&req).unwrap_or_else(|| state.request_ids.next());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);

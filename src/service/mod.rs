@@ -36,6 +36,8 @@ pub struct Core {
     pub origins: Cache<()>,
     pub limits: limits::Limits,
     pub metrics: crate::metrics::Metrics,
+    /// Request ids for the access log.
+    pub request_ids: crate::crypto::random::Sequence,
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,
