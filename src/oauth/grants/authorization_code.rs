@@ -1,34 +1,21 @@
 //! RFC 6749 §4.1.3: exchanging an authorization code, with PKCE (RFC 7636 §4.6) and an ID token
 //! for OpenID requests (OIDC Core §3.1.3).
 
-use crate::model::{Client, GrantType, Resource, Scope, SigningAlg};
+use crate::model::{Client, GrantType, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
 use crate::oauth::params::Params;
 use crate::oauth::refresh::{self, FamilyGrant};
-use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
+use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::oidc::id_token::{self, SignIn};
+use crate::oidc::id_token::SignIn;
 use crate::service::Core;
-use crate::service::resources::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL};
+use crate::service::resources::MAX_TOKEN_TTL;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
 
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
-}
-
-/// The userinfo endpoint as a resource: the audience of tokens issued for OpenID sign-in.
-pub fn userinfo_resource(core: &Core) -> Resource {
-    Resource {
-        identifier: format!("{}/userinfo", core.issuer()),
-        name: "userinfo".into(),
-        scopes: Vec::new(),
-        signing_alg: SigningAlg::ES256,
-        access_token_ttl: DEFAULT_TOKEN_TTL,
-        created_at: 0,
-        updated_at: 0,
-    }
 }
 
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
@@ -110,25 +97,21 @@ pub async fn grant(
         .filter(|u| !u.disabled)
         .ok_or_else(|| invalid_grant("the user is no longer active"))?;
     let scope = Scope::parse(&row.scope).unwrap_or_default();
-    let openid = scope.contains("openid");
-    let userinfo = userinfo_resource(core);
-    let api = match &row.resource {
-        Some(r) => Some(
-            core.cached_resource(r)
-                .await?
-                .ok_or_else(|| invalid_grant("the resource no longer exists"))?,
-        ),
-        None => None,
+    let sign_in = SignIn {
+        sub: &user.sub,
+        auth_time: row.auth_time,
+        sid: &row.sid,
+        nonce: row.nonce.as_deref(),
     };
-    let grant = Grant {
+    let mut response = super::user_tokens(
+        core,
         client,
-        resource: api.as_deref().unwrap_or(&userinfo),
-        also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
-        subject: &user.sub,
-        scope: &scope,
-        jti: jti.clone(),
-    };
-    let mut response = issue_access_token(core, grant)?;
+        row.resource.as_deref(),
+        &scope,
+        jti.clone(),
+        &sign_in,
+    )
+    .await?;
     if client.allows_grant(GrantType::RefreshToken) {
         // Without offline_access the refresh token dies with the browser session.
         let offline = scope.contains("offline_access");
@@ -145,22 +128,6 @@ pub async fn grant(
         let exp = now + response.expires_in;
         response.refresh_token =
             Some(refresh::issue(core, client, &family_grant, (&jti, exp)).await?);
-    }
-    if openid {
-        let sign_in = SignIn {
-            sub: &user.sub,
-            auth_time: row.auth_time,
-            sid: &row.sid,
-            nonce: row.nonce.as_deref(),
-        };
-        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
-        response.id_token = Some(id_token::issue(
-            core,
-            client,
-            &sign_in,
-            &response.access_token,
-            ttl,
-        )?);
     }
     Ok(response)
 }

@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use super::OAuthError;
 use super::params::Params;
-use crate::model::{Client, Resource, Scope, validate_resource_identifier};
+use super::tokens::{Grant, TokenResponse, issue_access_token};
+use crate::model::{Client, Resource, Scope, SigningAlg, validate_resource_identifier};
+use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
+use crate::service::resources::DEFAULT_TOKEN_TTL;
 
 /// RFC 8707 §2: picks the token's audience. An explicit `resource` must be an absolute URI
 /// without a fragment and granted to the client; none means the client's default resource; a
@@ -73,4 +76,63 @@ pub fn select_scope(
                 .collect(),
         )),
     }
+}
+
+/// The userinfo endpoint as a resource: the audience of tokens issued for OpenID sign-in.
+pub fn userinfo_resource(core: &Core) -> Resource {
+    Resource {
+        identifier: format!("{}/userinfo", core.issuer()),
+        name: "userinfo".into(),
+        scopes: Vec::new(),
+        signing_alg: SigningAlg::ES256,
+        access_token_ttl: DEFAULT_TOKEN_TTL,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// Tokens about a user: an access token for the granted resource (and for userinfo when the
+/// scope has `openid`, RFC 9068 §3 with two audiences), and an ID token for OpenID grants
+/// (OIDC Core §3.1.3.3; on refresh §12.2, which is why the caller decides the nonce).
+pub async fn user_tokens(
+    core: &Core,
+    client: &Client,
+    resource: Option<&str>,
+    scope: &Scope,
+    jti: String,
+    sign_in: &SignIn<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let openid = scope.contains("openid");
+    let userinfo = userinfo_resource(core);
+    let api = match resource {
+        Some(r) => Some(core.cached_resource(r).await?.ok_or_else(|| {
+            OAuthError::new(
+                super::ErrorCode::InvalidGrant,
+                "the resource no longer exists",
+            )
+        })?),
+        None => None,
+    };
+    let mut response = issue_access_token(
+        core,
+        Grant {
+            client,
+            resource: api.as_deref().unwrap_or(&userinfo),
+            also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
+            subject: sign_in.sub,
+            scope,
+            jti,
+        },
+    )?;
+    if openid {
+        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
+        response.id_token = Some(id_token::issue(
+            core,
+            client,
+            sign_in,
+            &response.access_token,
+            ttl,
+        )?);
+    }
+    Ok(response)
 }

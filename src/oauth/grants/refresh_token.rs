@@ -2,14 +2,12 @@
 
 use crate::model::{Client, GrantType, Scope};
 use crate::oauth::authorize::decision::hash_secret;
-use crate::oauth::grants::authorization_code::userinfo_resource;
 use crate::oauth::params::Params;
 use crate::oauth::refresh::{self, FamilyGrant};
-use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
+use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::oidc::id_token::{self, SignIn};
+use crate::oidc::id_token::SignIn;
 use crate::service::Core;
-use crate::service::resources::DEFAULT_TOKEN_TTL;
 use crate::store::refresh_tokens::{self, RefreshRow, Used};
 use crate::store::sessions;
 
@@ -130,43 +128,12 @@ async fn respond(
             asked
         }
     };
-    let openid = scope.contains("openid");
-    let userinfo = userinfo_resource(core);
-    let api = match &row.resource {
-        Some(r) => Some(
-            core.cached_resource(r)
-                .await?
-                .ok_or_else(|| invalid_grant("the resource no longer exists"))?,
-        ),
-        None => None,
-    };
-    let mut response = issue_access_token(
-        core,
-        Grant {
-            client,
-            resource: api.as_deref().unwrap_or(&userinfo),
-            also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
-            subject: &user.sub,
-            scope: &scope,
-            jti,
-        },
-    )?;
     // OIDC Core §12.2: same iss, sub, aud, azp and auth_time; a new iat; no nonce.
-    if openid {
-        let sign_in = SignIn {
-            sub: &user.sub,
-            auth_time: row.auth_time,
-            sid: &row.sid,
-            nonce: None,
-        };
-        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
-        response.id_token = Some(id_token::issue(
-            core,
-            client,
-            &sign_in,
-            &response.access_token,
-            ttl,
-        )?);
-    }
-    Ok(response)
+    let sign_in = SignIn {
+        sub: &user.sub,
+        auth_time: row.auth_time,
+        sid: &row.sid,
+        nonce: None,
+    };
+    super::user_tokens(core, client, row.resource.as_deref(), &scope, jti, &sign_in).await
 }
