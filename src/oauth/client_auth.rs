@@ -103,6 +103,7 @@ pub async fn authenticate(
         }
         return Err(OAuthError::invalid_client());
     };
+    let mut current_matched = false;
     let ok = match &presented.secret {
         None => client.public && presented.method == AuthMethod::None,
         Some(secret) => {
@@ -110,6 +111,7 @@ pub async fn authenticate(
                 .secret_hash
                 .as_deref()
                 .is_some_and(|h| core.hasher.verify(secret, h));
+            current_matched = current;
             let previous = !current
                 && client
                     .previous_secret_expires_at
@@ -124,11 +126,14 @@ pub async fn authenticate(
     if !ok || client.disabled {
         return Err(OAuthError::invalid_client());
     }
+    // The secret was just checked against the current hash (or the previous one during an
+    // overlap); a current hash under an older master key is replaced now.
     if let Some(secret) = &presented.secret
+        && current_matched
         && client
             .secret_hash
             .as_deref()
-            .is_some_and(|h| core.hasher.is_outdated(h) && core.hasher.verify(secret, h))
+            .is_some_and(|h| core.hasher.is_outdated(h))
     {
         core.rehash_client_secret(&client, secret).await?;
     }

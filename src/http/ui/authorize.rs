@@ -1,17 +1,14 @@
 //! `GET|POST /authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2.1).
 
-use axum::body::{Bytes, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
 use axum::response::{Redirect, Response};
 use tower_sessions::Session;
 
 use super::{
-    SIGNED_IN, authorize_error, error_page, internal, park, respond, secure_page, too_many,
+    SIGNED_IN, authorize_error, internal, park, request_parameters, respond, secure_page, too_many,
 };
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::http::extract::BODY_LIMIT;
 use crate::model::Client;
 use crate::oauth::authorize::decision::{Next, SignedIn, issue_code, next_step};
 use crate::oauth::authorize::{self, AuthorizationRequest};
@@ -30,15 +27,9 @@ pub async fn authorize(
             "Too many requests from your network. Please wait a moment and try again.",
         );
     }
-    let raw: Bytes = if req.method() == Method::POST {
-        match to_bytes(req.into_body(), BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => {
-                return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
-            }
-        }
-    } else {
-        Bytes::copy_from_slice(req.uri().query().unwrap_or_default().as_bytes())
+    let raw = match request_parameters(req).await {
+        Ok(raw) => raw,
+        Err(page) => return page,
     };
     let issuer = state.issuer();
     let params = match authorize::parse_params(&raw) {

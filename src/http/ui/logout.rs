@@ -3,15 +3,16 @@
 //! session revokes the refresh tokens bound to it (not offline ones).
 
 use askama::Template;
-use axum::body::{Bytes, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::{SIGNED_IN, check_csrf, csrf_token, error_page, internal, render, secure_page};
+use super::{
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, render, request_parameters,
+    secure_page,
+};
 use crate::http::AppState;
-use crate::http::extract::BODY_LIMIT;
 use crate::oauth::authorize::decision::SignedIn;
 use crate::oauth::params::Params;
 use crate::oidc::id_token::IdTokenHint;
@@ -37,15 +38,9 @@ struct Destination {
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session, req: Request) -> Response {
-    let raw: Bytes = if req.method() == Method::POST {
-        match to_bytes(req.into_body(), BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => {
-                return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
-            }
-        }
-    } else {
-        Bytes::copy_from_slice(req.uri().query().unwrap_or_default().as_bytes())
+    let raw = match request_parameters(req).await {
+        Ok(raw) => raw,
+        Err(page) => return page,
     };
     let Ok(params) = Params::parse(&raw) else {
         return error_page(

@@ -81,6 +81,21 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     render(status, &ErrorPage { title, message })
 }
 
+/// The raw parameters of a browser endpoint that takes both GET and POST (OIDC Core §3.1.2.1):
+/// the form body of a POST, else the query string.
+pub async fn request_parameters(
+    req: axum::extract::Request,
+) -> Result<axum::body::Bytes, Response> {
+    if req.method() == axum::http::Method::POST {
+        axum::body::to_bytes(req.into_body(), crate::http::extract::BODY_LIMIT)
+            .await
+            .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large."))
+    } else {
+        let query = req.uri().query().unwrap_or_default();
+        Ok(axum::body::Bytes::copy_from_slice(query.as_bytes()))
+    }
+}
+
 /// A 429 page with `Retry-After`.
 pub fn too_many(seconds: u64, message: &str) -> Response {
     let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, message);
