@@ -7,15 +7,9 @@ use tessera::model::ApplicationType;
 
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
-    Browser, REDIRECT, Setup, callback_params, hidden, setup_with, sign_in_and_consent,
+    Browser, CHALLENGE, REDIRECT, Setup, VERIFIER, callback_params, enc, hidden, setup_with,
+    sign_in_and_consent,
 };
-
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// Parameter changes: a new value, or None to remove the parameter.
 type Changes<'a> = Vec<(&'a str, Option<&'a str>)>;

@@ -1,20 +1,14 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and CORS for browser apps.
 
-use serde_json::Value;
 use tessera::model::GrantType;
 
 use crate::helpers::basic;
 use crate::signin::{
-    Browser, REDIRECT, Setup, callback_params, hidden, setup_with, sign_in_and_consent,
+    Browser, REDIRECT, Setup, VERIFIER, authorize_for, callback_params, enc, hidden, setup_with,
+    sign_in_and_consent, sign_in_tokens,
 };
 
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const AFTER: &str = "http://127.0.0.1:9/signed-out";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 async fn logout_setup() -> Setup {
     setup_with(|spec| {
@@ -23,31 +17,6 @@ async fn logout_setup() -> Setup {
         spec.allowed_origins = vec!["https://spa.example.com".into()];
     })
     .await
-}
-
-fn authorize(s: &Setup, scope: &str) -> String {
-    s.app.url(&format!(
-        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256",
-        s.client_id,
-        enc(REDIRECT),
-        enc(scope)
-    ))
-}
-
-async fn tokens(s: &Setup, b: &Browser, scope: &str) -> Value {
-    let back = sign_in_and_consent(b, &s.app, &authorize(s, scope)).await;
-    let code = callback_params(&back)["code"].clone();
-    let body = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
-        .json()
-        .await
-        .expect("json")
 }
 
 async fn refresh_status(s: &Setup, token: &str) -> u16 {
@@ -63,8 +32,8 @@ async fn refresh_status(s: &Setup, token: &str) -> u16 {
 async fn logout_with_a_hint_ends_the_session_and_its_refresh_tokens() {
     let s = logout_setup().await;
     let b = Browser::new();
-    let bound = tokens(&s, &b, "openid").await;
-    let offline = tokens(&s, &b, "openid offline_access").await;
+    let bound = sign_in_tokens(&s, &b, "openid").await;
+    let offline = sign_in_tokens(&s, &b, "openid offline_access").await;
     let hint = bound["id_token"].as_str().expect("id token");
     // Expiry of the hint is tolerated.
     s.app.clock.advance(3600);
@@ -80,7 +49,7 @@ async fn logout_with_a_hint_ends_the_session_and_its_refresh_tokens() {
         Some("http://127.0.0.1:9/signed-out?state=bye")
     );
     // The session is gone: signing in is needed again.
-    let r = b.get(&authorize(&s, "openid")).await;
+    let r = b.get(&authorize_for(&s, "openid")).await;
     assert!(r.location.expect("location").starts_with("/login"));
     // Session-bound refresh tokens died with it; offline ones did not.
     assert_eq!(
@@ -97,7 +66,7 @@ async fn logout_with_a_hint_ends_the_session_and_its_refresh_tokens() {
 async fn logout_without_a_hint_asks_first_and_needs_the_csrf_token() {
     let s = logout_setup().await;
     let b = Browser::new();
-    let bound = tokens(&s, &b, "openid").await;
+    let bound = sign_in_tokens(&s, &b, "openid").await;
     let page = b.get(&s.app.url("/logout")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sign out?"));
@@ -128,7 +97,7 @@ async fn logout_without_a_hint_asks_first_and_needs_the_csrf_token() {
 async fn logout_refuses_unregistered_destinations_and_bad_hints() {
     let s = logout_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid").await;
+    let t = sign_in_tokens(&s, &b, "openid").await;
     let hint = t["id_token"].as_str().expect("id token");
     for url in [
         format!(
@@ -217,7 +186,7 @@ async fn cors_only_for_registered_origins() {
     );
     // The signed-in app's own token request from its origin is readable.
     let b = Browser::new();
-    let back = sign_in_and_consent(&b, &s.app, &authorize(&s, "openid")).await;
+    let back = sign_in_and_consent(&b, &s.app, &authorize_for(&s, "openid")).await;
     let code = callback_params(&back)["code"].clone();
     let r = http
         .post(s.app.url("/token"))

@@ -8,44 +8,15 @@ use tessera::model::GrantType;
 
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
-    Browser, REDIRECT, Setup, callback_params, oidc_client, setup_with, sign_in_and_consent,
+    Browser, CHALLENGE, REDIRECT, Setup, callback_params, enc, oidc_client, setup_with,
+    sign_in_and_consent, sign_in_tokens,
 };
-
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 async fn refresh_setup() -> Setup {
     setup_with(|spec| {
         spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     })
     .await
-}
-
-/// Signs in (with `scope`) and redeems the code: the token response.
-async fn tokens(s: &Setup, b: &Browser, scope: &str) -> Value {
-    let url = s.app.url(&format!(
-        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s&nonce=n1\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256",
-        s.client_id,
-        enc(REDIRECT),
-        enc(scope)
-    ));
-    let back = sign_in_and_consent(b, &s.app, &url).await;
-    let code = callback_params(&back)["code"].clone();
-    let body = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    let r = s
-        .app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await;
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("json")
 }
 
 async fn refresh(s: &Setup, token: &str, extra: &str) -> reqwest::Response {
@@ -63,7 +34,7 @@ fn claims(jwt: &str) -> Value {
 async fn rotation_and_replay_revokes_the_family() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let first = tokens(&s, &b, "openid profile offline_access read").await;
+    let first = sign_in_tokens(&s, &b, "openid profile offline_access read").await;
     let rt1 = first["refresh_token"]
         .as_str()
         .expect("refresh token")
@@ -123,7 +94,7 @@ async fn rotation_and_replay_revokes_the_family() {
 async fn a_refresh_may_narrow_the_scope_but_the_grant_stays() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access read").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
     let r = refresh(&s, t["refresh_token"].as_str().expect("rt"), "&scope=read").await;
     assert_eq!(r.status(), 200);
     let narrow: Value = r.json().await.expect("json");
@@ -151,7 +122,7 @@ async fn a_refresh_may_narrow_the_scope_but_the_grant_stays() {
 async fn without_offline_access_the_token_dies_with_the_session() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid read").await;
+    let t = sign_in_tokens(&s, &b, "openid read").await;
     let rt = t["refresh_token"]
         .as_str()
         .expect("session-bound refresh token");
@@ -168,7 +139,7 @@ async fn without_offline_access_the_token_dies_with_the_session() {
 async fn offline_tokens_outlive_the_session_until_their_idle_lifetime() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access").await;
     s.app.clock.advance(2 * 86_400);
     let r = refresh(&s, t["refresh_token"].as_str().expect("rt"), "").await;
     assert_eq!(r.status(), 200, "offline: the session is long gone");
@@ -182,7 +153,7 @@ async fn offline_tokens_outlive_the_session_until_their_idle_lifetime() {
 async fn revoking_a_refresh_token_ends_its_family_and_disabled_users_cannot_refresh() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access read").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
     let (rt, access) = (
         t["refresh_token"].as_str().expect("rt"),
         t["access_token"].as_str().expect("at"),
@@ -218,7 +189,7 @@ async fn revoking_a_refresh_token_ends_its_family_and_disabled_users_cannot_refr
     assert_eq!(expect_error(r, 400).await, "invalid_grant");
 
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access read").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
     s.app
         .core
         .set_user_disabled("alice", true)
@@ -267,7 +238,7 @@ async fn a_grace_window_gives_two_tabs_the_same_successor() {
     })
     .await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access").await;
     let rt1 = t["refresh_token"].as_str().expect("rt").to_owned();
     let first: Value = refresh(&s, &rt1, "").await.json().await.expect("json");
     let rt2 = first["refresh_token"].as_str().expect("rt2").to_owned();
@@ -290,7 +261,7 @@ async fn a_grace_window_gives_two_tabs_the_same_successor() {
 async fn concurrent_refreshes_without_a_grace_window_succeed_at_most_once() {
     let s = refresh_setup().await;
     let b = Browser::new();
-    let t = tokens(&s, &b, "openid offline_access").await;
+    let t = sign_in_tokens(&s, &b, "openid offline_access").await;
     let rt = t["refresh_token"].as_str().expect("rt").to_owned();
     let mut tasks = Vec::new();
     for _ in 0..6 {

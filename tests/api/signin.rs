@@ -24,6 +24,41 @@ use crate::helpers::{TestApp, basic, spawn_app};
 pub const API: &str = "https://api.example.com/orders";
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const PASSWORD: &str = "correct horse battery";
+/// RFC 7636 Appendix B: a PKCE verifier and its S256 challenge.
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// Form-urlencodes one value.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// An authorization request for `scope` with the fixed PKCE challenge, state `s` and nonce `n1`.
+pub fn authorize_for(s: &Setup, scope: &str) -> String {
+    s.app.url(&format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s&nonce=n1\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        s.client_id,
+        enc(REDIRECT),
+        enc(scope)
+    ))
+}
+
+/// Signs in (consenting if asked) for `scope` and redeems the code: the token response.
+pub async fn sign_in_tokens(s: &Setup, b: &Browser, scope: &str) -> Value {
+    let back = sign_in_and_consent(b, &s.app, &authorize_for(s, scope)).await;
+    let code = callback_params(&back)["code"].clone();
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(REDIRECT)
+    );
+    let r = s
+        .app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("json")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdTokenField {
