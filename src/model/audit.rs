@@ -1,0 +1,96 @@
+use serde::Serialize;
+
+/// Whether the audited action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the audit log: an admin change or a security event. `detail` is JSON and never
+/// holds a secret, token, code or password.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// Dotted name, e.g. `client.created`, `login.failed`, `token.issued`.
+    pub kind: String,
+    /// Who did it: an admin's username, the client_id of an admin-API caller, the user signing
+    /// in, or `system`.
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: Outcome,
+    /// What was acted on: a client id, a username, a key id, a resource identifier.
+    pub target: Option<String>,
+    pub detail: Option<serde_json::Value>,
+    /// How many occurrences the row stands for (token issuance is aggregated per minute).
+    pub count: i64,
+}
+
+impl AuditEvent {
+    pub fn new(kind: impl Into<String>, at: i64, outcome: Outcome) -> Self {
+        Self {
+            at,
+            kind: kind.into(),
+            actor: None,
+            client_id: None,
+            ip: None,
+            outcome,
+            target: None,
+            detail: None,
+            count: 1,
+        }
+    }
+
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    pub fn client(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// An event as stored, with its id (the keyset-pagination cursor).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}
