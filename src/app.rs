@@ -161,7 +161,10 @@ impl Core {
             clock,
         });
         let loaded = match init {
-            Init::Allowed => core.ensure_keys().await,
+            Init::Allowed => match core.ensure_keys().await {
+                Ok(()) => core.ensure_admin_api_resource().await,
+                Err(e) => Err(e),
+            },
             Init::Forbidden => core.reload_keys().await,
         };
         loaded.map_err(|e| AppError::Startup(e.to_string()))?;
@@ -187,6 +190,9 @@ impl App {
         // Unusable TLS files stop the start before anything touches the database.
         let tls = Tls::load(&config.tls).map_err(|e| AppError::Startup(e.to_string()))?;
         let core = Core::open(config, clock, Init::Allowed).await?;
+        core.bootstrap_admin()
+            .await
+            .map_err(|e| AppError::Startup(e.to_string()))?;
         Ok(Self {
             core,
             listener,

@@ -11,7 +11,7 @@ use crate::app::{App, Init, shutdown_signal};
 use crate::clock::SystemClock;
 use crate::config::{Config, LogFormat};
 use crate::error::AppError;
-use crate::model::{ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
+use crate::model::{Actor, ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
 use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
 use crate::service::users::UserSpec;
@@ -170,6 +170,9 @@ struct ClientArgs {
     /// Let a first-party client get offline_access without a consent page.
     #[arg(long)]
     offline_preauthorized: bool,
+    /// Allow granting this client the admin API (its `tessera:admin` scope).
+    #[arg(long)]
+    admin_api: bool,
     /// ID-token lifetime in seconds (default 600).
     #[arg(long)]
     id_token_ttl: Option<i64>,
@@ -225,6 +228,9 @@ enum UserCommand {
         /// Full name, shown on the consent page and in the `name` claim.
         #[arg(long)]
         name: Option<String>,
+        /// May use the admin console.
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         password: PasswordArg,
     },
@@ -505,7 +511,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
     match command {
         ResourceCommand::Create(a) => {
             let spec = apply_resource_args(ResourceSpec::new(a.identifier.clone()), a);
-            let r = core.create_resource(spec).await?;
+            let r = core.create_resource(spec, &Actor::cli()).await?;
             print(
                 json,
                 &r,
@@ -524,7 +530,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
         ResourceCommand::Update(a) => {
             let existing = core.resource(&a.identifier).await?;
             let spec = apply_resource_args(ResourceSpec::from_resource(&existing), a);
-            let r = core.update_resource(spec).await?;
+            let r = core.update_resource(spec, &Actor::cli()).await?;
             print(
                 json,
                 &r,
@@ -532,7 +538,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
             );
         }
         ResourceCommand::Delete { identifier } => {
-            core.delete_resource(&identifier).await?;
+            core.delete_resource(&identifier, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"deleted": identifier}),
@@ -603,6 +609,9 @@ fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, 
     if a.offline_preauthorized {
         spec.offline_preauthorized = true;
     }
+    if a.admin_api {
+        spec.admin_api = true;
+    }
     if a.id_token_ttl.is_some() {
         spec.id_token_ttl = a.id_token_ttl;
     }
@@ -626,7 +635,7 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
                 message: "--name is required".into(),
             })?;
             let spec = apply_client_args(ClientSpec::new(name), a)?;
-            let reg = core.create_client(spec).await?;
+            let reg = core.create_client(spec, &Actor::cli()).await?;
             let secret_line = match &reg.secret {
                 Some(s) => format!("client_secret: {s}\n(shown once: store it now)"),
                 None => "public client: no secret".to_owned(),
@@ -664,11 +673,13 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
             if enable {
                 spec.disabled = false;
             }
-            let c = core.update_client(&client_id, spec).await?;
+            let c = core.update_client(&client_id, spec, &Actor::cli()).await?;
             print(json, &c, format!("updated client {}", describe_client(&c)));
         }
         ClientCommand::RotateSecret { client_id, overlap } => {
-            let secret = core.rotate_client_secret(&client_id, overlap).await?;
+            let secret = core
+                .rotate_client_secret(&client_id, overlap, &Actor::cli())
+                .await?;
             print(
                 json,
                 &serde_json::json!({"client_id": client_id, "client_secret": secret, "overlap_seconds": overlap}),
@@ -678,7 +689,7 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
             );
         }
         ClientCommand::Delete { client_id } => {
-            core.delete_client(&client_id).await?;
+            core.delete_client(&client_id, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"deleted": client_id}),
@@ -704,7 +715,7 @@ async fn lockouts(core: &Core, command: LockoutCommand, json: bool) -> Result<()
             print(json, &all, text.join("\n"));
         }
         LockoutCommand::Clear { key } => {
-            core.clear_lockout(&key).await?;
+            core.clear_lockout(&key, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"cleared": key}),
@@ -746,7 +757,7 @@ async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliErr
             let algs = alg.map_or_else(|| SigningAlg::ALL.to_vec(), |a| vec![a]);
             let mut rotated = Vec::new();
             for alg in algs {
-                rotated.push(core.rotate_key(alg).await?);
+                rotated.push(core.rotate_key(alg, false, &Actor::cli()).await?);
             }
             let text: Vec<String> = rotated
                 .iter()
@@ -798,12 +809,13 @@ fn read_password(arg: &PasswordArg) -> Result<String, CliError> {
 
 fn describe_user(u: &crate::model::User) -> String {
     format!(
-        "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  disabled: {}",
+        "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  admin: {}\n  disabled: {}",
         u.username,
         u.sub,
         u.email.as_deref().unwrap_or("-"),
         if u.email_verified { " (verified)" } else { "" },
         u.name.as_deref().unwrap_or("-"),
+        u.admin,
         u.disabled
     )
 }
@@ -815,6 +827,7 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
             email,
             email_verified,
             name,
+            admin,
             password,
         } => {
             let password = read_password(&password)?;
@@ -823,8 +836,9 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
                 email,
                 email_verified,
                 name,
+                admin,
             };
-            let u = core.create_user(spec, &password).await?;
+            let u = core.create_user(spec, &password, &Actor::cli()).await?;
             print(json, &u, format!("created user {}", describe_user(&u)));
         }
         UserCommand::List => {
@@ -841,7 +855,8 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
         }
         UserCommand::SetPassword { username, password } => {
             let password = read_password(&password)?;
-            core.set_user_password(&username, &password).await?;
+            core.set_user_password(&username, &password, &Actor::cli())
+                .await?;
             print(
                 json,
                 &serde_json::json!({"username": username, "password_changed": true}),
@@ -860,7 +875,9 @@ async fn set_disabled(
     disable: bool,
     json: bool,
 ) -> Result<(), CliError> {
-    let u = core.set_user_disabled(username, disable).await?;
+    let u = core
+        .set_user_disabled(username, disable, &Actor::cli())
+        .await?;
     let verb = if disable { "disabled" } else { "enabled" };
     print(json, &u, format!("{verb} user {}", describe_user(&u)));
     Ok(())

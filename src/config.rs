@@ -34,6 +34,9 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Serving plain http on a non-loopback address is refused unless this is set.
     pub allow_insecure_http: bool,
+    /// The first admin's password when `serve` finds no admin (else one is generated and
+    /// written to a 0600 file in the data directory).
+    pub bootstrap_admin_password: Option<SecretString>,
     pub log: LogConfig,
     pub keys: KeysConfig,
     pub clients: ClientsConfig,
@@ -112,6 +115,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             allow_insecure_http: false,
+            bootstrap_admin_password: None,
             log: LogConfig::default(),
             keys: KeysConfig::default(),
             clients: ClientsConfig::default(),
@@ -473,6 +477,18 @@ impl Config {
             .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Where files the server writes for the operator go (the generated master key, the
+    /// bootstrap admin password): beside the SQLite file, else beside the configured key file,
+    /// else `./data`.
+    pub fn data_dir(&self) -> PathBuf {
+        let beside = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.sqlite_path()
+            .as_deref()
+            .or(self.master_key_file.as_deref())
+            .map(beside)
+            .unwrap_or_else(|| PathBuf::from("data"))
     }
 
     /// Where the generated master key lives when none is configured: beside the SQLite file.

@@ -94,3 +94,65 @@ pub struct StoredEvent {
     #[serde(flatten)]
     pub event: AuditEvent,
 }
+
+/// Who makes an admin change: recorded with the change, in its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// An admin's username, the client_id of an admin-API caller, or `cli`.
+    pub name: String,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The command-line tool, run by whoever holds the master key.
+    pub fn cli() -> Self {
+        Self {
+            name: "cli".to_owned(),
+            client_id: None,
+            ip: None,
+        }
+    }
+
+    /// The server itself (bootstrap, scheduled work).
+    pub fn system() -> Self {
+        Self {
+            name: "system".to_owned(),
+            client_id: None,
+            ip: None,
+        }
+    }
+
+    /// A signed-in admin in the console.
+    pub fn admin(username: &str, ip: &str) -> Self {
+        Self {
+            name: username.to_owned(),
+            client_id: None,
+            ip: Some(ip.to_owned()),
+        }
+    }
+
+    /// A client calling the admin API with a `tessera:admin` token.
+    pub fn api(client_id: &str, ip: &str) -> Self {
+        Self {
+            name: client_id.to_owned(),
+            client_id: Some(client_id.to_owned()),
+            ip: Some(ip.to_owned()),
+        }
+    }
+
+    /// A successful change of `target` by this actor.
+    pub fn event(&self, kind: &str, at: i64, target: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            at,
+            kind: kind.to_owned(),
+            actor: Some(self.name.clone()),
+            client_id: self.client_id.clone(),
+            ip: self.ip.clone(),
+            outcome: Outcome::Success,
+            target: Some(target.into()),
+            detail: None,
+            count: 1,
+        }
+    }
+}

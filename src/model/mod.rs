@@ -6,7 +6,7 @@ mod resource;
 mod scope;
 mod user;
 
-pub use audit::{AuditEvent, Outcome, StoredEvent};
+pub use audit::{Actor, AuditEvent, Outcome, StoredEvent};
 pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};
 pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
 pub use scope::{Scope, is_scope_token};

@@ -4,6 +4,7 @@
 //! hold forever. Unknown usernames are counted exactly like known ones.
 
 use super::{Core, ServiceError};
+use crate::model::Actor;
 use crate::store::login_failures::{self, LoginFailure};
 
 /// Failures older than a day no longer count.
@@ -65,7 +66,7 @@ impl Core {
     /// A successful login clears the account's counter (the IP's stays: others may be guessing
     /// from the same address).
     pub async fn login_succeeded(&self, username: &str) -> Result<(), ServiceError> {
-        login_failures::clear(&self.db, &account_key(username)).await?;
+        login_failures::clear(&self.db, &account_key(username), None).await?;
         Ok(())
     }
 
@@ -74,13 +75,14 @@ impl Core {
     }
 
     /// Clears a counter: `account:<username>`, `ip:<address>`, or a bare username.
-    pub async fn clear_lockout(&self, key: &str) -> Result<(), ServiceError> {
+    pub async fn clear_lockout(&self, key: &str, actor: &Actor) -> Result<(), ServiceError> {
         let key = if key.starts_with("account:") || key.starts_with("ip:") {
             key.to_owned()
         } else {
             account_key(key)
         };
-        if !login_failures::clear(&self.db, &key).await? {
+        let audit = actor.event("lockout.cleared", self.now(), &key);
+        if !login_failures::clear(&self.db, &key, Some(&audit)).await? {
             return Err(ServiceError::NotFound(format!("lockout {key}")));
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Management of resources, clients and keys, with their validation: the one place the CLI and
 //! the HTTP handlers (and later the console and admin API) call. No axum types here.
 
+pub mod admin;
 mod cache;
 pub mod clients;
 pub mod keys;
@@ -19,7 +20,7 @@ use crate::config::Config;
 use crate::crypto::master_key::Keyring;
 use crate::crypto::secrets::SecretHasher;
 use crate::error::AppError;
-use crate::model::{Client, Resource};
+use crate::model::{Actor, AuditEvent, Client, Resource};
 use crate::store::{Db, StoreError};
 
 /// Everything a request or a CLI command needs: config, database, keys and clock. No globals.
@@ -75,6 +76,22 @@ impl Core {
 }
 
 impl Core {
+    /// The audit line of an admin change, with the object as it now stands (no secrets: the
+    /// model types skip them when serialised).
+    pub(crate) fn audit_change(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        target: &str,
+        object: &impl serde::Serialize,
+    ) -> AuditEvent {
+        let event = actor.event(kind, self.now(), target);
+        match serde_json::to_value(object) {
+            Ok(detail) => event.detail(detail),
+            Err(_) => event,
+        }
+    }
+
     /// Removes what can no longer matter: expired revocations, sessions, codes and refresh-token
     /// families. Safe on several instances at once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {

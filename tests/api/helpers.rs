@@ -81,6 +81,9 @@ pub async fn fresh_db() -> FreshDb {
     }
 }
 
+/// The bootstrap admin every test server starts with (user `admin`).
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
 pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
     Config {
         issuer: Some(format!("http://127.0.0.1:{port}")),
@@ -88,6 +91,7 @@ pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
         database_url: url.to_owned(),
         master_key: Some(SecretString(master_key.to_owned())),
         passwords: cheap_passwords(),
+        bootstrap_admin_password: Some(SecretString(ADMIN_PASSWORD.to_owned())),
         ..Config::default()
     }
     .validated()
@@ -219,13 +223,20 @@ impl TestApp {
         let mut spec = ResourceSpec::new(identifier);
         spec.scopes = vec![scope("read"), scope("write")];
         spec.signing_alg = alg;
-        self.core.create_resource(spec).await.expect("resource");
+        self.core
+            .create_resource(spec, &tessera::model::Actor::cli())
+            .await
+            .expect("resource");
     }
 
     /// A user with only a username and `password`.
     pub async fn user(&self, username: &str, password: &str) -> User {
         self.core
-            .create_user(UserSpec::new(username), password)
+            .create_user(
+                UserSpec::new(username),
+                password,
+                &tessera::model::Actor::cli(),
+            )
             .await
             .expect("user")
     }
@@ -234,7 +245,10 @@ impl TestApp {
     pub async fn client(&self, resources: &[&str]) -> Registered {
         let mut spec = ClientSpec::new("test client");
         spec.resources = resources.iter().map(|r| r.to_string()).collect();
-        self.core.create_client(spec).await.expect("client")
+        self.core
+            .create_client(spec, &tessera::model::Actor::cli())
+            .await
+            .expect("client")
     }
 
     /// POSTs a form body to `path` with an optional Authorization header.

@@ -142,7 +142,11 @@ async fn repeated_login_failures_delay_the_account_known_or_not() {
         keys.contains(&"account:alice".to_owned()) && keys.contains(&"account:nobody".to_owned()),
         "{keys:?}"
     );
-    s.app.core.clear_lockout("alice").await.expect("clear");
+    s.app
+        .core
+        .clear_lockout("alice", &tessera::model::Actor::cli())
+        .await
+        .expect("clear");
     let (status, _) = login(&b, &s.app, &url, "alice", crate::signin::PASSWORD).await;
     assert_eq!(status, 303, "cleared by the admin");
     // Delays grow but stay capped, and run out by themselves.

@@ -723,7 +723,11 @@ async fn secret_bearing_types_redact_their_debug_output() {
     app.resource(API, tessera::model::SigningAlg::ES256).await;
     let mut spec = tessera::service::clients::ClientSpec::new("svc");
     spec.resources = vec![API.into()];
-    let registered = app.core.create_client(spec).await.expect("client");
+    let registered = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("client");
     let issued = registered.secret.clone().expect("a confidential client");
     let printed = format!("{registered:?}");
     assert!(!printed.contains(&issued), "{printed}");
