@@ -5,13 +5,14 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::authorize::proceed;
 use super::{
-    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, too_many, unpark,
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, secure_page, too_many,
+    unpark,
 };
 use crate::crypto::random;
 use crate::http::AppState;
@@ -24,6 +25,8 @@ use crate::service::limits::Limit;
 struct LoginPage<'a> {
     client_name: &'a str,
     request: &'a str,
+    /// For a console sign-in: where to go afterwards.
+    next: &'a str,
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
@@ -32,11 +35,13 @@ struct LoginPage<'a> {
 #[derive(Deserialize)]
 pub struct RequestRef {
     request: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     request: Option<String>,
+    next: Option<String>,
     csrf: Option<String>,
     #[serde(default)]
     username: String,
@@ -45,12 +50,42 @@ pub struct LoginForm {
 }
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
+const CONSOLE: &str = "the Tessera admin console";
+
+/// A sign-in either continues a parked authorization request or opens a console page. Only
+/// local console paths are accepted as `next`, so the page cannot be used as an open
+/// redirector (RFC 9700 §4.11).
+fn console_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        (*n == "/admin" || n.starts_with("/admin/"))
+            && !n.contains("//")
+            && !n.contains('\\')
+            && n.bytes().all(|b| b.is_ascii_graphic())
+    })
+}
 
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<RequestRef>,
 ) -> Response {
+    if q.request.is_none()
+        && let Some(next) = console_path(q.next.as_deref())
+    {
+        let csrf = match csrf_token(&session).await {
+            Ok(t) => t,
+            Err(page) => return page,
+        };
+        let page = LoginPage {
+            client_name: CONSOLE,
+            request: "",
+            next,
+            csrf: &csrf,
+            username: "",
+            error: None,
+        };
+        return render(StatusCode::OK, &page);
+    }
     let request = match parked(&session, q.request.as_deref()).await {
         Ok(r) => r,
         Err(page) => return page,
@@ -74,6 +109,7 @@ pub async fn show(
         &LoginPage {
             client_name: &client.name,
             request: q.request.as_deref().unwrap_or_default(),
+            next: "",
             csrf: &csrf,
             username: request.login_hint.as_deref().unwrap_or_default(),
             error: None,
@@ -111,26 +147,35 @@ pub async fn submit(
         Err(e) => return internal(e),
     }
     let id = form.request.as_deref().unwrap_or_default();
-    let request = match parked(&session, form.request.as_deref()).await {
-        Ok(r) => r,
-        Err(page) => return page,
+    let console = console_path(form.next.as_deref()).filter(|_| form.request.is_none());
+    let parked_request = match console {
+        Some(_) => None,
+        None => match parked(&session, form.request.as_deref()).await {
+            Ok(r) => Some(r),
+            Err(page) => return page,
+        },
     };
-    let client = match state.cached_client(&request.client_id).await {
-        Ok(Some(c)) if !c.disabled => c,
-        Ok(_) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "The application is no longer registered.",
-            );
-        }
-        Err(e) => return internal(e),
+    let client = match &parked_request {
+        None => None,
+        Some(request) => match state.cached_client(&request.client_id).await {
+            Ok(Some(c)) if !c.disabled => Some(c),
+            Ok(_) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The application is no longer registered.",
+                );
+            }
+            Err(e) => return internal(e),
+        },
     };
+    let client_id = client.as_ref().map(|c| c.client_id.0.as_str());
+    let client_name = client.as_ref().map_or(CONSOLE, |c| c.name.as_str());
     let user = match state.authenticate_user(username, &form.password).await {
         Ok(u) => u,
         Err(e) => return internal(e),
     };
     let Some(user) = user else {
-        tracing::info!(client_id = %client.client_id, "login failed");
+        tracing::info!(client_id, "login failed");
         state.metrics.login("failure");
         if let Err(e) = state.login_failed(username, &ip).await {
             return internal(e);
@@ -142,8 +187,9 @@ pub async fn submit(
         return render(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
-                client_name: &client.name,
+                client_name,
                 request: id,
+                next: console.unwrap_or_default(),
                 csrf: &csrf,
                 username,
                 error: Some(GENERIC_ERROR),
@@ -165,10 +211,15 @@ pub async fn submit(
     if let Err(e) = session.insert(SIGNED_IN, &signed_in).await {
         return internal(e);
     }
-    tracing::info!(client_id = %client.client_id, "login succeeded");
+    tracing::info!(client_id, "login succeeded");
     state.metrics.login("success");
-    if let Err(page) = unpark(&session, id).await {
-        return page;
+    match (parked_request, client) {
+        (Some(request), Some(client)) => {
+            if let Err(page) = unpark(&session, id).await {
+                return page;
+            }
+            proceed(&state, &session, &client, request, true).await
+        }
+        _ => secure_page(Redirect::to(console.unwrap_or("/admin")).into_response()),
     }
-    proceed(&state, &session, &client, request, true).await
 }
