@@ -7,7 +7,7 @@ CREATE TABLE rate_limit_counters (
     key           TEXT NOT NULL,           -- hash of the client id / IP the limit is kept for
     window_start  INTEGER NOT NULL,        -- unix milliseconds
     hits          INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL,        -- unix seconds: the window's end, when it can go
+    expires_at    INTEGER NOT NULL,        -- unix seconds: when it can go (window end + grace)
     PRIMARY KEY (limit_name, key, window_start)
 );
 CREATE INDEX rate_limit_counters_expires ON rate_limit_counters (expires_at);

@@ -5,6 +5,10 @@ use sqlx::PgPool;
 
 use super::{Db, StoreError, with_pool};
 
+/// How long counters outlive their window, in both stores: instances whose clocks disagree by up
+/// to this much, or whose sync is late, still find each other's counts.
+pub const KEEP_AFTER_WINDOW_MS: i64 = 10_000;
+
 /// What one instance adds to one counter in one sync, and the window it belongs to.
 #[derive(Debug, Clone)]
 pub struct Increment {
@@ -36,7 +40,7 @@ pub async fn exchange(pool: &PgPool, batch: &[Increment]) -> Result<Vec<i64>, St
         keys.push(i.key.as_str());
         starts.push(i.window_start);
         hits.push(i.hits);
-        expires.push((i.window_end + 999).div_euclid(1000));
+        expires.push((i.window_end + KEEP_AFTER_WINDOW_MS + 999).div_euclid(1000));
     }
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "WITH input AS ( \
@@ -74,7 +78,7 @@ pub async fn exchange(pool: &PgPool, batch: &[Increment]) -> Result<Vec<i64>, St
     Ok(totals)
 }
 
-/// Deletes counters whose window ended before `now` (unix seconds).
+/// Deletes counters whose window (and grace) ended before `now` (unix seconds).
 pub async fn purge(db: &Db, now: i64) -> Result<u64, StoreError> {
     Ok(with_pool!(db, pool => {
         sqlx::query("DELETE FROM rate_limit_counters WHERE expires_at < $1")

@@ -5,11 +5,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::rate_limits::Increment;
-
-/// How long a counter outlives its window, so that an instance whose clock runs a little behind
-/// still finds the others' counts.
-const GRACE_MS: i64 = 1000;
+use super::rate_limits::{Increment, KEEP_AFTER_WINDOW_MS};
 
 #[derive(Clone)]
 pub struct RedisCounters {
@@ -50,7 +46,7 @@ impl RedisCounters {
         for i in batch {
             let key = format!("{}{}:{}:{}", self.prefix, i.limit, i.window_start, i.key);
             if i.hits > 0 {
-                let ttl = (i.window_end - now_ms).max(0) + GRACE_MS;
+                let ttl = (i.window_end - now_ms).max(0) + KEEP_AFTER_WINDOW_MS;
                 pipe.cmd("INCRBY").arg(&key).arg(i.hits);
                 pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
             } else {

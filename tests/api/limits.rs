@@ -342,6 +342,9 @@ async fn limits_hold_across_two_instances_on_one_postgresql() {
     };
     assert!(count().await > 0);
     a.clock.advance(120);
+    // Waits for any background sync still writing a batch taken before the clock moved.
+    sync(&a).await;
+    sync(&b).await;
     a.core.purge_expired().await.expect("purge");
     assert_eq!(count().await, 0);
 }
@@ -357,15 +360,20 @@ async fn limits_hold_across_two_instances_on_one_redis() {
         .query_async(&mut conn)
         .await
         .expect("keys");
-    assert!(!keys.is_empty(), "the counts went through Redis");
+    // The per-second counters may have expired already; the per-minute one has not.
+    let failures: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.starts_with(&format!("{prefix}client_auth_failures:")))
+        .collect();
+    assert_eq!(failures.len(), 1, "the counts went through Redis: {keys:?}");
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(&keys[0])
+        .arg(failures[0])
         .query_async(&mut conn)
         .await
         .expect("ttl");
     assert!(
-        (1..=61_000).contains(&ttl),
-        "counters expire with their window: {ttl}"
+        (1..=70_000).contains(&ttl),
+        "counters expire with their window (and 10 s of grace): {ttl}"
     );
     let _: () = redis::cmd("DEL")
         .arg(&keys)
