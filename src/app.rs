@@ -140,6 +140,12 @@ impl Core {
         let argon2_wait = metrics.argon2_queue_wait.clone();
         let on_wait: crate::crypto::password::QueueWait =
             Arc::new(move |waited| argon2_wait.observe(waited.as_secs_f64()));
+        let limits = crate::service::limits::Limits::new(
+            &config.limits,
+            clock.clone(),
+            &db,
+            metrics.rate_limit_sync_failures.clone(),
+        )?;
         let core = Arc::new(Core {
             metrics,
             request_ids: crate::crypto::random::Sequence::new(),
@@ -148,7 +154,7 @@ impl Core {
             clients: Cache::new(config.clients.cache_ttl_ms),
             resources: Cache::new(config.clients.cache_ttl_ms),
             origins: Cache::new(config.clients.cache_ttl_ms),
-            limits: crate::service::limits::Limits::new(&config.limits, clock.clone()),
+            limits,
             keys: KeyStore::default(),
             passwords: crate::crypto::password::PasswordHasher::start(
                 &config.passwords,
@@ -212,6 +218,8 @@ impl App {
     ) -> std::io::Result<()> {
         let core = self.core.clone();
         let maintenance = tokio::spawn(maintain(core.clone()));
+        let limits = core.clone();
+        let limits_sync = tokio::spawn(async move { limits.limits.run_sync().await });
         let router = http::router(core.clone());
         let result = match self.tls {
             None => {
@@ -223,6 +231,7 @@ impl App {
             Some(tls) => serve_tls(self.listener, tls, router, shutdown).await,
         };
         maintenance.abort();
+        limits_sync.abort();
         core.db.close().await;
         result
     }

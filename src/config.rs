@@ -256,6 +256,26 @@ pub struct LimitsConfig {
     pub login_failures_before_delay: u32,
     /// The longest such wait, in seconds: a delay, never a lock an attacker can hold forever.
     pub login_max_delay_seconds: u32,
+    /// Where instances pool their counts so that the limits above hold across them.
+    pub shared: SharedLimits,
+    /// `redis://[user:password@]host[:port][/db]`, with `shared = "redis"`.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key Tessera writes, so deployments can share one Redis.
+    pub redis_key_prefix: String,
+    /// How often an instance pushes its counts to the shared store and reads the totals back.
+    pub sync_ms: u32,
+}
+
+/// The store behind shared rate limits.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SharedLimits {
+    /// In-process limits only: each instance allows the full rate.
+    Off,
+    /// The server's own PostgreSQL database.
+    Database,
+    /// Redis at `redis_url`.
+    Redis,
 }
 
 impl Default for LimitsConfig {
@@ -271,7 +291,59 @@ impl Default for LimitsConfig {
             trusted_proxies: Vec::new(),
             login_failures_before_delay: 5,
             login_max_delay_seconds: 300,
+            shared: SharedLimits::Off,
+            redis_url: None,
+            redis_key_prefix: "tessera:limits:".to_owned(),
+            sync_ms: 250,
         }
+    }
+}
+
+impl LimitsConfig {
+    fn validate(&self, database_url: &str) -> Result<(), ConfigError> {
+        if !(10..=60_000).contains(&self.sync_ms) {
+            return Err(invalid(
+                "TESSERA_LIMITS__SYNC_MS",
+                "must be between 10 and 60000 milliseconds",
+            ));
+        }
+        match (self.shared, &self.redis_url) {
+            (SharedLimits::Redis, None) => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "is required with TESSERA_LIMITS__SHARED=redis",
+                ));
+            }
+            (SharedLimits::Redis, Some(url)) if !url.0.starts_with("redis://") => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "must start with redis:// (TLS to Redis, rediss://, is not built in)",
+                ));
+            }
+            (SharedLimits::Off | SharedLimits::Database, Some(_)) => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "is only used with TESSERA_LIMITS__SHARED=redis",
+                ));
+            }
+            _ => {}
+        }
+        // One SQLite file is one instance's database, where in-process limits already hold;
+        // sharing it between processes on one machine is not what "database" is for.
+        if self.shared == SharedLimits::Database && database_url.starts_with("sqlite:") {
+            return Err(invalid(
+                "TESSERA_LIMITS__SHARED",
+                "\"database\" needs PostgreSQL (TESSERA_DATABASE_URL=postgres://…); with SQLite \
+                 use \"off\" or \"redis\"",
+            ));
+        }
+        if self.shared == SharedLimits::Redis && self.redis_key_prefix.is_empty() {
+            return Err(invalid(
+                "TESSERA_LIMITS__REDIS_KEY_PREFIX",
+                "must not be empty",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -455,6 +527,7 @@ impl Config {
             ));
         }
         self.passwords.validate()?;
+        self.limits.validate(&self.database_url)?;
         if self.sessions.idle_minutes == 0 || self.sessions.absolute_hours == 0 {
             return Err(invalid(
                 "TESSERA_SESSIONS__IDLE_MINUTES / TESSERA_SESSIONS__ABSOLUTE_HOURS",
@@ -699,6 +772,96 @@ mod tests {
         };
         let err = config.validated().unwrap_err().to_string();
         assert!(err.contains("TESSERA_ISSUER"), "{err}");
+    }
+
+    #[test]
+    fn shared_limit_settings_are_checked() {
+        let with = |database_url: &str, limits: LimitsConfig| Config {
+            database_url: database_url.to_owned(),
+            limits,
+            ..Config::default()
+        };
+        let pg = "postgres://db/x";
+        let redis = |url: &str| LimitsConfig {
+            shared: SharedLimits::Redis,
+            redis_url: Some(SecretString(url.to_owned())),
+            ..LimitsConfig::default()
+        };
+        for (url, limits, setting) in [
+            (
+                "sqlite://t.db",
+                LimitsConfig {
+                    shared: SharedLimits::Database,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__SHARED",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    shared: SharedLimits::Redis,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__REDIS_URL",
+            ),
+            (pg, redis("rediss://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (
+                pg,
+                LimitsConfig {
+                    redis_url: Some(SecretString("redis://r".into())),
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__REDIS_URL",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    redis_key_prefix: String::new(),
+                    ..redis("redis://r")
+                },
+                "TESSERA_LIMITS__REDIS_KEY_PREFIX",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    sync_ms: 0,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__SYNC_MS",
+            ),
+        ] {
+            let err = with(url, limits).validated().unwrap_err().to_string();
+            assert!(err.contains(setting), "{err}");
+        }
+        let database = LimitsConfig {
+            shared: SharedLimits::Database,
+            ..LimitsConfig::default()
+        };
+        assert!(with(pg, database).validated().is_ok());
+        assert!(
+            with("sqlite://t.db", redis("redis://:pw@r:6379/2"))
+                .validated()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn shared_limit_settings_from_env() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://db/x");
+            jail.set_env("TESSERA_LIMITS__SHARED", "database");
+            jail.set_env("TESSERA_LIMITS__SYNC_MS", "500");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.limits.shared, SharedLimits::Database);
+            assert_eq!(config.limits.sync_ms, 500);
+            jail.set_env("TESSERA_LIMITS__SHARED", "memcached");
+            assert!(
+                load_err(jail).contains("LIMITS.SHARED"),
+                "{}",
+                load_err(jail)
+            );
+            Ok(())
+        });
     }
 
     #[test]

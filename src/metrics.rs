@@ -66,6 +66,8 @@ pub struct Metrics {
     rate_limited: Family<LimitLabels, Counter>,
     pub refresh_replays: Counter,
     pub code_replays: Counter,
+    /// Syncs with the shared rate-limit store that failed (limits fell back to local counts).
+    pub rate_limit_sync_failures: Counter,
     pub argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
 }
@@ -90,6 +92,7 @@ impl Metrics {
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let refresh_replays = Counter::default();
         let code_replays = Counter::default();
+        let rate_limit_sync_failures = Counter::default();
         let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let db_pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
@@ -133,6 +136,11 @@ impl Metrics {
             code_replays.clone(),
         );
         registry.register(
+            "rate_limit_sync_failures",
+            "Syncs with the shared rate-limit store that failed (limits counted locally meanwhile)",
+            rate_limit_sync_failures.clone(),
+        );
+        registry.register(
             "argon2_queue_wait_seconds",
             "Time password hashing jobs waited for a hashing thread",
             argon2_queue_wait.clone(),
@@ -153,6 +161,7 @@ impl Metrics {
             rate_limited,
             refresh_replays,
             code_replays,
+            rate_limit_sync_failures,
             argon2_queue_wait,
             db_pool,
         }

@@ -92,14 +92,15 @@ impl Core {
         }
     }
 
-    /// Removes what can no longer matter: expired revocations, sessions, codes and refresh-token
-    /// families. Safe on several instances at once (plain deletes).
+    /// Removes what can no longer matter: expired revocations, sessions, codes, refresh-token
+    /// families and shared rate-limit windows. Safe on several instances at once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.now();
         crate::store::revocations::purge_expired(&self.db, now).await?;
         crate::store::sessions::purge_expired(&self.db, now).await?;
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
+        crate::store::rate_limits::purge(&self.db, now).await?;
         Ok(())
     }
 }

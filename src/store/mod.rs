@@ -7,6 +7,8 @@ pub mod codes;
 pub mod consents;
 pub mod keys;
 pub mod login_failures;
+pub mod rate_limits;
+pub mod redis_counters;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod revocations;

@@ -51,26 +51,38 @@ pub struct FreshDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The PostgreSQL server of tests that need one whatever the suite runs on: TEST_DATABASE_URL
+/// when it is PostgreSQL, else the local server scripts/test sets up.
+pub fn postgres_base_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+    }
+}
+
+/// A fresh schema on the PostgreSQL server at `base`.
+pub async fn fresh_postgres_db(base: &str) -> FreshDb {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(base, 1).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL must be reachable at {base} (scripts/test sets it up): {e}")
+    });
+    if let Db::Postgres(pool) = &admin {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(pool)
+            .await
+            .expect("create schema");
+    }
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    FreshDb {
+        url: format!("{base}{sep}options%5Bsearch_path%5D={schema}"),
+        _dir: None,
+    }
+}
+
 pub async fn fresh_db() -> FreshDb {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let admin = Db::connect(&base, 1)
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            if let Db::Postgres(pool) = &admin {
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(pool)
-                    .await
-                    .expect("create schema");
-            }
-            admin.close().await;
-            let sep = if base.contains('?') { '&' } else { '?' };
-            FreshDb {
-                url: format!("{base}{sep}options%5Bsearch_path%5D={schema}"),
-                _dir: None,
-            }
-        }
+        Ok(base) if !base.is_empty() => fresh_postgres_db(&base).await,
         _ => {
             let dir = tempfile::tempdir().expect("tempdir");
             FreshDb {
@@ -139,7 +151,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// The same with a configuration change (rate limits, lifetimes, …).
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
-    let db = Arc::new(fresh_db().await);
+    spawn_seeded(fresh_db().await, customise).await
+}
+
+/// A server on `db` (new and empty), seeded with the shared key set.
+pub async fn spawn_seeded(db: FreshDb, customise: impl FnOnce(&mut Config)) -> TestApp {
+    let db = Arc::new(db);
     let seeded = Db::connect(&db.url, 1).await.expect("connect");
     seeded.migrate().await.expect("migrate");
     for row in &shared_keys().1 {
