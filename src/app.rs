@@ -140,7 +140,14 @@ impl Core {
         let argon2_wait = metrics.argon2_queue_wait.clone();
         let on_wait: crate::crypto::password::QueueWait =
             Arc::new(move |waited| argon2_wait.observe(waited.as_secs_f64()));
+        let audit = crate::service::audit::Auditor::start(
+            db.clone(),
+            &config.audit,
+            clock.clone(),
+            metrics.audit_dropped.clone(),
+        );
         let core = Arc::new(Core {
+            audit,
             metrics,
             request_ids: crate::crypto::random::Sequence::new(),
             hasher: SecretHasher::new(&keyring),
@@ -217,6 +224,11 @@ impl App {
             Some(tls) => serve_tls(self.listener, tls, router, shutdown).await,
         };
         maintenance.abort();
+        // Events of the last requests (and this minute's token counts) go in before the pool
+        // closes.
+        if let Err(e) = core.audit.flush().await {
+            tracing::error!(error = %e, "audit events could not be written at shutdown");
+        }
         core.db.close().await;
         result
     }

@@ -68,6 +68,7 @@ pub struct Metrics {
     pub code_replays: Counter,
     pub argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
+    pub audit_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -92,6 +93,7 @@ impl Metrics {
         let code_replays = Counter::default();
         let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let db_pool = Family::<PoolLabels, Gauge>::default();
+        let audit_dropped = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -142,6 +144,12 @@ impl Metrics {
             "Database pool connections by state",
             db_pool.clone(),
         );
+        registry.register(
+            "audit_events_dropped",
+            "Audit events lost: the writer's queue was full, or the database refused writes for \
+             longer than the queue could hold",
+            audit_dropped.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -155,6 +163,7 @@ impl Metrics {
             code_replays,
             argon2_queue_wait,
             db_pool,
+            audit_dropped,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Management of resources, clients and keys, with their validation: the one place the CLI and
 //! the HTTP handlers (and later the console and admin API) call. No axum types here.
 
+pub mod audit;
 mod cache;
 pub mod clients;
 pub mod keys;
@@ -41,6 +42,8 @@ pub struct Core {
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,
+    /// Security events, written in the background.
+    pub audit: audit::Auditor,
 }
 
 impl Core {
@@ -76,13 +79,16 @@ impl Core {
 
 impl Core {
     /// Removes what can no longer matter: expired revocations, sessions, codes and refresh-token
-    /// families. Safe on several instances at once (plain deletes).
+    /// families, and audit events past `audit.retention_days`. Safe on several instances at
+    /// once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.now();
         crate::store::revocations::purge_expired(&self.db, now).await?;
         crate::store::sessions::purge_expired(&self.db, now).await?;
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
+        let retention = i64::from(self.config.audit.retention_days) * 86_400;
+        crate::store::audit::purge_before(&self.db, now - retention).await?;
         Ok(())
     }
 }
