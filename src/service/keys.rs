@@ -11,12 +11,13 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::audit::{SYSTEM, kind};
 use super::{Core, ServiceError};
 use crate::crypto::CryptoError;
 use crate::crypto::jwt::{Signer, Verifier};
 use crate::crypto::keys::KeyPair;
 use crate::crypto::master_key::Keyring;
-use crate::model::SigningAlg;
+use crate::model::{AuditEvent, Outcome, SigningAlg};
 use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
 
@@ -276,14 +277,27 @@ impl Core {
             .filter(|k| k.state == "active")
         {
             if info.activated_at.unwrap_or(info.created_at) + period <= now {
+                // Rotations from the CLI and console are audited by their caller, with the
+                // admin as actor; this one is the server's own.
+                let event = |outcome| {
+                    AuditEvent::new(kind::KEY_ROTATED, self.now(), outcome)
+                        .actor(SYSTEM)
+                        .detail(serde_json::json!({"alg": info.alg.as_str()}))
+                };
                 match self.rotate_key(info.alg).await {
                     Ok(k) => {
-                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated")
+                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated");
+                        self.audit.record(event(Outcome::Success).target(k.kid));
                     }
+                    // Another instance rotated it first, or the next key is too new.
                     Err(ServiceError::Conflict(reason)) => {
                         tracing::debug!(%reason, "rotation skipped")
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.audit
+                            .record(event(Outcome::Failure).target(info.kid.clone()));
+                        return Err(e);
+                    }
                 }
             }
         }

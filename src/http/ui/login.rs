@@ -16,7 +16,9 @@ use super::{
 use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::model::{AuditEvent, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
+use crate::service::audit::kind;
 use crate::service::limits::Limit;
 
 #[derive(Template)]
@@ -45,6 +47,26 @@ pub struct LoginForm {
 }
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
+
+/// A sign-in attempt for the audit log: the username as typed (lower-cased, as accounts match
+/// it), the client IP and, once the authorize request is known, its client. Never the password.
+fn attempt(
+    state: &AppState,
+    kind: &str,
+    outcome: Outcome,
+    username: &str,
+    ip: &str,
+    client_id: Option<&str>,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, state.now(), outcome).ip(ip);
+    if !username.is_empty() {
+        event = event.actor(username.to_lowercase());
+    }
+    if let Some(client_id) = client_id {
+        event = event.client(client_id);
+    }
+    event
+}
 
 pub async fn show(
     State(state): State<AppState>,
@@ -102,6 +124,17 @@ pub async fn submit(
     match state.login_delay(username, &ip).await {
         Ok(Some(wait)) => {
             state.metrics.login("delayed");
+            state.audit.record(
+                attempt(
+                    &state,
+                    kind::LOGIN_FAILED,
+                    Outcome::Failure,
+                    username,
+                    &ip,
+                    None,
+                )
+                .detail(serde_json::json!({"reason": "delayed"})),
+            );
             return too_many(
                 u64::try_from(wait).unwrap_or(1),
                 &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
@@ -132,6 +165,17 @@ pub async fn submit(
     let Some(user) = user else {
         tracing::info!(client_id = %client.client_id, "login failed");
         state.metrics.login("failure");
+        state.audit.record(
+            attempt(
+                &state,
+                kind::LOGIN_FAILED,
+                Outcome::Failure,
+                username,
+                &ip,
+                Some(&client.client_id.0),
+            )
+            .detail(serde_json::json!({"reason": "bad_credentials"})),
+        );
         if let Err(e) = state.login_failed(username, &ip).await {
             return internal(e);
         }
@@ -167,6 +211,17 @@ pub async fn submit(
     }
     tracing::info!(client_id = %client.client_id, "login succeeded");
     state.metrics.login("success");
+    state.audit.record(
+        attempt(
+            &state,
+            kind::LOGIN_SUCCEEDED,
+            Outcome::Success,
+            username,
+            &ip,
+            Some(&client.client_id.0),
+        )
+        .target(user.sub.clone()),
+    );
     if let Err(page) = unpark(&session, id).await {
         return page;
     }
