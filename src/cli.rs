@@ -822,7 +822,18 @@ async fn audit_list(core: &Core, a: AuditListArgs, json: bool) -> Result<(), Cli
         until: None,
     };
     let events = core.audit_events(&filter, a.before, a.limit).await?;
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    // Actors and client ids of failed attempts are whatever a caller typed: control characters
+    // are shown escaped so that they cannot drive the operator's terminal.
+    let dash = |v: &Option<String>| match v {
+        Some(v) => v
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+        None => "-".to_owned(),
+    };
     let mut text = vec![format!(
         "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
         "ID", "TIME", "KIND", "OUTCOME", "ACTOR", "CLIENT", "IP", "TARGET", "COUNT"

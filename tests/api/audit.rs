@@ -560,6 +560,11 @@ async fn events_past_the_retention_are_purged() {
     app.post_form("/token", None, &fail(&id)).await;
     app.clock.advance(86_400);
     app.post_form("/token", None, &fail("later")).await;
+    app.core
+        .audit
+        .flush()
+        .await
+        .expect("both stored before the purge");
     let clients = |rows: Vec<StoredEvent>| -> Vec<String> {
         rows.into_iter().filter_map(|r| r.event.client_id).collect()
     };
@@ -670,6 +675,16 @@ async fn the_cli_lists_events_with_filters_as_a_table_and_as_json() {
     ] {
         assert!(lines[1].contains(field), "{field} in {table}");
     }
+    // A typed username cannot send escape sequences to the operator's terminal.
+    app.core.audit.record(
+        AuditEvent::new(kind::LOGIN_FAILED, t0 + 400, Outcome::Failure).actor("\u{1b}[2Jevil"),
+    );
+    app.core.audit.flush().await.expect("flush");
+    let table = run(&["audit", "list", "--limit", "1"]);
+    assert!(
+        table.contains("\\u{1b}[2Jevil") && !table.contains('\u{1b}'),
+        "{table}"
+    );
     let out = tessera(&url, &["audit", "list", "--since", "yesterday"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
