@@ -146,7 +146,14 @@ impl Core {
             &db,
             metrics.rate_limit_sync_failures.clone(),
         )?;
+        let audit = crate::service::audit::Auditor::start(
+            db.clone(),
+            &config.audit,
+            clock.clone(),
+            metrics.audit_dropped.clone(),
+        );
         let core = Arc::new(Core {
+            audit,
             metrics,
             request_ids: crate::crypto::random::Sequence::new(),
             hasher: SecretHasher::new(&keyring),
@@ -232,6 +239,11 @@ impl App {
         };
         maintenance.abort();
         limits_sync.abort();
+        // Events of the last requests (and this minute's token counts) go in before the pool
+        // closes.
+        if let Err(e) = core.audit.flush().await {
+            tracing::error!(error = %e, "audit events could not be written at shutdown");
+        }
         core.db.close().await;
         result
     }

@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, and management of resources, clients,
-//! users and keys through the service layer. Every command prints JSON with `--json`.
+//! The command line: `serve` (default), `migrate`, management of resources, clients, users and
+//! keys through the service layer, and the audit log. Every command prints JSON with `--json`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,6 +52,36 @@ enum Command {
     /// People who sign in.
     #[command(subcommand)]
     Users(UserCommand),
+    /// The audit log: admin changes and security events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Events, newest first.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditListArgs {
+    /// A kind (login.failed), or a family ending in a dot (login.).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Who acted: a username, a client_id, or `system`.
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    client: Option<String>,
+    /// Only events at or after this time: RFC 3339 (2025-06-01T00:00:00Z) or unix seconds.
+    #[arg(long, value_parser = parse_time)]
+    since: Option<i64>,
+    /// Only events older than the event with this id (the next page after a listing).
+    #[arg(long)]
+    before: Option<i64>,
+    /// At most this many events (1-10000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    limit: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +311,16 @@ fn parse_grant_type(raw: &str) -> Result<GrantType, String> {
         .map_err(|e: crate::model::UnknownValue| e.to_string())
 }
 
+/// RFC 3339 or unix seconds.
+fn parse_time(raw: &str) -> Result<i64, String> {
+    if let Ok(seconds) = raw.parse::<i64>() {
+        return Ok(seconds);
+    }
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("not RFC 3339 (2025-06-01T00:00:00Z) or unix seconds: {e}"))
+}
+
 fn parse_auth_method(raw: &str) -> Result<AuthMethod, String> {
     raw.parse()
         .map_err(|e: crate::model::UnknownValue| e.to_string())
@@ -402,7 +442,11 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         Command::Keys(c) => keys(&core, c, json).await,
         Command::Lockouts(c) => lockouts(&core, c, json).await,
         Command::Users(c) => users(&core, c, json).await,
+        Command::Audit(AuditCommand::List(a)) => audit_list(&core, a, json).await,
     };
+    if let Err(e) = core.audit.flush().await {
+        eprintln!("error: {e}");
+    }
     core.db.close().await;
     result
 }
@@ -766,6 +810,61 @@ async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliErr
             print(json, &rotated, text.join("\n"));
         }
     }
+    Ok(())
+}
+
+/// Unix seconds as RFC 3339 in UTC (the number itself if out of range).
+fn rfc3339(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
+
+async fn audit_list(core: &Core, a: AuditListArgs, json: bool) -> Result<(), CliError> {
+    let filter = crate::store::audit::Filter {
+        kind: a.kind,
+        actor: a.actor,
+        client_id: a.client,
+        from: a.since,
+        until: None,
+    };
+    let events = core.audit_events(&filter, a.before, a.limit).await?;
+    // Actors and client ids of failed attempts are whatever a caller typed: control characters
+    // are shown escaped so that they cannot drive the operator's terminal.
+    let dash = |v: &Option<String>| match v {
+        Some(v) => v
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+        None => "-".to_owned(),
+    };
+    let mut text = vec![format!(
+        "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
+        "ID", "TIME", "KIND", "OUTCOME", "ACTOR", "CLIENT", "IP", "TARGET", "COUNT"
+    )];
+    text.extend(events.iter().map(|s| {
+        let e = &s.event;
+        format!(
+            "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
+            s.id,
+            rfc3339(e.at),
+            e.kind,
+            e.outcome.as_str(),
+            dash(&e.actor),
+            dash(&e.client_id),
+            dash(&e.ip),
+            dash(&e.target),
+            e.count
+        )
+    }));
+    print(json, &events, text.join("\n"));
     Ok(())
 }
 

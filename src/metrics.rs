@@ -70,6 +70,7 @@ pub struct Metrics {
     pub rate_limit_sync_failures: Counter,
     pub argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
+    pub audit_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -95,6 +96,7 @@ impl Metrics {
         let rate_limit_sync_failures = Counter::default();
         let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let db_pool = Family::<PoolLabels, Gauge>::default();
+        let audit_dropped = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -150,6 +152,12 @@ impl Metrics {
             "Database pool connections by state",
             db_pool.clone(),
         );
+        registry.register(
+            "audit_events_dropped",
+            "Audit events lost: the writer's queue was full, or the database refused writes for \
+             longer than the queue could hold",
+            audit_dropped.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -164,6 +172,7 @@ impl Metrics {
             rate_limit_sync_failures,
             argon2_queue_wait,
             db_pool,
+            audit_dropped,
         }
     }
 

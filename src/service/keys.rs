@@ -11,12 +11,13 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::audit::{SYSTEM, kind};
 use super::{Core, ServiceError};
 use crate::crypto::CryptoError;
 use crate::crypto::jwt::{Signer, Verifier};
 use crate::crypto::keys::KeyPair;
 use crate::crypto::master_key::Keyring;
-use crate::model::{Actor, SigningAlg};
+use crate::model::{Actor, AuditEvent, Outcome, SigningAlg};
 use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
 
@@ -314,14 +315,26 @@ impl Core {
             .filter(|k| k.state == "active")
         {
             if info.activated_at.unwrap_or(info.created_at) + period <= now {
+                // Successful rotations are audited in their own transaction (actor `system`);
+                // a failure is reported through the audit writer.
+                let failed = || {
+                    AuditEvent::new(kind::KEY_ROTATED, self.now(), Outcome::Failure)
+                        .actor(SYSTEM)
+                        .target(info.kid.clone())
+                        .detail(serde_json::json!({"alg": info.alg.as_str()}))
+                };
                 match self.rotate_key(info.alg, false, &Actor::system()).await {
                     Ok(k) => {
-                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated")
+                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated");
                     }
+                    // Another instance rotated it first, or the next key is too new.
                     Err(ServiceError::Conflict(reason)) => {
                         tracing::debug!(%reason, "rotation skipped")
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.audit.record(failed());
+                        return Err(e);
+                    }
                 }
             }
         }

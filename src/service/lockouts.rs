@@ -3,8 +3,9 @@
 //! must wait, doubling up to a cap of a few minutes — a delay, never a lock an attacker could
 //! hold forever. Unknown usernames are counted exactly like known ones.
 
+use super::audit::kind;
 use super::{Core, ServiceError};
-use crate::model::Actor;
+use crate::model::{Actor, AuditEvent, Outcome};
 use crate::store::login_failures::{self, LoginFailure};
 
 /// Failures older than a day no longer count.
@@ -58,6 +59,14 @@ impl Core {
                     kind = key.split(':').next().unwrap_or(""),
                     "login delayed after repeated failures"
                 );
+                let name = username.trim().to_lowercase();
+                let mut event = AuditEvent::new(kind::LOCKOUT_STARTED, now, Outcome::Failure)
+                    .ip(ip)
+                    .detail(serde_json::json!({"failures": failures, "delay_seconds": delay}));
+                if !name.is_empty() {
+                    event = event.actor(name);
+                }
+                self.audit.record(event.target(key));
             }
         }
         Ok(())

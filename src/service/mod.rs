@@ -2,6 +2,7 @@
 //! the HTTP handlers (and later the console and admin API) call. No axum types here.
 
 pub mod admin;
+pub mod audit;
 mod cache;
 pub mod clients;
 pub mod keys;
@@ -42,6 +43,8 @@ pub struct Core {
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,
+    /// Security events, written in the background.
+    pub audit: audit::Auditor,
 }
 
 impl Core {
@@ -93,7 +96,8 @@ impl Core {
     }
 
     /// Removes what can no longer matter: expired revocations, sessions, codes, refresh-token
-    /// families and shared rate-limit windows. Safe on several instances at once (plain deletes).
+    /// families, shared rate-limit windows and audit events past `audit.retention_days`. Safe
+    /// on several instances at once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.now();
         crate::store::revocations::purge_expired(&self.db, now).await?;
@@ -101,6 +105,8 @@ impl Core {
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
         crate::store::rate_limits::purge(&self.db, now).await?;
+        let retention = i64::from(self.config.audit.retention_days) * 86_400;
+        crate::store::audit::purge_before(&self.db, now - retention).await?;
         Ok(())
     }
 }

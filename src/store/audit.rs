@@ -35,7 +35,7 @@ pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), StoreErr
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         for event in events {
-            insert_event!(&mut *tx, event)?;
+            self::insert_event!(&mut *tx, event)?;
         }
         tx.commit().await?;
     });

@@ -15,7 +15,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let caller = authenticate(&state, &form).await?;
+    let caller = authenticate(&state, &form, "introspect").await?;
     limit(&state, Limit::IntrospectPerClient, &caller.client_id.0)?;
     // RFC 7662 §2.1: the protected resource must authenticate; public clients cannot.
     if caller.public {

@@ -15,10 +15,10 @@ pub async fn revoke(
     State(state): State<AppState>,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let caller = authenticate(&state, &form).await?;
+    let caller = authenticate(&state, &form, "revoke").await?;
     limit(&state, Limit::RevokePerClient, &caller.client_id.0)?;
     let token = form.params.require("token")?;
-    revocation::revoke(&state, &caller, token).await?;
+    revocation::revoke(&state, &caller, token, &form.ip).await?;
     let mut response = StatusCode::OK.into_response();
     no_store(&mut response);
     crate::http::cors::for_client(&caller, form.origin.as_deref(), &mut response);

@@ -8,22 +8,28 @@ use super::error::no_store;
 use super::{authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
+use crate::model::GrantType;
 use crate::oauth::{ErrorCode, OAuthError, grants};
 use crate::service::limits::Limit;
 
 pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, OAuthError> {
     limit(&state, Limit::TokenPerIp, &form.ip)?;
     let grant_type = form.params.require("grant_type")?;
-    let client = authenticate(&state, &form).await?;
+    let client = authenticate(&state, &form, "token").await?;
     limit(&state, Limit::TokenPerClient, &client.client_id.0)?;
-    let response = match grant_type {
-        "client_credentials" => {
-            grants::client_credentials::grant(&state, &client, &form.params).await?
-        }
-        "authorization_code" => {
-            grants::authorization_code::grant(&state, &client, &form.params).await?
-        }
-        "refresh_token" => grants::refresh_token::grant(&state, &client, &form.params).await?,
+    let (grant, response) = match grant_type {
+        "client_credentials" => (
+            GrantType::ClientCredentials,
+            grants::client_credentials::grant(&state, &client, &form.params).await?,
+        ),
+        "authorization_code" => (
+            GrantType::AuthorizationCode,
+            grants::authorization_code::grant(&state, &client, &form.params, &form.ip).await?,
+        ),
+        "refresh_token" => (
+            GrantType::RefreshToken,
+            grants::refresh_token::grant(&state, &client, &form.params, &form.ip).await?,
+        ),
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -31,7 +37,10 @@ pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Res
             ));
         }
     };
-    state.metrics.token_issued(grant_type, &client.client_id.0);
+    state
+        .metrics
+        .token_issued(grant.as_str(), &client.client_id.0);
+    state.audit.token_issued(&client.client_id.0, grant);
     let mut response = Json(response).into_response();
     no_store(&mut response);
     crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);

@@ -17,7 +17,9 @@ use super::{
 use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::model::{AuditEvent, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
+use crate::service::audit::kind;
 use crate::service::limits::Limit;
 
 #[derive(Template)]
@@ -62,6 +64,26 @@ fn console_path(next: Option<&str>) -> Option<&str> {
             && !n.contains('\\')
             && n.bytes().all(|b| b.is_ascii_graphic())
     })
+}
+
+/// A sign-in attempt for the audit log: the username as typed (lower-cased, as accounts match
+/// it), the client IP and, once the authorize request is known, its client. Never the password.
+fn attempt(
+    state: &AppState,
+    kind: &str,
+    outcome: Outcome,
+    username: &str,
+    ip: &str,
+    client_id: Option<&str>,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, state.now(), outcome).ip(ip);
+    if !username.is_empty() {
+        event = event.actor(username.to_lowercase());
+    }
+    if let Some(client_id) = client_id {
+        event = event.client(client_id);
+    }
+    event
 }
 
 pub async fn show(
@@ -138,6 +160,17 @@ pub async fn submit(
     match state.login_delay(username, &ip).await {
         Ok(Some(wait)) => {
             state.metrics.login("delayed");
+            state.audit.record(
+                attempt(
+                    &state,
+                    kind::LOGIN_FAILED,
+                    Outcome::Failure,
+                    username,
+                    &ip,
+                    None,
+                )
+                .detail(serde_json::json!({"reason": "delayed"})),
+            );
             return too_many(
                 u64::try_from(wait).unwrap_or(1),
                 &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
@@ -177,6 +210,17 @@ pub async fn submit(
     let Some(user) = user else {
         tracing::info!(client_id, "login failed");
         state.metrics.login("failure");
+        state.audit.record(
+            attempt(
+                &state,
+                kind::LOGIN_FAILED,
+                Outcome::Failure,
+                username,
+                &ip,
+                client_id,
+            )
+            .detail(serde_json::json!({"reason": "bad_credentials"})),
+        );
         if let Err(e) = state.login_failed(username, &ip).await {
             return internal(e);
         }
@@ -213,6 +257,17 @@ pub async fn submit(
     }
     tracing::info!(client_id, "login succeeded");
     state.metrics.login("success");
+    state.audit.record(
+        attempt(
+            &state,
+            kind::LOGIN_SUCCEEDED,
+            Outcome::Success,
+            username,
+            &ip,
+            client_id,
+        )
+        .target(user.sub.clone()),
+    );
     match (parked_request, client) {
         (Some(request), Some(client)) => {
             if let Err(page) = unpark(&session, id).await {
