@@ -6,6 +6,7 @@ mod authorize;
 mod browser;
 mod cache;
 mod cli;
+mod console;
 mod deploy;
 mod errors;
 mod headers;

@@ -38,7 +38,7 @@ pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken
     (header, data.claims)
 }
 
-fn oauth_client(
+pub(crate) fn oauth_client(
     app: &TestApp,
     id: &str,
     secret: &str,
@@ -56,7 +56,7 @@ fn oauth_client(
         .set_auth_type(auth)
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::{Admin, Errors, Fields, PAGE_SIZE, confirm, next_page, see_other, service_error};
 use crate::http::AppState;
 use crate::http::ui::{internal, render};
-use crate::model::{ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, User};
+use crate::model::{
+    ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, User,
+};
 use crate::service::clients::ClientSpec;
 
 #[derive(Deserialize)]
@@ -30,7 +32,11 @@ struct ListPage<'a> {
     next: Option<String>,
 }
 
-pub async fn list(admin: Admin, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    admin: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let prefix = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let after = q.after.as_deref().zip(q.after_id.as_deref());
     let clients = match state.client_page(prefix, after, PAGE_SIZE).await {
@@ -42,7 +48,9 @@ pub async fn list(admin: Admin, State(state): State<AppState>, Query(q): Query<L
         .then(|| {
             next_page(
                 prefix,
-                lower.as_deref().zip(clients.last().map(|c| c.client_id.0.as_str())),
+                lower
+                    .as_deref()
+                    .zip(clients.last().map(|c| c.client_id.0.as_str())),
             )
         })
         .flatten();
@@ -111,7 +119,11 @@ impl ClientForm {
             public: c.public,
             native: c.application_type == ApplicationType::Native,
             auth_method: c.auth_method.as_str().to_owned(),
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             redirect_uris: c.redirect_uris.join("\n"),
             post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
             allowed_origins: c.allowed_origins.join("\n"),
@@ -286,7 +298,14 @@ async fn form_page(
 }
 
 pub async fn new(admin: Admin, State(state): State<AppState>) -> Response {
-    form_page(&admin, &state, None, &ClientForm::blank(), &Errors::default()).await
+    form_page(
+        &admin,
+        &state,
+        None,
+        &ClientForm::blank(),
+        &Errors::default(),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -299,7 +318,11 @@ struct SecretPage<'a> {
     rotated: bool,
 }
 
-pub async fn create(admin: Admin, State(state): State<AppState>, Form(f): Form<Fields>) -> Response {
+pub async fn create(
+    admin: Admin,
+    State(state): State<AppState>,
+    Form(f): Form<Fields>,
+) -> Response {
     if let Err(page) = admin.check(&f).await {
         return page;
     }
@@ -321,7 +344,7 @@ pub async fn create(admin: Admin, State(state): State<AppState>, Form(f): Form<F
                 );
             }
             Err(e) => {
-                if let Err(page) = errors.from_service(e) {
+                if let Some(page) = errors.absorb(e) {
                     return page;
                 }
             }
@@ -332,7 +355,16 @@ pub async fn create(admin: Admin, State(state): State<AppState>, Form(f): Form<F
 
 pub async fn edit(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match state.client(&id).await {
-        Ok(c) => form_page(&admin, &state, Some(&c), &ClientForm::of(&c), &Errors::default()).await,
+        Ok(c) => {
+            form_page(
+                &admin,
+                &state,
+                Some(&c),
+                &ClientForm::of(&c),
+                &Errors::default(),
+            )
+            .await
+        }
         Err(e) => service_error(e),
     }
 }
@@ -359,7 +391,7 @@ pub async fn update(
         match state.update_client(&id, spec, &admin.actor()).await {
             Ok(_) => return see_other(&format!("/admin/clients/{id}?saved=1")),
             Err(e) => {
-                if let Err(page) = errors.from_service(e) {
+                if let Some(page) = errors.absorb(e) {
                     return page;
                 }
             }
@@ -400,7 +432,10 @@ pub async fn rotate(
             ));
         }
     };
-    let secret = match state.rotate_client_secret(&id, overlap, &admin.actor()).await {
+    let secret = match state
+        .rotate_client_secret(&id, overlap, &admin.actor())
+        .await
+    {
         Ok(s) => s,
         Err(e) => return service_error(e),
     };

@@ -20,7 +20,9 @@ use tower_sessions::Session;
 
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::http::ui::{SIGNED_IN, check_csrf, csrf_token, error_page, internal, render, secure_page};
+use crate::http::ui::{
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, render, secure_page,
+};
 use crate::model::{Actor, User};
 use crate::oauth::authorize::decision::SignedIn;
 use crate::service::ServiceError;
@@ -92,9 +94,7 @@ impl FromRequestParts<AppState> for Admin {
             ));
         }
         if user.must_change_password && parts.uri.path() != password::PATH {
-            return Err(secure_page(
-                Redirect::to(password::PATH).into_response(),
-            ));
+            return Err(secure_page(Redirect::to(password::PATH).into_response()));
         }
         let csrf = csrf_token(&session).await?;
         Ok(Admin {
@@ -186,23 +186,26 @@ impl Errors {
         self.0.is_empty()
     }
 
-    /// A refusal from the service layer: a field message, or the page-level message for
-    /// conflicts and missing objects. Internal errors are not form errors.
-    pub fn from_service(&mut self, e: ServiceError) -> Result<(), Response> {
+    /// Takes in a refusal from the service layer: a field message, or the page-level message
+    /// for conflicts and missing objects. Internal errors are not form errors: they come back as
+    /// the 500 page to send instead.
+    pub fn absorb(&mut self, e: ServiceError) -> Option<Response> {
         match e {
             ServiceError::Invalid { field, message } => self.add(field, message),
             ServiceError::Conflict(m) => self.add("form", m),
             ServiceError::NotFound(m) => self.add("form", format!("{m} no longer exists")),
-            ServiceError::Internal(e) => return Err(internal(e)),
+            ServiceError::Internal(e) => return Some(internal(e)),
         }
-        Ok(())
+        None
     }
 }
 
 /// A service refusal outside a form: a readable page (404 for missing objects).
 pub fn service_error(e: ServiceError) -> Response {
     match e {
-        ServiceError::NotFound(m) => error_page(StatusCode::NOT_FOUND, &format!("{m} was not found.")),
+        ServiceError::NotFound(m) => {
+            error_page(StatusCode::NOT_FOUND, &format!("{m} was not found."))
+        }
         ServiceError::Invalid { field, message } => {
             error_page(StatusCode::BAD_REQUEST, &format!("{field}: {message}"))
         }
@@ -220,6 +223,7 @@ pub fn see_other(location: &str) -> Response {
 #[template(path = "admin/confirm.html")]
 struct ConfirmPage<'a> {
     admin: &'a User,
+    section: &'static str,
     csrf: &'a str,
     title: &'a str,
     message: &'a str,
@@ -249,6 +253,7 @@ pub fn confirm(
         StatusCode::OK,
         &ConfirmPage {
             admin: &admin.user,
+            section: "",
             csrf: &admin.csrf,
             title,
             message,
@@ -261,8 +266,8 @@ pub fn confirm(
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` for tables.
-pub fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
+pub fn when(unix: &i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(*unix)
         .ok()
         .and_then(|t| {
             let format =
