@@ -526,3 +526,108 @@ async fn disabling_in_the_console_takes_effect() {
             .is_empty()
     );
 }
+
+/// Photographs every console page at desktop and phone widths (scripts/screenshots); fails
+/// when a page scrolls sideways.
+#[tokio::test]
+#[ignore = "writes screenshots; run scripts/screenshots"]
+async fn screenshots() {
+    let dir = std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from);
+    let dir = dir.as_deref();
+    let app = spawn_app().await;
+    let reg = web_client(&app, REDIRECT).await;
+    let id = reg.client.client_id.0.clone();
+    let service = app.client(&[API]).await;
+    let alice = app.user("alice", PASSWORD).await;
+    let mut spec = tessera::service::users::UserSpec::new("bob.builder");
+    spec.email = Some("bob@example.com".into());
+    spec.email_verified = true;
+    spec.name = Some("Bob Builder".into());
+    app.core
+        .create_user(spec, PASSWORD, &Actor::cli())
+        .await
+        .expect("bob");
+    app.core
+        .login_failed("mallory", "203.0.113.9")
+        .await
+        .expect("failure");
+    let _alice_session = console_session(&app, "alice", PASSWORD).await;
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    let mut problems = Vec::new();
+    let mut shoot = async |path: &str, name: &str| {
+        c.goto(&app.url(path)).await.expect("open");
+        wait_for(&c, "main h1").await;
+        problems.extend(crate::browser::photograph(&c, dir, name).await);
+    };
+    shoot("/admin/clients", "admin-clients").await;
+    shoot(&format!("/admin/clients/{id}"), "admin-client").await;
+    shoot("/admin/clients/new", "admin-client-new").await;
+    shoot("/admin/resources", "admin-resources").await;
+    shoot(
+        &format!("/admin/resources/edit?identifier={}", enc(API)),
+        "admin-resource",
+    )
+    .await;
+    shoot("/admin/users", "admin-users").await;
+    shoot("/admin/users/new", "admin-user-new").await;
+    shoot(&format!("/admin/users/{}", alice.sub), "admin-user").await;
+    shoot("/admin/keys", "admin-keys").await;
+    shoot("/admin/lockouts", "admin-lockouts").await;
+    shoot("/admin/audit", "admin-audit").await;
+    drop(shoot);
+
+    // The form refused, the secret shown once, and a confirmation page.
+    c.goto(&app.url("/admin/clients/new")).await.expect("open");
+    fill(&c, "redirect_uris", "http://app.example.com/cb").await;
+    click(&c, "form button.primary").await;
+    wait_for(&c, "p.error").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-client-errors").await);
+    let service_id = service.client.client_id.0.clone();
+    c.goto(&app.url(&format!("/admin/clients/{service_id}")))
+        .await
+        .expect("open");
+    click(&c, "form[action$='/rotate'] button").await;
+    wait_for(&c, "input[name=confirmed]").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-confirm").await);
+    click(&c, "button.danger").await;
+    wait_for(&c, "#client-secret").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-client-secret").await);
+    c.close().await.expect("close");
+
+    // The forced password change, and the page a non-admin gets.
+    app.core
+        .set_user_password("admin", ADMIN_PASSWORD, &Actor::cli())
+        .await
+        .expect("password");
+    let admin = app
+        .core
+        .user_by_username("admin")
+        .await
+        .expect("l")
+        .expect("admin");
+    let (_driver, c) = console_in_chromium(&app, "alice", PASSWORD).await;
+    wait_for(&c, "main h1").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-forbidden").await);
+    c.close().await.expect("close");
+    // As after a bootstrap with a generated password.
+    let sql = "UPDATE users SET must_change_password = TRUE WHERE sub = $1";
+    match &app.core.db {
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(&admin.sub)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(&admin.sub)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .expect("flag");
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the password page", |u| u.path() == "/admin/password").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-password").await);
+    c.close().await.expect("close");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
