@@ -28,7 +28,7 @@ async fn console_in_chromium(
 }
 
 /// A raw-HTTP session signed in to the console.
-async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
+pub(crate) async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
     let b = Browser::new();
     let login = b.get(&app.url("/login?next=%2Fadmin%2Fclients")).await;
     assert_eq!(login.status, 200, "{}", login.body);
