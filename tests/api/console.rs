@@ -575,7 +575,6 @@ async fn screenshots() {
     shoot("/admin/keys", "admin-keys").await;
     shoot("/admin/lockouts", "admin-lockouts").await;
     shoot("/admin/audit", "admin-audit").await;
-    drop(shoot);
 
     // The form refused, the secret shown once, and a confirmation page.
     c.goto(&app.url("/admin/clients/new")).await.expect("open");
