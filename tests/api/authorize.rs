@@ -163,6 +163,37 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     }
 }
 
+/// The admin API's scope is for client credentials only: even a client granted it cannot have
+/// a person approve it on a consent page.
+#[tokio::test]
+async fn the_admin_scope_is_refused_at_the_authorization_endpoint() {
+    let s = setup_with(|_| {}).await;
+    let client = s.app.core.client(&s.client_id).await.expect("client");
+    let admin_api = s.app.core.admin_api_identifier();
+    let mut spec = tessera::service::clients::ClientSpec::from_client(&client);
+    spec.admin_api = true;
+    spec.resources.push(admin_api.clone());
+    spec.scopes = None;
+    s.app
+        .core
+        .update_client(&s.client_id, spec, &tessera::model::Actor::cli())
+        .await
+        .expect("granted the admin API");
+    let b = Browser::new();
+    let url = authorize_url(
+        &s,
+        &[
+            ("scope", Some("openid tessera:admin")),
+            ("resource", Some(&admin_api)),
+        ],
+    );
+    let p = expect_redirect_error(&s, &b, &url, "invalid_scope").await;
+    assert!(
+        p["error_description"].contains("client credentials"),
+        "{p:?}"
+    );
+}
+
 #[tokio::test]
 async fn form_post_answers_with_an_auto_submitting_page() {
     let s = setup_with(|_| {}).await;

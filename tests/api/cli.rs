@@ -670,10 +670,21 @@ async fn users_are_managed_from_the_command_line() {
     );
     assert_eq!(bob["username"], "bob");
     assert_eq!(bob["email"], Value::Null);
+    assert_eq!(bob["admin"], false);
+    assert_eq!(alice["admin"], false);
+    // The scripted route to a console admin.
+    let root = users_json(
+        &s,
+        &["users", "create", "--username", "root", "--admin"],
+        &[],
+        Some("root's first password\n"),
+    );
+    assert_eq!(root["admin"], true);
+    assert_eq!(root["must_change_password"], false);
 
     let listed = users_json(&s, &["users", "list"], &[], None);
     let listed = listed.as_array().expect("array");
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     assert_eq!(listed[0]["sub"], sub);
     for u in listed {
         let keys: Vec<&String> = u.as_object().expect("object").keys().collect();

@@ -177,6 +177,14 @@ pub async fn validate(
     // 5. Scopes: OIDC scopes, plus resource scopes granted to the client (RFC 6749 §3.3).
     let scope =
         Scope::parse(scope_raw).ok_or_else(|| target.error("invalid_scope", "malformed scope"))?;
+    // The admin API acts with full rights: it is for services (client credentials), never
+    // granted by a person on a consent page.
+    if scope.contains(crate::service::admin::ADMIN_SCOPE) {
+        return Err(target.error(
+            "invalid_scope",
+            "tessera:admin is only issued with client credentials",
+        ));
+    }
     let resource = select_resource(&client, params, &scope, &target)?;
     let granted = resource
         .as_deref()
