@@ -30,6 +30,26 @@ macro_rules! insert_event {
 }
 pub(crate) use insert_event;
 
+/// Executes `$query` (built on the transaction `$tx`) and, when it changed a row, writes the
+/// optional audit line and commits; otherwise rolls back. Evaluates to the rows affected.
+macro_rules! execute_audited {
+    ($db:expr, $audit:expr, $tx:ident => $query:expr) => {
+        $crate::store::with_pool!($db, pool => {
+            let mut $tx = pool.begin().await?;
+            let done = $query.execute(&mut *$tx).await?.rows_affected();
+            if done > 0 {
+                let audit: Option<&$crate::model::AuditEvent> = $audit;
+                if let Some(audit) = audit {
+                    $crate::store::audit::insert_event!(&mut *$tx, audit)?;
+                }
+                $tx.commit().await?;
+            }
+            done
+        })
+    };
+}
+pub(crate) use execute_audited;
+
 /// Writes a batch in one transaction.
 pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), StoreError> {
     with_pool!(db, pool => {

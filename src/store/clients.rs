@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::insert_event;
+use super::audit::{execute_audited, insert_event};
 use super::{Db, StoreError, with_pool};
 use crate::model::{AuditEvent, Client, ClientGrant, ClientId, Scope};
 
@@ -264,28 +264,15 @@ pub async fn set_secret(
     now: i64,
     audit: Option<&AuditEvent>,
 ) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE clients SET secret_hash = $2, previous_secret_hash = $3, \
-             previous_secret_expires_at = $4, updated_at = $5 WHERE client_id = $1",
-        )
-        .bind(&id.0)
-        .bind(hash)
-        .bind(previous.map(|p| p.0))
-        .bind(previous.map(|p| p.1))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done == 1 {
-            if let Some(audit) = audit {
-                insert_event!(&mut *tx, audit)?;
-            }
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, audit, tx => sqlx::query(
+        "UPDATE clients SET secret_hash = $2, previous_secret_hash = $3, \
+         previous_secret_expires_at = $4, updated_at = $5 WHERE client_id = $1",
+    )
+    .bind(&id.0)
+    .bind(hash)
+    .bind(previous.map(|p| p.0))
+    .bind(previous.map(|p| p.1))
+    .bind(now));
     Ok(done == 1)
 }
 
@@ -327,19 +314,8 @@ pub async fn list(db: &Db) -> Result<Vec<Client>, StoreError> {
 }
 
 pub async fn delete(db: &Db, id: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx =>
+        sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(id));
     Ok(done == 1)
 }
 
@@ -352,28 +328,9 @@ pub async fn page(
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> Result<Vec<Client>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM clients WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(p) = prefix {
-        binds.push(format!("{}%", super::like_escape(&p.to_lowercase())));
-        sql.push_str(
-            " AND (LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(client_id) LIKE $1 ESCAPE '\\')",
-        );
-    }
-    if let Some((name, id)) = after {
-        let n = binds.len();
-        sql.push_str(&format!(
-            " AND (LOWER(name), client_id) > (${}, ${})",
-            n + 1,
-            n + 2
-        ));
-        binds.push(name.to_lowercase());
-        binds.push(id.to_owned());
-    }
-    sql.push_str(&format!(
-        " ORDER BY LOWER(name), client_id LIMIT ${}",
-        binds.len() + 1
-    ));
+    let (tail, binds) =
+        super::prefix_page(&["name", "client_id"], "name", "client_id", prefix, after);
+    let sql = format!("SELECT {COLUMNS} FROM clients {tail}");
     let rows: Vec<Row> = with_pool!(db, pool => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for b in &binds {

@@ -1,6 +1,6 @@
 //! Remembered consent per user and client (OIDC Core §3.1.2.4).
 
-use super::audit::insert_event;
+use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
@@ -31,20 +31,11 @@ pub async fn delete(
     client_id: &str,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM consents WHERE sub = $1 AND client_id = $2")
-            .bind(sub)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx => sqlx::query(
+        "DELETE FROM consents WHERE sub = $1 AND client_id = $2",
+    )
+    .bind(sub)
+    .bind(client_id));
     Ok(done == 1)
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::insert_event;
+use super::audit::{execute_audited, insert_event};
 use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
@@ -121,19 +121,8 @@ pub async fn rotate(
 /// Stops publishing a retired key at once (an admin's decision, e.g. after a compromise):
 /// tokens it signed stop verifying. False when `kid` is not a retired key.
 pub async fn delete_retired(db: &Db, kid: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'")
-            .bind(kid)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx =>
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'").bind(kid));
     Ok(done == 1)
 }
 

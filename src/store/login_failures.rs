@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::insert_event;
+use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
@@ -61,21 +61,8 @@ pub async fn delayed_until(db: &Db, keys: [&str; 2], now: i64) -> Result<Option<
 
 /// Clears a counter. An admin's clearing carries its audit line; a successful login's does not.
 pub async fn clear(db: &Db, key: &str, audit: Option<&AuditEvent>) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done > 0 {
-            if let Some(audit) = audit {
-                insert_event!(&mut *tx, audit)?;
-            }
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, audit, tx =>
+        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key));
     Ok(done > 0)
 }
 

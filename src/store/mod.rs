@@ -57,6 +57,44 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// The `WHERE … ORDER BY … LIMIT` of a console list: rows whose `columns` start with `prefix`
+/// in any letter case, after the keyset cursor `(LOWER(order), id)`. Returns the SQL and its
+/// text parameters; the limit is the last parameter, bound by the caller. Every condition is an
+/// expression some index serves (migration 0008), so a page costs the same at any depth.
+pub(crate) fn prefix_page(
+    columns: &[&str],
+    order: &str,
+    id: &str,
+    prefix: Option<&str>,
+    after: Option<(&str, &str)>,
+) -> (String, Vec<String>) {
+    let mut sql = String::from("WHERE 1 = 1");
+    let mut binds = Vec::new();
+    if let Some(p) = prefix {
+        binds.push(format!("{}%", like_escape(&p.to_lowercase())));
+        let any: Vec<String> = columns
+            .iter()
+            .map(|c| format!("LOWER({c}) LIKE $1 ESCAPE '\\'"))
+            .collect();
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+    }
+    if let Some((key, last)) = after {
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (LOWER({order}), {id}) > (${}, ${})",
+            n + 1,
+            n + 2
+        ));
+        binds.push(key.to_lowercase());
+        binds.push(last.to_owned());
+    }
+    sql.push_str(&format!(
+        " ORDER BY LOWER({order}), {id} LIMIT ${}",
+        binds.len() + 1
+    ));
+    (sql, binds)
+}
+
 /// The database in use, chosen from the URL scheme.
 #[derive(Debug, Clone)]
 pub enum Db {

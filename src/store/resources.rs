@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::insert_event;
+use super::audit::{execute_audited, insert_event};
 use super::{Db, StoreError, with_pool};
 use crate::model::{AuditEvent, Resource, ScopeDef};
 
@@ -72,27 +72,16 @@ pub async fn insert(db: &Db, r: &Resource, audit: &AuditEvent) -> Result<(), Sto
 /// Returns false (and writes nothing) when no such resource exists.
 pub async fn update(db: &Db, r: &Resource, audit: &AuditEvent) -> Result<bool, StoreError> {
     let scopes = scopes_json(r)?;
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE resources SET name = $2, scopes = $3, signing_alg = $4, \
-             access_token_ttl = $5, updated_at = $6 WHERE identifier = $1",
-        )
-        .bind(&r.identifier)
-        .bind(&r.name)
-        .bind(&scopes)
-        .bind(r.signing_alg.as_str())
-        .bind(r.access_token_ttl)
-        .bind(r.updated_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx => sqlx::query(
+        "UPDATE resources SET name = $2, scopes = $3, signing_alg = $4, \
+         access_token_ttl = $5, updated_at = $6 WHERE identifier = $1",
+    )
+    .bind(&r.identifier)
+    .bind(&r.name)
+    .bind(&scopes)
+    .bind(r.signing_alg.as_str())
+    .bind(r.access_token_ttl)
+    .bind(r.updated_at));
     Ok(done == 1)
 }
 
@@ -114,19 +103,8 @@ pub async fn list(db: &Db) -> Result<Vec<Resource>, StoreError> {
 
 /// Deleting a resource removes its grants (cascade) and clears clients' defaults.
 pub async fn delete(db: &Db, identifier: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM resources WHERE identifier = $1")
-            .bind(identifier)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx =>
+        sqlx::query("DELETE FROM resources WHERE identifier = $1").bind(identifier));
     Ok(done == 1)
 }
 

@@ -1,7 +1,7 @@
 //! Browser session records (tower-sessions), keyed by a hash of the cookie value so a database
 //! leak does not hand out live sessions.
 
-use super::audit::insert_event;
+use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
@@ -28,20 +28,8 @@ pub async fn list_of(db: &Db, sub: &str, now: i64) -> Result<Vec<SessionInfo>, S
 /// Ends the user's session `sid` (an admin's action, audited in the same transaction). False if
 /// there was none.
 pub async fn end_of(db: &Db, sub: &str, sid: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("DELETE FROM sessions WHERE sub = $1 AND sid = $2")
-            .bind(sub)
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done > 0 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx =>
+        sqlx::query("DELETE FROM sessions WHERE sub = $1 AND sid = $2").bind(sub).bind(sid));
     Ok(done > 0)
 }
 

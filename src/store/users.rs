@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::insert_event;
+use super::audit::{execute_audited, insert_event};
 use super::{Db, StoreError, with_pool};
 use crate::model::{AuditEvent, User};
 
@@ -114,29 +114,14 @@ pub async fn page(
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(p) = prefix {
-        binds.push(format!("{}%", super::like_escape(&p.to_lowercase())));
-        sql.push_str(
-            " AND (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(email) LIKE $1 ESCAPE '\\' \
-             OR LOWER(name) LIKE $1 ESCAPE '\\')",
-        );
-    }
-    if let Some((username, sub)) = after {
-        let n = binds.len();
-        sql.push_str(&format!(
-            " AND (LOWER(username), sub) > (${}, ${})",
-            n + 1,
-            n + 2
-        ));
-        binds.push(username.to_lowercase());
-        binds.push(sub.to_owned());
-    }
-    sql.push_str(&format!(
-        " ORDER BY LOWER(username), sub LIMIT ${}",
-        binds.len() + 1
-    ));
+    let (tail, binds) = super::prefix_page(
+        &["username", "email", "name"],
+        "username",
+        "sub",
+        prefix,
+        after,
+    );
+    let sql = format!("SELECT {COLUMNS} FROM users {tail}");
     let rows: Vec<Row> = with_pool!(db, pool => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for b in &binds {
@@ -222,25 +207,14 @@ pub async fn set_password_hash(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let done = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
-             WHERE LOWER(username) = LOWER($1)",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(must_change)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done == 1 {
-            insert_event!(&mut *tx, audit)?;
-            tx.commit().await?;
-        }
-        done
-    });
+    let done = execute_audited!(db, Some(audit), tx => sqlx::query(
+        "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
+         WHERE LOWER(username) = LOWER($1)",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(must_change)
+    .bind(now));
     Ok(done == 1)
 }
 

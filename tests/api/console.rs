@@ -630,3 +630,97 @@ async fn screenshots() {
     c.close().await.expect("close");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Rows of the console table in a page: the link texts of its first column.
+fn rows(body: &str, href: &str) -> Vec<String> {
+    body.split(&format!("<td><a href=\"{href}"))
+        .skip(1)
+        .map(|rest| {
+            let start = rest.find('>').expect("link") + 1;
+            let end = rest.find("</a>").expect("end");
+            rest[start..end].to_owned()
+        })
+        .collect()
+}
+
+/// The "Next page" link of a console list, if any.
+fn next_link(body: &str) -> Option<String> {
+    let marker = "<p class=\"pager\"><a href=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// Search is a case-insensitive prefix match (LIKE wildcards in the input match only
+/// themselves) and lists page by keyset without gaps or repeats.
+#[tokio::test]
+async fn lists_search_by_prefix_and_page_by_keyset() {
+    let app = spawn_app().await;
+    for i in 0..55 {
+        let mut spec = ClientSpec::new(format!("Alpha {i:02}"));
+        spec.grant_types = vec![GrantType::ClientCredentials];
+        app.core
+            .create_client(spec, &Actor::cli())
+            .await
+            .expect("client");
+    }
+    for name in ["Beta", "al_pha", "100% real"] {
+        let mut spec = ClientSpec::new(name);
+        spec.grant_types = vec![GrantType::ClientCredentials];
+        app.core
+            .create_client(spec, &Actor::cli())
+            .await
+            .expect("client");
+    }
+    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let first = b.get(&app.url("/admin/clients?q=aLP")).await;
+    assert_eq!(first.status, 200);
+    let mut names = rows(&first.body, "/admin/clients/");
+    assert_eq!(names.len(), 50);
+    let next = next_link(&first.body).expect("a next page");
+    let second = b.get(&app.url(&next)).await;
+    let more = rows(&second.body, "/admin/clients/");
+    assert_eq!(more.len(), 5, "{next}");
+    assert!(next_link(&second.body).is_none());
+    names.extend(more);
+    let expected: Vec<String> = (0..55).map(|i| format!("Alpha {i:02}")).collect();
+    assert_eq!(names, expected, "all of them, in order, once");
+    let page = b.get(&app.url("/admin/clients?q=al_")).await;
+    assert_eq!(
+        rows(&page.body, "/admin/clients/"),
+        ["al_pha"],
+        "_ is not a wildcard"
+    );
+    let page = b.get(&app.url("/admin/clients?q=100%25")).await;
+    assert_eq!(rows(&page.body, "/admin/clients/"), ["100% real"]);
+    let id = app.core.clients().await.expect("list")[0]
+        .client_id
+        .0
+        .clone();
+    let page = b
+        .get(&app.url(&format!("/admin/clients?q={}", &id[..8].to_uppercase())))
+        .await;
+    assert!(
+        !rows(&page.body, "/admin/clients/").is_empty(),
+        "by client ID, any case"
+    );
+
+    let mut spec = tessera::service::users::UserSpec::new("zed");
+    spec.email = Some("Zed.Ops@Example.com".into());
+    spec.name = Some("Zedekiah Jones".into());
+    app.core
+        .create_user(spec, PASSWORD, &Actor::cli())
+        .await
+        .expect("zed");
+    app.user("zara", PASSWORD).await;
+    for (q, found) in [
+        ("ZE", vec!["zed"]),
+        ("zed.ops@", vec!["zed"]),
+        ("zedek", vec!["zed"]),
+        ("jones", vec![]),
+        ("z", vec!["zara", "zed"]),
+    ] {
+        let page = b.get(&app.url(&format!("/admin/users?q={}", enc(q)))).await;
+        assert_eq!(rows(&page.body, "/admin/users/"), found, "{q}");
+    }
+}
