@@ -724,3 +724,113 @@ async fn lists_search_by_prefix_and_page_by_keyset() {
         assert_eq!(rows(&page.body, "/admin/users/"), found, "{q}");
     }
 }
+
+/// Keys: rotate (after confirmation) and retire; lockouts: clear. Each is audited.
+#[tokio::test]
+async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
+    let app = spawn_app().await;
+    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let page = b.get(&app.url("/admin/keys")).await;
+    assert_eq!(page.status, 200);
+    let csrf = hidden(&page.body, "csrf");
+    let keys = |state: &str| {
+        let set = app.core.keys.current();
+        set.info
+            .iter()
+            .filter(|k| k.alg.as_str() == "ES256" && k.state == state)
+            .map(|k| k.kid.clone())
+            .collect::<Vec<_>>()
+    };
+    let (active, next) = (keys("active"), keys("next"));
+    let asked = b
+        .post(
+            &app.url("/admin/keys/rotate"),
+            &[("csrf", &csrf), ("alg", "ES256")],
+        )
+        .await;
+    assert!(asked.body.contains("Rotate the ES256 key?"));
+    assert_eq!(keys("active"), active, "nothing before confirmation");
+    let done = b
+        .post(
+            &app.url("/admin/keys/rotate"),
+            &[("csrf", &csrf), ("alg", "ES256"), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(keys("active"), next);
+    assert_eq!(keys("retired"), active);
+    let jwks: serde_json::Value = app
+        .http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        jwks.to_string().contains(&active[0]),
+        "retired keys stay published"
+    );
+
+    let retired = b
+        .post(
+            &app.url("/admin/keys/retire"),
+            &[("csrf", &csrf), ("kid", &active[0]), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(retired.status, 303, "{}", retired.body);
+    assert!(keys("retired").is_empty(), "no longer published");
+    let refused = b
+        .post(
+            &app.url("/admin/keys/retire"),
+            &[
+                ("csrf", &csrf),
+                ("kid", &keys("next")[0]),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "the next key is rotated, not retired");
+
+    app.core
+        .login_failed("mallory", "203.0.113.9")
+        .await
+        .expect("failure");
+    let page = b.get(&app.url("/admin/lockouts")).await;
+    assert!(page.body.contains("account:mallory"), "{}", page.body);
+    let cleared = b
+        .post(
+            &app.url("/admin/lockouts/clear"),
+            &[
+                ("csrf", &csrf),
+                ("key", "account:mallory"),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(cleared.status, 303);
+    let left: Vec<String> = app
+        .core
+        .lockouts()
+        .await
+        .expect("lockouts")
+        .into_iter()
+        .map(|l| l.key)
+        .collect();
+    assert_eq!(left, ["ip:203.0.113.9"]);
+
+    let events = app
+        .core
+        .audit_events(&Filter::default(), None, 100)
+        .await
+        .expect("events");
+    for kind in ["key.rotated", "key.unpublished", "lockout.cleared"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event.kind == kind && e.event.actor.as_deref() == Some("admin")),
+            "{kind}"
+        );
+    }
+}
