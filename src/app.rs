@@ -136,10 +136,14 @@ impl Core {
             .map_err(|e| AppError::Startup(format!("TESSERA_DATABASE_URL: {e}")))?;
         db.migrate().await?;
         let keyring = resolve_keyring(&config, &db, init).await?;
-        let metrics = crate::metrics::Metrics::new(&config.metrics.per_client);
-        let argon2_wait = metrics.argon2_queue_wait.clone();
-        let on_wait: crate::crypto::password::QueueWait =
-            Arc::new(move |waited| argon2_wait.observe(waited.as_secs_f64()));
+        let metrics = crate::metrics::Metrics::new(
+            &config.metrics.per_client,
+            config.metrics.token.is_some(),
+        );
+        let on_wait = metrics.argon2_queue_wait().map(|histogram| {
+            Arc::new(move |waited: Duration| histogram.observe(waited.as_secs_f64()))
+                as crate::crypto::password::QueueWait
+        });
         let core = Arc::new(Core {
             metrics,
             request_ids: crate::crypto::random::Sequence::new(),
@@ -150,12 +154,9 @@ impl Core {
             origins: Cache::new(config.clients.cache_ttl_ms),
             limits: crate::service::limits::Limits::new(&config.limits, clock.clone()),
             keys: KeyStore::default(),
-            passwords: crate::crypto::password::PasswordHasher::start(
-                &config.passwords,
-                Some(on_wait),
-            )
-            .await
-            .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
+            passwords: crate::crypto::password::PasswordHasher::start(&config.passwords, on_wait)
+                .await
+                .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
             config: Arc::new(config),
             db,
             clock,

@@ -1,6 +1,7 @@
 //! Prometheus metrics. The registry lives in the app state (no process global), so apps started
 //! side by side in tests count separately. Per-client series only for allow-listed clients, so
-//! a large deployment cannot blow up the series count by accident.
+//! a large deployment cannot blow up the series count by accident. Nothing is recorded unless
+//! `/metrics` is served (`metrics.token` set): counting what nobody can read is wasted work.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -56,6 +57,8 @@ fn latency_histogram() -> Histogram {
 }
 
 pub struct Metrics {
+    /// Whether anything is recorded.
+    enabled: bool,
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -64,9 +67,9 @@ pub struct Metrics {
     per_client: HashSet<String>,
     logins: Family<OutcomeLabels, Counter>,
     rate_limited: Family<LimitLabels, Counter>,
-    pub refresh_replays: Counter,
-    pub code_replays: Counter,
-    pub argon2_queue_wait: Histogram,
+    refresh_replays: Counter,
+    code_replays: Counter,
+    argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
 }
 
@@ -77,7 +80,8 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new(per_client: &[String]) -> Self {
+    /// `enabled` false gives a registry that records nothing.
+    pub fn new(per_client: &[String], enabled: bool) -> Self {
         let mut registry = Registry::with_prefix("tessera");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration =
@@ -143,6 +147,7 @@ impl Metrics {
             db_pool.clone(),
         );
         Self {
+            enabled,
             registry,
             http_requests,
             http_duration,
@@ -158,7 +163,14 @@ impl Metrics {
         }
     }
 
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
         self.http_requests
             .get_or_create(&HttpLabels {
                 route: route.to_owned(),
@@ -174,6 +186,9 @@ impl Metrics {
     }
 
     pub fn token_issued(&self, grant: &str, client_id: &str) {
+        if !self.enabled {
+            return;
+        }
         self.tokens_issued
             .get_or_create(&GrantLabels {
                 grant: grant.to_owned(),
@@ -190,6 +205,9 @@ impl Metrics {
     }
 
     pub fn login(&self, outcome: &str) {
+        if !self.enabled {
+            return;
+        }
         self.logins
             .get_or_create(&OutcomeLabels {
                 outcome: outcome.to_owned(),
@@ -198,11 +216,32 @@ impl Metrics {
     }
 
     pub fn rate_limited(&self, limit: &str) {
+        if !self.enabled {
+            return;
+        }
         self.rate_limited
             .get_or_create(&LimitLabels {
                 limit: limit.to_owned(),
             })
             .inc();
+    }
+
+    pub fn refresh_replay(&self) {
+        if self.enabled {
+            self.refresh_replays.inc();
+        }
+    }
+
+    pub fn code_replay(&self) {
+        if self.enabled {
+            self.code_replays.inc();
+        }
+    }
+
+    /// The argon2 queue-wait histogram, for the password hasher to observe into (None when
+    /// nothing is recorded, so the hasher does not even time its queue).
+    pub fn argon2_queue_wait(&self) -> Option<Histogram> {
+        self.enabled.then(|| self.argon2_queue_wait.clone())
     }
 
     /// The text exposition, with the pool gauges read now.

@@ -57,7 +57,7 @@ pub async fn grant(
             if let Some(family) = family {
                 refresh_tokens::revoke_family(&core.db, &family, now).await?;
             }
-            core.metrics.code_replays.inc();
+            core.metrics.code_replay();
             tracing::warn!("authorization code replayed; tokens issued from it revoked");
             return Err(invalid_grant("authorization code already used"));
         }

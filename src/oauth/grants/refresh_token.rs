@@ -63,7 +63,7 @@ pub async fn grant(
                 }
                 // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
                 refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
-                core.metrics.refresh_replays.inc();
+                core.metrics.refresh_replay();
                 tracing::warn!("refresh token replayed; its family was revoked");
                 return Err(invalid_grant("refresh token already used"));
             }
