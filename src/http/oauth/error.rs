@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::super::log::ErrorCause;
+use super::super::log::{ErrorCause, Outcome};
 use crate::oauth::{ErrorCode, OAuthError};
 
 #[derive(Serialize)]
@@ -70,6 +70,12 @@ impl IntoResponse for OAuthError {
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ErrorCause(cause));
         }
+        let outcome = if status == StatusCode::TOO_MANY_REQUESTS {
+            Outcome::RATE_LIMITED
+        } else {
+            Outcome(self.code.as_str())
+        };
+        response.extensions_mut().insert(outcome);
         response
     }
 }
@@ -123,6 +129,27 @@ mod tests {
         );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(r.headers()[header::PRAGMA], "no-cache");
+    }
+
+    #[test]
+    fn the_access_log_outcome_is_the_error_code_or_rate_limited() {
+        let outcome = |e: OAuthError| e.into_response().extensions().get::<Outcome>().copied();
+        assert_eq!(
+            outcome(OAuthError::new(ErrorCode::InvalidGrant, "x")),
+            Some(Outcome("invalid_grant"))
+        );
+        assert_eq!(
+            outcome(OAuthError::invalid_client()),
+            Some(Outcome("invalid_client"))
+        );
+        assert_eq!(
+            outcome(OAuthError::rate_limited(3)),
+            Some(Outcome::RATE_LIMITED)
+        );
+        assert_eq!(
+            outcome(OAuthError::internal("x")),
+            Some(Outcome::SERVER_ERROR)
+        );
     }
 
     #[test]

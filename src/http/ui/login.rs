@@ -16,6 +16,9 @@ use super::{
 use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::http::log::{Outcome, tag_client, tag_outcome};
+use crate::model::ClientId;
+use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::authorize::decision::SignedIn;
 use crate::service::limits::Limit;
 
@@ -55,6 +58,16 @@ pub async fn show(
         Ok(r) => r,
         Err(page) => return page,
     };
+    let caller = Some(ClientId(request.client_id.clone()));
+    tag_client(show_page(&state, &session, &q, &request).await, caller)
+}
+
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    q: &RequestRef,
+    request: &AuthorizationRequest,
+) -> Response {
     let client = match state.cached_client(&request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -65,7 +78,7 @@ pub async fn show(
         }
         Err(e) => return internal(e),
     };
-    let csrf = match csrf_token(&session).await {
+    let csrf = match csrf_token(session).await {
         Ok(t) => t,
         Err(page) => return page,
     };
@@ -110,11 +123,24 @@ pub async fn submit(
         Ok(None) => {}
         Err(e) => return internal(e),
     }
-    let id = form.request.as_deref().unwrap_or_default();
     let request = match parked(&session, form.request.as_deref()).await {
         Ok(r) => r,
         Err(page) => return page,
     };
+    let caller = Some(ClientId(request.client_id.clone()));
+    tag_client(sign_in(&state, &ip, &session, &form, request).await, caller)
+}
+
+/// Checks the password of a request whose parked authorization request was found.
+async fn sign_in(
+    state: &AppState,
+    ip: &str,
+    session: &Session,
+    form: &LoginForm,
+    request: AuthorizationRequest,
+) -> Response {
+    let username = form.username.trim();
+    let id = form.request.as_deref().unwrap_or_default();
     let client = match state.cached_client(&request.client_id).await {
         Ok(Some(c)) if !c.disabled => c,
         Ok(_) => {
@@ -132,14 +158,14 @@ pub async fn submit(
     let Some(user) = user else {
         tracing::info!(client_id = %client.client_id, "login failed");
         state.metrics.login("failure");
-        if let Err(e) = state.login_failed(username, &ip).await {
+        if let Err(e) = state.login_failed(username, ip).await {
             return internal(e);
         }
-        let csrf = match csrf_token(&session).await {
+        let csrf = match csrf_token(session).await {
             Ok(t) => t,
             Err(page) => return page,
         };
-        return render(
+        let page = render(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
                 client_name: &client.name,
@@ -149,6 +175,7 @@ pub async fn submit(
                 error: Some(GENERIC_ERROR),
             },
         );
+        return tag_outcome(page, Outcome("login_failed"));
     };
     if let Err(e) = state.login_succeeded(username).await {
         return internal(e);
@@ -167,8 +194,8 @@ pub async fn submit(
     }
     tracing::info!(client_id = %client.client_id, "login succeeded");
     state.metrics.login("success");
-    if let Err(page) = unpark(&session, id).await {
+    if let Err(page) = unpark(session, id).await {
         return page;
     }
-    proceed(&state, &session, &client, request, true).await
+    proceed(state, session, &client, request, true).await
 }
