@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::http;
 use crate::service::{Cache, Core, KeyStore};
 use crate::store::Db;
+use crate::telemetry::Telemetry;
 use crate::tls::Tls;
 
 /// Whether this command may create a master key (only `serve` and `migrate`, on an empty
@@ -176,6 +177,8 @@ pub struct App {
     listener: TcpListener,
     /// Native TLS, when configured.
     tls: Option<Tls>,
+    /// OpenTelemetry export, when configured; flushed at shutdown.
+    telemetry: Option<Telemetry>,
 }
 
 impl App {
@@ -192,7 +195,15 @@ impl App {
             core,
             listener,
             tls,
+            telemetry: None,
         })
+    }
+
+    /// Hands over the trace exporter (set up with the process's tracing subscriber) so that
+    /// the spans of the last requests are exported before the process exits.
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -219,6 +230,15 @@ impl App {
         };
         maintenance.abort();
         core.db.close().await;
+        if let Some(telemetry) = self.telemetry {
+            // The flush blocks while the export runs on this runtime's workers.
+            if tokio::task::spawn_blocking(move || telemetry.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("flushing traces at shutdown did not finish");
+            }
+        }
         result
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Handlers and error renderers say who a request was for ([`ClientTag`]) and how it ended
 //! ([`Outcome`]) through response extensions, so the line carries `client_id` and `outcome`
-//! without anything being parsed twice.
+//! without anything being parsed twice. With OpenTelemetry configured, the span is also the
+//! request's server span (see [`crate::telemetry`]).
 
 use std::time::Instant;
 
@@ -11,7 +12,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use opentelemetry::trace::Status;
 use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::AppState;
 use crate::model::ClientId;
@@ -82,7 +86,18 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
     let id = incoming_id(&req).unwrap_or_else(|| state.request_ids.next());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %id);
+    // The otel.* fields stay empty, and out of the log, unless traces are exported.
+    let span =
+        tracing::info_span!("request", request_id = %id, otel.name = Empty, otel.kind = Empty);
+    let traced = state.config.otel.enabled();
+    if traced {
+        span.record("otel.name", format!("{method} {route}"));
+        span.record("otel.kind", "server");
+        span.set_attribute("http.request.method", method.to_string());
+        span.set_attribute("http.route", route.clone());
+        span.set_attribute("url.path", path.clone());
+        crate::telemetry::continue_trace(&span, req.headers());
+    }
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
     let elapsed = start.elapsed();
@@ -113,6 +128,18 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
             "request"
         );
     });
+    if traced {
+        span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+        span.set_attribute("tessera.outcome", outcome);
+        if let Some(client_id) = client_id {
+            span.set_attribute("tessera.client_id", client_id.to_owned());
+        }
+        // OTel HTTP semantic conventions: only 5xx make a server span an error.
+        if status.is_server_error() {
+            span.set_status(Status::error(outcome));
+        }
+        crate::telemetry::answer_trace(&span, response.headers_mut());
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

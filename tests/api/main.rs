@@ -15,6 +15,7 @@ mod limits;
 mod logout;
 mod logs;
 mod metrics;
+mod otel;
 mod refresh;
 mod rewrap;
 mod signin;
