@@ -1,8 +1,9 @@
 //! OpenTelemetry: the built binary runs with `TESSERA_OTEL__ENDPOINT` pointed at a small
 //! OTLP/HTTP receiver on 127.0.0.1:0 in the test; a request with a known W3C `traceparent`
 //! must come back with a `traceparent` of the same trace, and its span must reach the receiver
-//! (decoded with the OTLP protobuf types) with the caller's span as parent. Without the setting
-//! no `traceparent` is answered.
+//! (decoded with the OTLP protobuf types) with the caller's span as parent. An https receiver
+//! is trusted through the system CA store (here `SSL_CERT_FILE`). Without the setting no
+//! `traceparent` is answered.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +17,11 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 
+use axum_server::tls_rustls::RustlsConfig;
+
 use crate::helpers::basic;
 use crate::logs::{Scratch, Server};
+use crate::tls::{Ca, Leaf};
 
 const API: &str = "https://api.example.com/traced";
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -32,8 +36,9 @@ struct Received {
 }
 
 /// An OTLP/HTTP traces receiver (OTLP specification, "OTLP/HTTP Request" with binary
-/// protobuf): decodes each export and answers an empty `ExportTraceServiceResponse`.
-async fn receiver() -> (String, Arc<Mutex<Received>>) {
+/// protobuf), over https with `tls`: decodes each export and answers an empty
+/// `ExportTraceServiceResponse`.
+async fn receiver(tls: Option<&Leaf>) -> (String, Arc<Mutex<Received>>) {
     let received = Arc::new(Mutex::new(Received::default()));
     let sink = received.clone();
     let app = axum::Router::new().route(
@@ -68,8 +73,18 @@ async fn receiver() -> (String, Arc<Mutex<Received>>) {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), received)
+    let Some(leaf) = tls else {
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        return (format!("http://{addr}"), received);
+    };
+    tessera::crypto::install_providers();
+    let config = RustlsConfig::from_pem(leaf.cert.clone().into(), leaf.key.clone().into())
+        .await
+        .expect("receiver TLS");
+    let listener = listener.into_std().expect("std listener");
+    let server = axum_server::from_tcp_rustls(listener, config).expect("TLS receiver");
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    (format!("https://{addr}"), received)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -142,7 +157,7 @@ fn parse_traceparent(r: &reqwest::Response) -> (String, String, String) {
 // The receiver must answer while the test thread waits for the server to exit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_spans_continue_the_callers_trace_and_reach_the_collector() {
-    let (endpoint, received) = receiver().await;
+    let (endpoint, received) = receiver(None).await;
     let s = Scratch::on_test_database().await;
     let auth = registered_client(&s);
     let mut cmd = s.command(&["serve"]);
@@ -213,6 +228,37 @@ async fn request_spans_continue_the_callers_trace_and_reach_the_collector() {
             .iter()
             .all(|(_, s)| hex(&s.trace_id) != other_trace),
         "an unsampled trace reached the collector"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_collector_is_trusted_through_the_system_ca_store() {
+    let ca = Ca::new("collector CA");
+    let (endpoint, received) = receiver(Some(&ca.server())).await;
+    let s = Scratch::on_test_database().await;
+    let auth = registered_client(&s);
+    let roots = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(roots.path(), ca.pem()).expect("write CA");
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("RUST_LOG", "info")
+        .env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_OTEL__ENDPOINT", &endpoint)
+        // rustls-native-certs reads the system store from here when it is set (OpenSSL's
+        // convention), so the test CA is the only one trusted.
+        .env("SSL_CERT_FILE", roots.path());
+    let mut server = Server::start(cmd);
+    let base = format!("http://{}", server.wait_for_address());
+    let r = token_with_traceparent(&base, &auth, &format!("00-{TRACE_ID}-{PARENT_ID}-01")).await;
+    let (trace_id, _, _) = parse_traceparent(&r);
+    assert_eq!(trace_id, TRACE_ID);
+    let lines = server.stop();
+    let got = received.lock().expect("lock");
+    assert!(
+        got.spans
+            .iter()
+            .any(|(_, s)| hex(&s.trace_id) == TRACE_ID && s.name == "POST /token"),
+        "no span over https; server output:\n{}",
+        lines.join("\n")
     );
 }
 
