@@ -93,9 +93,9 @@ impl Telemetry {
     }
 }
 
-/// W3C Trace Context §3.2: a valid caller `traceparent` (with its `tracestate`) becomes the
-/// parent of `span`, which must not have been entered yet; an invalid or missing one leaves
-/// `span` the root of a new trace.
+/// W3C Trace Context §3.2 (`traceparent`) and §4 (processing model): a valid caller
+/// `traceparent` (with its `tracestate`) becomes the parent of `span`, which must not have been
+/// entered yet; an invalid or missing one leaves `span` the root of a new trace.
 pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     // Fails only without the OpenTelemetry layer (an app built in-process, with no tracing
@@ -103,8 +103,8 @@ pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     let _ = span.set_parent(parent);
 }
 
-/// W3C Trace Context §3.2: `span`'s own `traceparent` on the response, so the caller can find
-/// the server's side of its trace. Nothing when `span` has no OpenTelemetry context.
+/// `span`'s own `traceparent` (W3C Trace Context §3.2 format) on the response, so the caller
+/// can find the server's side of its trace. Nothing when `span` has no OpenTelemetry context.
 pub fn answer_trace(span: &tracing::Span, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderInjector(headers));
 }
