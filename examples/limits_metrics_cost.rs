@@ -12,10 +12,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+
 use tessera::SystemClock;
 use tessera::config::LimitsConfig;
 use tessera::metrics::Metrics;
 use tessera::service::limits::{Limit, Limits};
+use tessera::store::Db;
 
 const CLIENT: &str = "c_Xq3v9KpL2mN8rT5wY1zA4b";
 const IP: &str = "127.0.0.1";
@@ -65,23 +68,28 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000_000u32);
-    let clock = Arc::new(SystemClock);
+    let clock: tessera::clock::SharedClock = Arc::new(SystemClock);
+    // The in-process limiter (the default) never touches the database; Limits::new only
+    // needs one to offer the shared kind.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let db = runtime
+        .block_on(Db::connect("sqlite::memory:", 1))
+        .expect("in-memory SQLite");
+    let limits = |config: LimitsConfig| {
+        Limits::new(&config, clock.clone(), &db, Counter::default()).expect("local limits")
+    };
     // Far above any load: every call is checked, none refused.
-    let on = Limits::new(
-        &LimitsConfig {
-            token_per_client_per_second: 1_000_000,
-            token_per_ip_per_second: 1_000_000,
-            ..LimitsConfig::default()
-        },
-        clock.clone(),
-    );
-    let off = Limits::new(
-        &LimitsConfig {
-            client_auth_failures_per_minute: 0,
-            ..LimitsConfig::default()
-        },
-        clock,
-    );
+    let on = limits(LimitsConfig {
+        token_per_client_per_second: 1_000_000,
+        token_per_ip_per_second: 1_000_000,
+        ..LimitsConfig::default()
+    });
+    let off = limits(LimitsConfig {
+        client_auth_failures_per_minute: 0,
+        ..LimitsConfig::default()
+    });
     let recording = Metrics::new(&[], true);
     let silent = Metrics::new(&[], false);
 

@@ -244,6 +244,7 @@ fn client(app: ApplicationType, redirect_uris: Vec<String>) -> Client {
         first_party: false,
         pkce_required: true,
         offline_preauthorized: false,
+        admin_api: false,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
         id_token_ttl: None,

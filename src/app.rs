@@ -145,7 +145,20 @@ impl Core {
             Arc::new(move |waited: Duration| histogram.observe(waited.as_secs_f64()))
                 as crate::crypto::password::QueueWait
         });
+        let limits = crate::service::limits::Limits::new(
+            &config.limits,
+            clock.clone(),
+            &db,
+            metrics.rate_limit_sync_failures.clone(),
+        )?;
+        let audit = crate::service::audit::Auditor::start(
+            db.clone(),
+            &config.audit,
+            clock.clone(),
+            metrics.audit_dropped.clone(),
+        );
         let core = Arc::new(Core {
+            audit,
             metrics,
             request_ids: crate::crypto::random::Sequence::new(),
             hasher: SecretHasher::new(&keyring),
@@ -153,7 +166,7 @@ impl Core {
             clients: Cache::new(config.clients.cache_ttl_ms),
             resources: Cache::new(config.clients.cache_ttl_ms),
             origins: Cache::new(config.clients.cache_ttl_ms),
-            limits: crate::service::limits::Limits::new(&config.limits, clock.clone()),
+            limits,
             keys: KeyStore::default(),
             passwords: crate::crypto::password::PasswordHasher::start(&config.passwords, on_wait)
                 .await
@@ -163,7 +176,10 @@ impl Core {
             clock,
         });
         let loaded = match init {
-            Init::Allowed => core.ensure_keys().await,
+            Init::Allowed => match core.ensure_keys().await {
+                Ok(()) => core.ensure_admin_api_resource().await,
+                Err(e) => Err(e),
+            },
             Init::Forbidden => core.reload_keys().await,
         };
         loaded.map_err(|e| AppError::Startup(e.to_string()))?;
@@ -191,6 +207,9 @@ impl App {
         // Unusable TLS files stop the start before anything touches the database.
         let tls = Tls::load(&config.tls).map_err(|e| AppError::Startup(e.to_string()))?;
         let core = Core::open(config, clock, Init::Allowed).await?;
+        core.bootstrap_admin()
+            .await
+            .map_err(|e| AppError::Startup(e.to_string()))?;
         Ok(Self {
             core,
             listener,
@@ -218,6 +237,8 @@ impl App {
     ) -> std::io::Result<()> {
         let core = self.core.clone();
         let maintenance = tokio::spawn(maintain(core.clone()));
+        let limits = core.clone();
+        let limits_sync = tokio::spawn(async move { limits.limits.run_sync().await });
         let router = http::router(core.clone());
         let result = match self.tls {
             None => {
@@ -229,6 +250,12 @@ impl App {
             Some(tls) => serve_tls(self.listener, tls, router, shutdown).await,
         };
         maintenance.abort();
+        limits_sync.abort();
+        // Events of the last requests (and this minute's token counts) go in before the pool
+        // closes.
+        if let Err(e) = core.audit.flush().await {
+            tracing::error!(error = %e, "audit events could not be written at shutdown");
+        }
         core.db.close().await;
         if let Some(telemetry) = self.telemetry {
             // The flush blocks while the export runs on this runtime's workers.

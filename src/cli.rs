@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, and management of resources, clients,
-//! users and keys through the service layer. Every command prints JSON with `--json`.
+//! The command line: `serve` (default), `migrate`, management of resources, clients, users and
+//! keys through the service layer, and the audit log. Every command prints JSON with `--json`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use crate::app::{App, Init, shutdown_signal};
 use crate::clock::SystemClock;
 use crate::config::{Config, LogFormat};
 use crate::error::AppError;
-use crate::model::{ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
+use crate::model::{Actor, ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
 use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
 use crate::service::users::UserSpec;
@@ -53,6 +53,36 @@ enum Command {
     /// People who sign in.
     #[command(subcommand)]
     Users(UserCommand),
+    /// The audit log: admin changes and security events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Events, newest first.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditListArgs {
+    /// A kind (login.failed), or a family ending in a dot (login.).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Who acted: a username, a client_id, or `system`.
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    client: Option<String>,
+    /// Only events at or after this time: RFC 3339 (2025-06-01T00:00:00Z) or unix seconds.
+    #[arg(long, value_parser = parse_time)]
+    since: Option<i64>,
+    /// Only events older than the event with this id (the next page after a listing).
+    #[arg(long)]
+    before: Option<i64>,
+    /// At most this many events (1-10000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    limit: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +201,9 @@ struct ClientArgs {
     /// Let a first-party client get offline_access without a consent page.
     #[arg(long)]
     offline_preauthorized: bool,
+    /// Allow granting this client the admin API (its `tessera:admin` scope).
+    #[arg(long)]
+    admin_api: bool,
     /// ID-token lifetime in seconds (default 600).
     #[arg(long)]
     id_token_ttl: Option<i64>,
@@ -226,6 +259,9 @@ enum UserCommand {
         /// Full name, shown on the consent page and in the `name` claim.
         #[arg(long)]
         name: Option<String>,
+        /// May use the admin console.
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         password: PasswordArg,
     },
@@ -274,6 +310,16 @@ fn parse_alg(raw: &str) -> Result<SigningAlg, String> {
 fn parse_grant_type(raw: &str) -> Result<GrantType, String> {
     raw.parse()
         .map_err(|e: crate::model::UnknownValue| e.to_string())
+}
+
+/// RFC 3339 or unix seconds.
+fn parse_time(raw: &str) -> Result<i64, String> {
+    if let Ok(seconds) = raw.parse::<i64>() {
+        return Ok(seconds);
+    }
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("not RFC 3339 (2025-06-01T00:00:00Z) or unix seconds: {e}"))
 }
 
 fn parse_auth_method(raw: &str) -> Result<AuthMethod, String> {
@@ -421,7 +467,11 @@ async fn run(cli: Cli, config: Config, telemetry: Option<Telemetry>) -> Result<(
         Command::Keys(c) => keys(&core, c, json).await,
         Command::Lockouts(c) => lockouts(&core, c, json).await,
         Command::Users(c) => users(&core, c, json).await,
+        Command::Audit(AuditCommand::List(a)) => audit_list(&core, a, json).await,
     };
+    if let Err(e) = core.audit.flush().await {
+        eprintln!("error: {e}");
+    }
     core.db.close().await;
     result
 }
@@ -533,7 +583,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
     match command {
         ResourceCommand::Create(a) => {
             let spec = apply_resource_args(ResourceSpec::new(a.identifier.clone()), a);
-            let r = core.create_resource(spec).await?;
+            let r = core.create_resource(spec, &Actor::cli()).await?;
             print(
                 json,
                 &r,
@@ -552,7 +602,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
         ResourceCommand::Update(a) => {
             let existing = core.resource(&a.identifier).await?;
             let spec = apply_resource_args(ResourceSpec::from_resource(&existing), a);
-            let r = core.update_resource(spec).await?;
+            let r = core.update_resource(spec, &Actor::cli()).await?;
             print(
                 json,
                 &r,
@@ -560,7 +610,7 @@ async fn resources(core: &Core, command: ResourceCommand, json: bool) -> Result<
             );
         }
         ResourceCommand::Delete { identifier } => {
-            core.delete_resource(&identifier).await?;
+            core.delete_resource(&identifier, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"deleted": identifier}),
@@ -631,6 +681,9 @@ fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, 
     if a.offline_preauthorized {
         spec.offline_preauthorized = true;
     }
+    if a.admin_api {
+        spec.admin_api = true;
+    }
     if a.id_token_ttl.is_some() {
         spec.id_token_ttl = a.id_token_ttl;
     }
@@ -654,7 +707,7 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
                 message: "--name is required".into(),
             })?;
             let spec = apply_client_args(ClientSpec::new(name), a)?;
-            let reg = core.create_client(spec).await?;
+            let reg = core.create_client(spec, &Actor::cli()).await?;
             let secret_line = match &reg.secret {
                 Some(s) => format!("client_secret: {s}\n(shown once: store it now)"),
                 None => "public client: no secret".to_owned(),
@@ -692,11 +745,13 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
             if enable {
                 spec.disabled = false;
             }
-            let c = core.update_client(&client_id, spec).await?;
+            let c = core.update_client(&client_id, spec, &Actor::cli()).await?;
             print(json, &c, format!("updated client {}", describe_client(&c)));
         }
         ClientCommand::RotateSecret { client_id, overlap } => {
-            let secret = core.rotate_client_secret(&client_id, overlap).await?;
+            let secret = core
+                .rotate_client_secret(&client_id, overlap, &Actor::cli())
+                .await?;
             print(
                 json,
                 &serde_json::json!({"client_id": client_id, "client_secret": secret, "overlap_seconds": overlap}),
@@ -706,7 +761,7 @@ async fn clients(core: &Core, command: ClientCommand, json: bool) -> Result<(), 
             );
         }
         ClientCommand::Delete { client_id } => {
-            core.delete_client(&client_id).await?;
+            core.delete_client(&client_id, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"deleted": client_id}),
@@ -732,7 +787,7 @@ async fn lockouts(core: &Core, command: LockoutCommand, json: bool) -> Result<()
             print(json, &all, text.join("\n"));
         }
         LockoutCommand::Clear { key } => {
-            core.clear_lockout(&key).await?;
+            core.clear_lockout(&key, &Actor::cli()).await?;
             print(
                 json,
                 &serde_json::json!({"cleared": key}),
@@ -774,7 +829,7 @@ async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliErr
             let algs = alg.map_or_else(|| SigningAlg::ALL.to_vec(), |a| vec![a]);
             let mut rotated = Vec::new();
             for alg in algs {
-                rotated.push(core.rotate_key(alg).await?);
+                rotated.push(core.rotate_key(alg, false, &Actor::cli()).await?);
             }
             let text: Vec<String> = rotated
                 .iter()
@@ -783,6 +838,61 @@ async fn keys(core: &Core, command: KeyCommand, json: bool) -> Result<(), CliErr
             print(json, &rotated, text.join("\n"));
         }
     }
+    Ok(())
+}
+
+/// Unix seconds as RFC 3339 in UTC (the number itself if out of range).
+fn rfc3339(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
+
+async fn audit_list(core: &Core, a: AuditListArgs, json: bool) -> Result<(), CliError> {
+    let filter = crate::store::audit::Filter {
+        kind: a.kind,
+        actor: a.actor,
+        client_id: a.client,
+        from: a.since,
+        until: None,
+    };
+    let events = core.audit_events(&filter, a.before, a.limit).await?;
+    // Actors and client ids of failed attempts are whatever a caller typed: control characters
+    // are shown escaped so that they cannot drive the operator's terminal.
+    let dash = |v: &Option<String>| match v {
+        Some(v) => v
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+        None => "-".to_owned(),
+    };
+    let mut text = vec![format!(
+        "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
+        "ID", "TIME", "KIND", "OUTCOME", "ACTOR", "CLIENT", "IP", "TARGET", "COUNT"
+    )];
+    text.extend(events.iter().map(|s| {
+        let e = &s.event;
+        format!(
+            "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
+            s.id,
+            rfc3339(e.at),
+            e.kind,
+            e.outcome.as_str(),
+            dash(&e.actor),
+            dash(&e.client_id),
+            dash(&e.ip),
+            dash(&e.target),
+            e.count
+        )
+    }));
+    print(json, &events, text.join("\n"));
     Ok(())
 }
 
@@ -826,12 +936,13 @@ fn read_password(arg: &PasswordArg) -> Result<String, CliError> {
 
 fn describe_user(u: &crate::model::User) -> String {
     format!(
-        "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  disabled: {}",
+        "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  admin: {}\n  disabled: {}",
         u.username,
         u.sub,
         u.email.as_deref().unwrap_or("-"),
         if u.email_verified { " (verified)" } else { "" },
         u.name.as_deref().unwrap_or("-"),
+        u.admin,
         u.disabled
     )
 }
@@ -843,6 +954,7 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
             email,
             email_verified,
             name,
+            admin,
             password,
         } => {
             let password = read_password(&password)?;
@@ -851,8 +963,9 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
                 email,
                 email_verified,
                 name,
+                admin,
             };
-            let u = core.create_user(spec, &password).await?;
+            let u = core.create_user(spec, &password, &Actor::cli()).await?;
             print(json, &u, format!("created user {}", describe_user(&u)));
         }
         UserCommand::List => {
@@ -869,7 +982,8 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
         }
         UserCommand::SetPassword { username, password } => {
             let password = read_password(&password)?;
-            core.set_user_password(&username, &password).await?;
+            core.set_user_password(&username, &password, &Actor::cli())
+                .await?;
             print(
                 json,
                 &serde_json::json!({"username": username, "password_changed": true}),
@@ -888,7 +1002,9 @@ async fn set_disabled(
     disable: bool,
     json: bool,
 ) -> Result<(), CliError> {
-    let u = core.set_user_disabled(username, disable).await?;
+    let u = core
+        .set_user_disabled(username, disable, &Actor::cli())
+        .await?;
     let verb = if disable { "disabled" } else { "enabled" };
     print(json, &u, format!("{verb} user {}", describe_user(&u)));
     Ok(())

@@ -34,6 +34,9 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Serving plain http on a non-loopback address is refused unless this is set.
     pub allow_insecure_http: bool,
+    /// The first admin's password when `serve` finds no admin (else one is generated and
+    /// written to a 0600 file in the data directory).
+    pub bootstrap_admin_password: Option<SecretString>,
     pub log: LogConfig,
     pub keys: KeysConfig,
     pub clients: ClientsConfig,
@@ -44,6 +47,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub tls: TlsConfig,
     pub otel: OtelConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +117,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             allow_insecure_http: false,
+            bootstrap_admin_password: None,
             log: LogConfig::default(),
             keys: KeysConfig::default(),
             clients: ClientsConfig::default(),
@@ -123,6 +128,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
             otel: OtelConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -254,6 +260,26 @@ pub struct LimitsConfig {
     pub login_failures_before_delay: u32,
     /// The longest such wait, in seconds: a delay, never a lock an attacker can hold forever.
     pub login_max_delay_seconds: u32,
+    /// Where instances pool their counts so that the limits above hold across them.
+    pub shared: SharedLimits,
+    /// `redis://[user:password@]host[:port][/db]`, with `shared = "redis"`.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key Tessera writes, so deployments can share one Redis.
+    pub redis_key_prefix: String,
+    /// How often an instance pushes its counts to the shared store and reads the totals back.
+    pub sync_ms: u32,
+}
+
+/// The store behind shared rate limits.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SharedLimits {
+    /// In-process limits only: each instance allows the full rate.
+    Off,
+    /// The server's own PostgreSQL database.
+    Database,
+    /// Redis at `redis_url`.
+    Redis,
 }
 
 impl Default for LimitsConfig {
@@ -269,7 +295,59 @@ impl Default for LimitsConfig {
             trusted_proxies: Vec::new(),
             login_failures_before_delay: 5,
             login_max_delay_seconds: 300,
+            shared: SharedLimits::Off,
+            redis_url: None,
+            redis_key_prefix: "tessera:limits:".to_owned(),
+            sync_ms: 250,
         }
+    }
+}
+
+impl LimitsConfig {
+    fn validate(&self, database_url: &str) -> Result<(), ConfigError> {
+        if !(10..=60_000).contains(&self.sync_ms) {
+            return Err(invalid(
+                "TESSERA_LIMITS__SYNC_MS",
+                "must be between 10 and 60000 milliseconds",
+            ));
+        }
+        match (self.shared, &self.redis_url) {
+            (SharedLimits::Redis, None) => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "is required with TESSERA_LIMITS__SHARED=redis",
+                ));
+            }
+            (SharedLimits::Redis, Some(url)) if !url.0.starts_with("redis://") => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "must start with redis:// (TLS to Redis, rediss://, is not built in)",
+                ));
+            }
+            (SharedLimits::Off | SharedLimits::Database, Some(_)) => {
+                return Err(invalid(
+                    "TESSERA_LIMITS__REDIS_URL",
+                    "is only used with TESSERA_LIMITS__SHARED=redis",
+                ));
+            }
+            _ => {}
+        }
+        // One SQLite file is one instance's database, where in-process limits already hold;
+        // sharing it between processes on one machine is not what "database" is for.
+        if self.shared == SharedLimits::Database && database_url.starts_with("sqlite:") {
+            return Err(invalid(
+                "TESSERA_LIMITS__SHARED",
+                "\"database\" needs PostgreSQL (TESSERA_DATABASE_URL=postgres://…); with SQLite \
+                 use \"off\" or \"redis\"",
+            ));
+        }
+        if self.shared == SharedLimits::Redis && self.redis_key_prefix.is_empty() {
+            return Err(invalid(
+                "TESSERA_LIMITS__REDIS_KEY_PREFIX",
+                "must not be empty",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -380,6 +458,32 @@ impl Default for OtelConfig {
     }
 }
 
+/// The audit log of security events: written in batches by a background writer, kept for
+/// `retention_days` and then purged by the maintenance job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days an event is kept. There is no "forever": an unbounded table eventually fills the
+    /// disk, and a log kept for years belongs in a log archive, not in the login database.
+    pub retention_days: u32,
+    /// Events waiting for the writer; past that, events are dropped (and counted) rather than
+    /// slowing requests down.
+    pub queue: u32,
+    /// How often the writer stores what it holds, in milliseconds (it also writes whenever
+    /// 500 events are waiting).
+    pub flush_ms: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 90,
+            queue: 10_000,
+            flush_ms: 1000,
+        }
+    }
+}
+
 impl OtelConfig {
     /// Whether traces are exported.
     pub fn enabled(&self) -> bool {
@@ -418,6 +522,30 @@ impl OtelConfig {
             return Err(invalid(
                 "TESSERA_OTEL__SAMPLING_RATIO",
                 "must be between 0.0 and 1.0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AuditConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3650).contains(&self.retention_days) {
+            return Err(invalid(
+                "TESSERA_AUDIT__RETENTION_DAYS",
+                "must be between 1 and 3650 days (keeping events forever is not supported)",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.queue) {
+            return Err(invalid(
+                "TESSERA_AUDIT__QUEUE",
+                "must be between 1 and 1000000 events",
+            ));
+        }
+        if !(10..=60_000).contains(&self.flush_ms) {
+            return Err(invalid(
+                "TESSERA_AUDIT__FLUSH_MS",
+                "must be between 10 and 60000 milliseconds",
             ));
         }
         Ok(())
@@ -524,12 +652,14 @@ impl Config {
             ));
         }
         self.passwords.validate()?;
+        self.limits.validate(&self.database_url)?;
         if self.sessions.idle_minutes == 0 || self.sessions.absolute_hours == 0 {
             return Err(invalid(
                 "TESSERA_SESSIONS__IDLE_MINUTES / TESSERA_SESSIONS__ABSOLUTE_HOURS",
                 "must be at least 1",
             ));
         }
+        self.audit.validate()?;
         Ok(self)
     }
 
@@ -546,6 +676,18 @@ impl Config {
             .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Where files the server writes for the operator go (the generated master key, the
+    /// bootstrap admin password): beside the SQLite file, else beside the configured key file,
+    /// else `./data`.
+    pub fn data_dir(&self) -> PathBuf {
+        let beside = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.sqlite_path()
+            .as_deref()
+            .or(self.master_key_file.as_deref())
+            .map(beside)
+            .unwrap_or_else(|| PathBuf::from("data"))
     }
 
     /// Where the generated master key lives when none is configured: beside the SQLite file.
@@ -814,6 +956,135 @@ mod tests {
             }
             jail.set_env("TESSERA_OTEL__ENDPOINTS", "http://x");
             assert!(load_err(jail).contains("endpoints"), "{}", load_err(jail));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn shared_limit_settings_are_checked() {
+        let with = |database_url: &str, limits: LimitsConfig| Config {
+            database_url: database_url.to_owned(),
+            limits,
+            ..Config::default()
+        };
+        let pg = "postgres://db/x";
+        let redis = |url: &str| LimitsConfig {
+            shared: SharedLimits::Redis,
+            redis_url: Some(SecretString(url.to_owned())),
+            ..LimitsConfig::default()
+        };
+        for (url, limits, setting) in [
+            (
+                "sqlite://t.db",
+                LimitsConfig {
+                    shared: SharedLimits::Database,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__SHARED",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    shared: SharedLimits::Redis,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__REDIS_URL",
+            ),
+            (pg, redis("rediss://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (
+                pg,
+                LimitsConfig {
+                    redis_url: Some(SecretString("redis://r".into())),
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__REDIS_URL",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    redis_key_prefix: String::new(),
+                    ..redis("redis://r")
+                },
+                "TESSERA_LIMITS__REDIS_KEY_PREFIX",
+            ),
+            (
+                pg,
+                LimitsConfig {
+                    sync_ms: 0,
+                    ..LimitsConfig::default()
+                },
+                "TESSERA_LIMITS__SYNC_MS",
+            ),
+        ] {
+            let err = with(url, limits).validated().unwrap_err().to_string();
+            assert!(err.contains(setting), "{err}");
+        }
+        let database = LimitsConfig {
+            shared: SharedLimits::Database,
+            ..LimitsConfig::default()
+        };
+        assert!(with(pg, database).validated().is_ok());
+        assert!(
+            with("sqlite://t.db", redis("redis://:pw@r:6379/2"))
+                .validated()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn shared_limit_settings_from_env() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://db/x");
+            jail.set_env("TESSERA_LIMITS__SHARED", "database");
+            jail.set_env("TESSERA_LIMITS__SYNC_MS", "500");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.limits.shared, SharedLimits::Database);
+            assert_eq!(config.limits.sync_ms, 500);
+            jail.set_env("TESSERA_LIMITS__SHARED", "memcached");
+            assert!(
+                load_err(jail).contains("LIMITS.SHARED"),
+                "{}",
+                load_err(jail)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn audit_settings_from_env_and_their_bounds() {
+        Jail::expect_with(|jail| {
+            let config = Config::load().expect("defaults are valid");
+            assert_eq!(
+                (
+                    config.audit.retention_days,
+                    config.audit.queue,
+                    config.audit.flush_ms
+                ),
+                (90, 10_000, 1000)
+            );
+            jail.set_env("TESSERA_AUDIT__RETENTION_DAYS", "30");
+            jail.set_env("TESSERA_AUDIT__QUEUE", "64");
+            jail.set_env("TESSERA_AUDIT__FLUSH_MS", "250");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.audit.retention_days, 30);
+            assert_eq!(config.audit.queue, 64);
+            assert_eq!(config.audit.flush_ms, 250);
+            for (name, value) in [
+                ("TESSERA_AUDIT__RETENTION_DAYS", "0"),
+                ("TESSERA_AUDIT__RETENTION_DAYS", "3651"),
+                ("TESSERA_AUDIT__QUEUE", "0"),
+                ("TESSERA_AUDIT__FLUSH_MS", "5"),
+            ] {
+                jail.set_env(name, value);
+                let err = load_err(jail);
+                assert!(err.contains(name), "{name}={value}: {err}");
+                jail.set_env(name, "100");
+            }
+            jail.set_env("TESSERA_AUDIT__KEEP", "1");
+            assert!(
+                load_err(jail).contains("keep"),
+                "unknown audit keys are refused"
+            );
             Ok(())
         });
     }

@@ -1,7 +1,9 @@
 //! Prometheus metrics. The registry lives in the app state (no process global), so apps started
 //! side by side in tests count separately. Per-client series only for allow-listed clients, so
-//! a large deployment cannot blow up the series count by accident. Nothing is recorded unless
-//! `/metrics` is served (`metrics.token` set): counting what nobody can read is wasted work.
+//! a large deployment cannot blow up the series count by accident. Nothing is recorded per
+//! request unless `/metrics` is served (`metrics.token` set): counting what nobody can read is
+//! wasted work. (The rare failure counters handed to the limiter and the audit writer count
+//! always.)
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -69,8 +71,11 @@ pub struct Metrics {
     rate_limited: Family<LimitLabels, Counter>,
     refresh_replays: Counter,
     code_replays: Counter,
+    /// Syncs with the shared rate-limit store that failed (limits fell back to local counts).
+    pub rate_limit_sync_failures: Counter,
     argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
+    pub audit_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -94,8 +99,10 @@ impl Metrics {
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let refresh_replays = Counter::default();
         let code_replays = Counter::default();
+        let rate_limit_sync_failures = Counter::default();
         let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let db_pool = Family::<PoolLabels, Gauge>::default();
+        let audit_dropped = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -137,6 +144,11 @@ impl Metrics {
             code_replays.clone(),
         );
         registry.register(
+            "rate_limit_sync_failures",
+            "Syncs with the shared rate-limit store that failed (limits counted locally meanwhile)",
+            rate_limit_sync_failures.clone(),
+        );
+        registry.register(
             "argon2_queue_wait_seconds",
             "Time password hashing jobs waited for a hashing thread",
             argon2_queue_wait.clone(),
@@ -145,6 +157,12 @@ impl Metrics {
             "db_pool_connections",
             "Database pool connections by state",
             db_pool.clone(),
+        );
+        registry.register(
+            "audit_events_dropped",
+            "Audit events lost: the writer's queue was full, or the database refused writes for \
+             longer than the queue could hold",
+            audit_dropped.clone(),
         );
         Self {
             enabled,
@@ -158,8 +176,10 @@ impl Metrics {
             rate_limited,
             refresh_replays,
             code_replays,
+            rate_limit_sync_failures,
             argon2_queue_wait,
             db_pool,
+            audit_dropped,
         }
     }
 

@@ -2,7 +2,7 @@
 //! hidden cause of any 5xx answer. Query strings are never logged: they may carry codes.
 //!
 //! Handlers and error renderers say who a request was for ([`ClientTag`]) and how it ended
-//! ([`Outcome`]) through response extensions, so the line carries `client_id` and `outcome`
+//! ([`RequestOutcome`]) through response extensions, so the line carries `client_id` and `outcome`
 //! without anything being parsed twice. With OpenTelemetry configured, the span is also the
 //! request's server span (see [`crate::telemetry`]).
 
@@ -32,20 +32,20 @@ pub struct ClientTag(pub ClientId);
 /// How a request ended, for the log: `ok`, an OAuth error code (`invalid_client`,
 /// `invalid_grant`, …), `rate_limited`, `login_failed`, `server_error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Outcome(pub &'static str);
+pub struct RequestOutcome(pub &'static str);
 
-impl Outcome {
-    pub const OK: Outcome = Outcome("ok");
-    pub const RATE_LIMITED: Outcome = Outcome("rate_limited");
-    pub const SERVER_ERROR: Outcome = Outcome("server_error");
+impl RequestOutcome {
+    pub const OK: RequestOutcome = RequestOutcome("ok");
+    pub const RATE_LIMITED: RequestOutcome = RequestOutcome("rate_limited");
+    pub const SERVER_ERROR: RequestOutcome = RequestOutcome("server_error");
 
     /// What a response says without a tag of its own (a plain 404, an extractor's rejection).
-    fn of_status(status: StatusCode) -> Outcome {
+    fn of_status(status: StatusCode) -> RequestOutcome {
         match status.as_u16() {
-            ..400 => Outcome::OK,
-            429 => Outcome::RATE_LIMITED,
-            500.. => Outcome::SERVER_ERROR,
-            _ => Outcome("invalid_request"),
+            ..400 => RequestOutcome::OK,
+            429 => RequestOutcome::RATE_LIMITED,
+            500.. => RequestOutcome::SERVER_ERROR,
+            _ => RequestOutcome("invalid_request"),
         }
     }
 }
@@ -59,7 +59,7 @@ pub fn tag_client(mut response: Response, client_id: Option<ClientId>) -> Respon
 }
 
 /// Tags `response` with how it ended.
-pub fn tag_outcome(mut response: Response, outcome: Outcome) -> Response {
+pub fn tag_outcome(mut response: Response, outcome: RequestOutcome) -> Response {
     response.extensions_mut().insert(outcome);
     response
 }
@@ -109,11 +109,11 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
         .extensions()
         .get::<ClientTag>()
         .map(|ClientTag(id)| id.0.as_str());
-    let Outcome(outcome) = response
+    let RequestOutcome(outcome) = response
         .extensions()
-        .get::<Outcome>()
+        .get::<RequestOutcome>()
         .copied()
-        .unwrap_or_else(|| Outcome::of_status(status));
+        .unwrap_or_else(|| RequestOutcome::of_status(status));
     span.in_scope(|| {
         if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
             tracing::error!(%method, %path, status = status.as_u16(), cause = %cause, "request failed");
@@ -162,7 +162,11 @@ mod tests {
             (503, "server_error"),
         ] {
             let status = StatusCode::from_u16(status).expect("status");
-            assert_eq!(Outcome::of_status(status), Outcome(outcome), "{status}");
+            assert_eq!(
+                RequestOutcome::of_status(status),
+                RequestOutcome(outcome),
+                "{status}"
+            );
         }
     }
 }

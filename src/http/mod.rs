@@ -1,6 +1,7 @@
 //! HTTP: the router, its layers and the handlers. Handlers only translate between HTTP and the
 //! domain (`oauth`, `oidc`, `service`).
 
+mod admin;
 mod client_ip;
 mod cors;
 mod extract;
@@ -20,6 +21,42 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::service::Core;
 
 pub type AppState = Arc<Core>;
+
+/// The console: every handler takes the `Admin` extractor, so each page checks the role.
+fn admin_pages() -> Router<AppState> {
+    use admin::{audit, clients, home, keys, password, resources, users};
+    Router::new()
+        .route("/admin", get(home))
+        .route(password::PATH, get(password::show).post(password::submit))
+        .route("/admin/clients", get(clients::list).post(clients::create))
+        .route("/admin/clients/new", get(clients::new))
+        .route(
+            "/admin/clients/{id}",
+            get(clients::edit).post(clients::update),
+        )
+        .route("/admin/clients/{id}/rotate", post(clients::rotate))
+        .route("/admin/clients/{id}/delete", post(clients::delete))
+        .route(
+            "/admin/resources",
+            get(resources::list).post(resources::create),
+        )
+        .route("/admin/resources/new", get(resources::new))
+        .route("/admin/resources/edit", get(resources::edit))
+        .route("/admin/resources/update", post(resources::update))
+        .route("/admin/resources/delete", post(resources::delete))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/new", get(users::new))
+        .route("/admin/users/{sub}", get(users::show).post(users::update))
+        .route("/admin/users/{sub}/password", post(users::set_password))
+        .route("/admin/users/{sub}/disabled", post(users::set_disabled))
+        .route("/admin/users/{sub}/revoke", post(users::revoke))
+        .route("/admin/keys", get(keys::list))
+        .route("/admin/keys/rotate", post(keys::rotate))
+        .route("/admin/keys/retire", post(keys::retire))
+        .route("/admin/lockouts", get(keys::lockouts))
+        .route("/admin/lockouts/clear", post(keys::clear_lockout))
+        .route("/admin/audit", get(audit::list))
+}
 
 pub fn router(state: AppState) -> Router {
     // Browser apps call these three; /introspect is for servers and sends no CORS headers.
@@ -71,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(ui::login::show).post(ui::login::submit))
         .route("/consent", get(ui::consent::show).post(ui::consent::submit))
         .route("/logout", get(ui::logout::logout).post(ui::logout::logout))
+        .merge(admin_pages())
         .layer(session_layer);
     Router::new()
         .merge(protocol)

@@ -161,6 +161,9 @@ pub struct Client {
     /// A first-party client may get offline_access without a consent page only when an admin
     /// pre-authorised it (OIDC Core §11).
     pub offline_preauthorized: bool,
+    /// Only clients an admin marks so may be granted the admin API and its `tessera:admin`
+    /// scope.
+    pub admin_api: bool,
     /// Overrides (seconds) of the refresh-token idle and absolute lifetimes and the ID-token
     /// lifetime.
     pub refresh_idle_ttl: Option<i64>,

@@ -1,10 +1,12 @@
 //! Plain types shared by the store, the services and the protocol code; wire strings live here.
 
+mod audit;
 mod client;
 mod resource;
 mod scope;
 mod user;
 
+pub use audit::{Actor, AuditEvent, Outcome, StoredEvent};
 pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};
 pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
 pub use scope::{Scope, is_scope_token};

@@ -14,6 +14,10 @@ pub struct User {
     pub name: Option<String>,
     /// A disabled user cannot sign in.
     pub disabled: bool,
+    /// May use the admin console.
+    pub admin: bool,
+    /// Set for a generated bootstrap password: the console asks for a new one first.
+    pub must_change_password: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -2,51 +2,103 @@
 
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
-use crate::model::Client;
+use crate::model::{AuditEvent, Client, Outcome};
 use crate::service::Core;
+use crate::service::audit::kind;
 use crate::store::refresh_tokens;
+
+/// The audit event of a revocation by `caller` from `ip`; `target` is the token type, never the
+/// token.
+fn revoked(
+    core: &Core,
+    caller: &Client,
+    ip: &str,
+    target: &str,
+    outcome: Outcome,
+    detail: serde_json::Value,
+) {
+    core.audit.record(
+        AuditEvent::new(kind::TOKEN_REVOKED, core.now(), outcome)
+            .actor(caller.client_id.0.clone())
+            .client(caller.client_id.0.clone())
+            .ip(ip)
+            .target(target)
+            .detail(detail),
+    );
+}
+
+fn not_yours(core: &Core, caller: &Client, ip: &str, target: &str) -> OAuthError {
+    revoked(
+        core,
+        caller,
+        ip,
+        target,
+        Outcome::Failure,
+        serde_json::json!({"reason": "issued to another client"}),
+    );
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the token was not issued to this client",
+    )
+}
 
 /// RFC 7009 §2.1/§2.2: unknown, malformed or expired tokens are answered with success (the
 /// client cannot act on the difference); a token issued to another client is refused and stays
 /// valid. A revoked access token is inactive at introspection until it would have expired;
 /// verifiers that check the JWT locally keep accepting it until `exp`, which is why access
-/// tokens are short-lived.
-pub async fn revoke(core: &Core, caller: &Client, token: &str) -> Result<(), OAuthError> {
+/// tokens are short-lived. Revocations, and attempts on another client's token, are audited
+/// with the caller's `ip`.
+pub async fn revoke(core: &Core, caller: &Client, token: &str, ip: &str) -> Result<(), OAuthError> {
     let keys = core.keys.current();
     let Ok(claims) =
         keys.verifier
             .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, core.issuer())
     else {
-        return revoke_refresh_token(core, caller, token).await;
+        return revoke_refresh_token(core, caller, token, ip).await;
     };
     if claims.client_id != caller.client_id.0 {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "the token was not issued to this client",
-        ));
+        return Err(not_yours(core, caller, ip, "access_token"));
     }
     if claims.exp <= core.now() {
         return Ok(());
     }
     crate::store::revocations::insert(&core.db, &claims.jti, &claims.client_id, claims.exp).await?;
     tracing::info!(client_id = %caller.client_id, "access token revoked");
+    revoked(
+        core,
+        caller,
+        ip,
+        "access_token",
+        Outcome::Success,
+        serde_json::json!({"jti": claims.jti}),
+    );
     Ok(())
 }
 
 /// RFC 7009 §2.1: revoking a refresh token ends its whole family and the access tokens issued
 /// with it.
-async fn revoke_refresh_token(core: &Core, caller: &Client, token: &str) -> Result<(), OAuthError> {
+async fn revoke_refresh_token(
+    core: &Core,
+    caller: &Client,
+    token: &str,
+    ip: &str,
+) -> Result<(), OAuthError> {
     let hash = crate::oauth::authorize::decision::hash_secret(token);
     let Some((family, client_id)) = refresh_tokens::family_of(&core.db, &hash).await? else {
         return Ok(());
     };
     if client_id != caller.client_id.0 {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "the token was not issued to this client",
-        ));
+        return Err(not_yours(core, caller, ip, "refresh_token"));
     }
     refresh_tokens::revoke_family(&core.db, &family, core.now()).await?;
     tracing::info!(client_id = %caller.client_id, "refresh token family revoked");
+    revoked(
+        core,
+        caller,
+        ip,
+        "refresh_token",
+        Outcome::Success,
+        serde_json::json!({"family_id": family}),
+    );
     Ok(())
 }

@@ -4,9 +4,10 @@ use super::{Core, ServiceError, invalid};
 use crate::crypto::random;
 use crate::crypto::secrets::SecretHasher;
 use crate::model::{
-    ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope,
+    Actor, ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope,
     SigningAlg,
 };
+use crate::service::admin::ADMIN_SCOPE;
 use crate::service::resources::MAX_TOKEN_TTL;
 use crate::store::clients as store;
 
@@ -35,6 +36,7 @@ pub struct ClientSpec {
     pub first_party: bool,
     pub pkce_required: bool,
     pub offline_preauthorized: bool,
+    pub admin_api: bool,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
@@ -67,6 +69,7 @@ impl ClientSpec {
             first_party: false,
             pkce_required: true,
             offline_preauthorized: false,
+            admin_api: false,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
             id_token_ttl: None,
@@ -99,6 +102,7 @@ impl ClientSpec {
             first_party: c.first_party,
             pkce_required: c.pkce_required,
             offline_preauthorized: c.offline_preauthorized,
+            admin_api: c.admin_api,
             refresh_idle_ttl: c.refresh_idle_ttl,
             refresh_absolute_ttl: c.refresh_absolute_ttl,
             id_token_ttl: c.id_token_ttl,
@@ -238,6 +242,18 @@ impl Core {
                 .ok_or_else(|| invalid("resources", format!("no resource {identifier}")))?;
             resources.push(resource);
         }
+        // The admin API is never granted by accident: only to clients an admin marked so, and
+        // its scope is never a default (see `service::admin`).
+        if !spec.admin_api
+            && resources
+                .iter()
+                .any(|r| r.scopes.iter().any(|s| s.name == ADMIN_SCOPE))
+        {
+            return Err(invalid(
+                "resources",
+                "the admin API can only be granted to a client marked admin_api",
+            ));
+        }
         let grants: Vec<ClientGrant> = resources
             .iter()
             .map(|r| ClientGrant {
@@ -281,9 +297,21 @@ impl Core {
             .and_then(|d| grants.iter().find(|g| g.resource == d))
             .map(|g| g.scopes.clone())
             .unwrap_or_default();
-        let default_scopes = spec
-            .default_scopes
-            .unwrap_or_else(|| granted_default.clone());
+        let default_scopes = spec.default_scopes.unwrap_or_else(|| {
+            Scope::from_tokens(
+                granted_default
+                    .iter()
+                    .filter(|s| *s != ADMIN_SCOPE)
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        });
+        if default_scopes.contains(ADMIN_SCOPE) {
+            return Err(invalid(
+                "default_scopes",
+                "tessera:admin is never a default scope: request it explicitly",
+            ));
+        }
         if !default_scopes.is_subset_of(&granted_default) {
             return Err(invalid(
                 "default_scopes",
@@ -349,6 +377,7 @@ impl Core {
             first_party: spec.first_party,
             pkce_required: spec.pkce_required,
             offline_preauthorized: spec.offline_preauthorized,
+            admin_api: spec.admin_api,
             refresh_idle_ttl: spec.refresh_idle_ttl,
             refresh_absolute_ttl: spec.refresh_absolute_ttl,
             id_token_ttl: spec.id_token_ttl,
@@ -364,16 +393,26 @@ impl Core {
 
     /// Registers a client with a server-generated id and (if confidential) a 256-bit secret,
     /// of which only a keyed hash is stored.
-    pub async fn create_client(&self, spec: ClientSpec) -> Result<Registered, ServiceError> {
+    pub async fn create_client(
+        &self,
+        spec: ClientSpec,
+        actor: &Actor,
+    ) -> Result<Registered, ServiceError> {
         let id = ClientId(format!("c_{}", random::token::<16>()));
         let mut client = self.build_client(id, spec, self.now()).await?;
         let secret = (!client.public).then(SecretHasher::generate_secret);
         client.secret_hash = secret.as_deref().map(|s| self.hasher.hash(s));
-        store::insert(&self.db, &client).await?;
+        let audit = self.audit_change(actor, "client.created", &client.client_id.0, &client);
+        store::insert(&self.db, &client, &audit).await?;
         Ok(Registered { client, secret })
     }
 
-    pub async fn update_client(&self, id: &str, spec: ClientSpec) -> Result<Client, ServiceError> {
+    pub async fn update_client(
+        &self,
+        id: &str,
+        spec: ClientSpec,
+        actor: &Actor,
+    ) -> Result<Client, ServiceError> {
         let existing = self.client(id).await?;
         if existing.public != spec.public {
             return Err(invalid(
@@ -387,7 +426,13 @@ impl Core {
         client.secret_hash = existing.secret_hash;
         client.previous_secret_hash = existing.previous_secret_hash;
         client.previous_secret_expires_at = existing.previous_secret_expires_at;
-        let found = store::update(&self.db, &client).await?;
+        let kind = match (existing.disabled, client.disabled) {
+            (false, true) => "client.disabled",
+            (true, false) => "client.enabled",
+            _ => "client.updated",
+        };
+        let audit = self.audit_change(actor, kind, id, &client);
+        let found = store::update(&self.db, &client, &audit).await?;
         self.clients.invalidate(id);
         if !found {
             return Err(ServiceError::NotFound(format!("client {id}")));
@@ -401,6 +446,7 @@ impl Core {
         &self,
         id: &str,
         overlap_seconds: i64,
+        actor: &Actor,
     ) -> Result<String, ServiceError> {
         let client = self.client(id).await?;
         if client.public {
@@ -416,7 +462,18 @@ impl Core {
             (Some(old), s) if s > 0 => Some((old.as_str(), now + s)),
             _ => None,
         };
-        let found = store::set_secret(&self.db, &client.client_id, &hash, previous, now).await?;
+        let audit = actor
+            .event("client.secret_rotated", now, id)
+            .detail(serde_json::json!({ "overlap_seconds": overlap_seconds }));
+        let found = store::set_secret(
+            &self.db,
+            &client.client_id,
+            &hash,
+            previous,
+            now,
+            Some(&audit),
+        )
+        .await?;
         self.clients.invalidate(id);
         if !found {
             return Err(ServiceError::NotFound(format!("client {id}")));
@@ -436,7 +493,15 @@ impl Core {
             .previous_secret_hash
             .as_deref()
             .zip(client.previous_secret_expires_at);
-        store::set_secret(&self.db, &client.client_id, &hash, previous, self.now()).await?;
+        store::set_secret(
+            &self.db,
+            &client.client_id,
+            &hash,
+            previous,
+            self.now(),
+            None,
+        )
+        .await?;
         self.clients.invalidate(&client.client_id.0);
         tracing::info!(client_id = %client.client_id, "client secret re-hashed under the new master key");
         Ok(())
@@ -452,8 +517,19 @@ impl Core {
         Ok(store::list(&self.db).await?)
     }
 
-    pub async fn delete_client(&self, id: &str) -> Result<(), ServiceError> {
-        let found = store::delete(&self.db, id).await?;
+    /// One page of clients for the console and the admin API (see `store::clients::page`).
+    pub async fn client_page(
+        &self,
+        prefix: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<Client>, ServiceError> {
+        Ok(store::page(&self.db, prefix, after, limit.clamp(1, 500)).await?)
+    }
+
+    pub async fn delete_client(&self, id: &str, actor: &Actor) -> Result<(), ServiceError> {
+        let audit = actor.event("client.deleted", self.now(), id);
+        let found = store::delete(&self.db, id, &audit).await?;
         self.clients.invalidate(id);
         if !found {
             return Err(ServiceError::NotFound(format!("client {id}")));

@@ -11,12 +11,13 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::audit::{SYSTEM, kind};
 use super::{Core, ServiceError};
 use crate::crypto::CryptoError;
 use crate::crypto::jwt::{Signer, Verifier};
 use crate::crypto::keys::KeyPair;
 use crate::crypto::master_key::Keyring;
-use crate::model::SigningAlg;
+use crate::model::{Actor, AuditEvent, Outcome, SigningAlg};
 use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
 
@@ -190,8 +191,14 @@ impl Core {
 
     /// Promotes next → active, active → retired and publishes a new next key for `alg`.
     /// Refused while the next key has been published for less than one JWKS max-age, because
-    /// verifiers that cached JWKS before it appeared would reject its tokens.
-    pub async fn rotate_key(&self, alg: SigningAlg) -> Result<KeyInfo, ServiceError> {
+    /// verifiers that cached JWKS before it appeared would reject its tokens — unless `force`d
+    /// (an admin retiring a compromised active key accepts that).
+    pub async fn rotate_key(
+        &self,
+        alg: SigningAlg,
+        force: bool,
+        actor: &Actor,
+    ) -> Result<KeyInfo, ServiceError> {
         let rows = key_store::list(&self.db).await?;
         let find = |state: &str| {
             rows.iter()
@@ -205,7 +212,7 @@ impl Core {
         })?;
         let now = self.now();
         let usable_from = next.created_at + i64::from(self.config.keys.jwks_max_age);
-        if now < usable_from {
+        if now < usable_from && !force {
             return Err(ServiceError::Conflict(format!(
                 "the next {} key {} is published only since {}s; it may sign in {}s \
                  (one JWKS max-age, keys.jwks_max_age)",
@@ -216,14 +223,13 @@ impl Core {
             )));
         }
         let new_next = generate_row(alg, "next", self).await?;
-        let rotated = key_store::rotate(
-            &self.db,
-            find("active").map(|r| r.kid.as_str()),
-            &next.kid,
-            &new_next,
-            now,
-        )
-        .await?;
+        let active = find("active").map(|r| r.kid.as_str());
+        let kind = if force { "key.retired" } else { "key.rotated" };
+        let audit = actor
+            .event(kind, now, &next.kid)
+            .detail(serde_json::json!({ "alg": alg.as_str(), "retired": active }));
+        let rotated =
+            key_store::rotate(&self.db, active, &next.kid, &new_next, now, &audit).await?;
         if !rotated {
             return Err(ServiceError::Conflict(
                 "another instance rotated this key at the same time; list the keys and retry"
@@ -238,6 +244,39 @@ impl Core {
             .find(|k| k.kid == next.kid)
             .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("key {}", next.kid)))
+    }
+
+    /// Retires a key now: an active key is replaced by its algorithm's next key at once (even if
+    /// verifiers may not have fetched it yet); a retired key stops being published, so tokens
+    /// it signed stop verifying. The next key cannot be retired: rotate instead.
+    pub async fn retire_key(&self, kid: &str, actor: &Actor) -> Result<(), ServiceError> {
+        let rows = key_store::list(&self.db).await?;
+        let key = rows
+            .iter()
+            .find(|r| r.kid == kid)
+            .ok_or_else(|| ServiceError::NotFound(format!("key {kid}")))?;
+        match key.state.as_str() {
+            "active" => {
+                let alg: SigningAlg = key
+                    .alg
+                    .parse()
+                    .map_err(|e| ServiceError::Conflict(format!("key {kid}: {e}")))?;
+                self.rotate_key(alg, true, actor).await?;
+            }
+            "retired" => {
+                let audit = actor.event("key.unpublished", self.now(), kid);
+                if !key_store::delete_retired(&self.db, kid, &audit).await? {
+                    return Err(ServiceError::NotFound(format!("key {kid}")));
+                }
+                self.reload_keys().await?;
+            }
+            _ => {
+                return Err(ServiceError::Conflict(format!(
+                    "key {kid} is the next key and signs nothing yet: rotate instead"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Re-encrypts every stored private key under the primary master key (`keys rewrap`). The
@@ -276,14 +315,26 @@ impl Core {
             .filter(|k| k.state == "active")
         {
             if info.activated_at.unwrap_or(info.created_at) + period <= now {
-                match self.rotate_key(info.alg).await {
+                // Successful rotations are audited in their own transaction (actor `system`);
+                // a failure is reported through the audit writer.
+                let failed = || {
+                    AuditEvent::new(kind::KEY_ROTATED, self.now(), Outcome::Failure)
+                        .actor(SYSTEM)
+                        .target(info.kid.clone())
+                        .detail(serde_json::json!({"alg": info.alg.as_str()}))
+                };
+                match self.rotate_key(info.alg, false, &Actor::system()).await {
                     Ok(k) => {
-                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated")
+                        tracing::info!(kid = %k.kid, alg = k.alg.as_str(), "signing key rotated");
                     }
+                    // Another instance rotated it first, or the next key is too new.
                     Err(ServiceError::Conflict(reason)) => {
                         tracing::debug!(%reason, "rotation skipped")
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.audit.record(failed());
+                        return Err(e);
+                    }
                 }
             }
         }

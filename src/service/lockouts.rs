@@ -3,7 +3,9 @@
 //! must wait, doubling up to a cap of a few minutes — a delay, never a lock an attacker could
 //! hold forever. Unknown usernames are counted exactly like known ones.
 
+use super::audit::kind;
 use super::{Core, ServiceError};
+use crate::model::{Actor, AuditEvent, Outcome};
 use crate::store::login_failures::{self, LoginFailure};
 
 /// Failures older than a day no longer count.
@@ -57,6 +59,14 @@ impl Core {
                     kind = key.split(':').next().unwrap_or(""),
                     "login delayed after repeated failures"
                 );
+                let name = username.trim().to_lowercase();
+                let mut event = AuditEvent::new(kind::LOCKOUT_STARTED, now, Outcome::Failure)
+                    .ip(ip)
+                    .detail(serde_json::json!({"failures": failures, "delay_seconds": delay}));
+                if !name.is_empty() {
+                    event = event.actor(name);
+                }
+                self.audit.record(event.target(key));
             }
         }
         Ok(())
@@ -65,7 +75,7 @@ impl Core {
     /// A successful login clears the account's counter (the IP's stays: others may be guessing
     /// from the same address).
     pub async fn login_succeeded(&self, username: &str) -> Result<(), ServiceError> {
-        login_failures::clear(&self.db, &account_key(username)).await?;
+        login_failures::clear(&self.db, &account_key(username), None).await?;
         Ok(())
     }
 
@@ -74,13 +84,14 @@ impl Core {
     }
 
     /// Clears a counter: `account:<username>`, `ip:<address>`, or a bare username.
-    pub async fn clear_lockout(&self, key: &str) -> Result<(), ServiceError> {
+    pub async fn clear_lockout(&self, key: &str, actor: &Actor) -> Result<(), ServiceError> {
         let key = if key.starts_with("account:") || key.starts_with("ip:") {
             key.to_owned()
         } else {
             account_key(key)
         };
-        if !login_failures::clear(&self.db, &key).await? {
+        let audit = actor.event("lockout.cleared", self.now(), &key);
+        if !login_failures::clear(&self.db, &key, Some(&audit)).await? {
             return Err(ServiceError::NotFound(format!("lockout {key}")));
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! Management of resources, clients and keys, with their validation: the one place the CLI and
 //! the HTTP handlers (and later the console and admin API) call. No axum types here.
 
+pub mod admin;
+pub mod audit;
 mod cache;
 pub mod clients;
 pub mod keys;
@@ -19,7 +21,7 @@ use crate::config::Config;
 use crate::crypto::master_key::Keyring;
 use crate::crypto::secrets::SecretHasher;
 use crate::error::AppError;
-use crate::model::{Client, Resource};
+use crate::model::{Actor, AuditEvent, Client, Resource};
 use crate::store::{Db, StoreError};
 
 /// Everything a request or a CLI command needs: config, database, keys and clock. No globals.
@@ -41,6 +43,8 @@ pub struct Core {
     pub keys: KeyStore,
     /// argon2id for human passwords, on its own bounded thread pool.
     pub passwords: crate::crypto::password::PasswordHasher,
+    /// Security events, written in the background.
+    pub audit: audit::Auditor,
 }
 
 impl Core {
@@ -75,14 +79,34 @@ impl Core {
 }
 
 impl Core {
-    /// Removes what can no longer matter: expired revocations, sessions, codes and refresh-token
-    /// families. Safe on several instances at once (plain deletes).
+    /// The audit line of an admin change, with the object as it now stands (no secrets: the
+    /// model types skip them when serialised).
+    pub(crate) fn audit_change(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        target: &str,
+        object: &impl serde::Serialize,
+    ) -> AuditEvent {
+        let event = actor.event(kind, self.now(), target);
+        match serde_json::to_value(object) {
+            Ok(detail) => event.detail(detail),
+            Err(_) => event,
+        }
+    }
+
+    /// Removes what can no longer matter: expired revocations, sessions, codes, refresh-token
+    /// families, shared rate-limit windows and audit events past `audit.retention_days`. Safe
+    /// on several instances at once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.now();
         crate::store::revocations::purge_expired(&self.db, now).await?;
         crate::store::sessions::purge_expired(&self.db, now).await?;
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
+        crate::store::rate_limits::purge(&self.db, now).await?;
+        let retention = i64::from(self.config.audit.retention_days) * 86_400;
+        crate::store::audit::purge_before(&self.db, now - retention).await?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! algorithm and lifetime.
 
 use super::{Core, ServiceError, invalid};
-use crate::model::{Resource, ScopeDef, SigningAlg, is_scope_token, validate_resource_identifier};
+use crate::model::{
+    Actor, Resource, ScopeDef, SigningAlg, is_scope_token, validate_resource_identifier,
+};
 use crate::store::resources as store;
 
 /// Access-token lifetime bounds: long-lived JWTs cannot be recalled from verifiers that check
@@ -54,6 +56,15 @@ impl ResourceSpec {
                     format!("{:?} is not a valid scope name (RFC 6749 §3.3)", s.name),
                 ));
             }
+            if s.name.starts_with("tessera:") {
+                return Err(invalid(
+                    "scopes",
+                    format!(
+                        "{:?}: scope names starting with tessera: are reserved",
+                        s.name
+                    ),
+                ));
+            }
             if self.scopes[..i].iter().any(|o| o.name == s.name) {
                 return Err(invalid("scopes", format!("{:?} is listed twice", s.name)));
             }
@@ -84,26 +95,42 @@ impl ResourceSpec {
 }
 
 impl Core {
-    pub async fn create_resource(&self, spec: ResourceSpec) -> Result<Resource, ServiceError> {
+    pub async fn create_resource(
+        &self,
+        spec: ResourceSpec,
+        actor: &Actor,
+    ) -> Result<Resource, ServiceError> {
         spec.validate()?;
         let now = self.now();
         let resource = spec.into_resource(now, now);
         self.resources.invalidate(&resource.identifier);
-        store::insert(&self.db, &resource).await.map_err(|e| {
-            if e.is_unique_violation() {
-                ServiceError::Conflict(format!("resource {} already exists", resource.identifier))
-            } else {
-                e.into()
-            }
-        })?;
+        let audit = self.audit_change(actor, "resource.created", &resource.identifier, &resource);
+        store::insert(&self.db, &resource, &audit)
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    ServiceError::Conflict(format!(
+                        "resource {} already exists",
+                        resource.identifier
+                    ))
+                } else {
+                    e.into()
+                }
+            })?;
         Ok(resource)
     }
 
-    pub async fn update_resource(&self, spec: ResourceSpec) -> Result<Resource, ServiceError> {
+    pub async fn update_resource(
+        &self,
+        spec: ResourceSpec,
+        actor: &Actor,
+    ) -> Result<Resource, ServiceError> {
+        self.refuse_builtin(&spec.identifier)?;
         spec.validate()?;
         let existing = self.resource(&spec.identifier).await?;
         let resource = spec.into_resource(existing.created_at, self.now());
-        let found = store::update(&self.db, &resource).await?;
+        let audit = self.audit_change(actor, "resource.updated", &resource.identifier, &resource);
+        let found = store::update(&self.db, &resource, &audit).await?;
         self.resources.invalidate(&resource.identifier);
         if !found {
             return Err(ServiceError::NotFound(format!(
@@ -112,6 +139,16 @@ impl Core {
             )));
         }
         Ok(resource)
+    }
+
+    /// The admin API's own resource is managed by the server, not by hand.
+    fn refuse_builtin(&self, identifier: &str) -> Result<(), ServiceError> {
+        if identifier == self.admin_api_identifier() {
+            return Err(ServiceError::Conflict(
+                "the admin API resource is built in and cannot be changed or deleted".into(),
+            ));
+        }
+        Ok(())
     }
 
     pub async fn resource(&self, identifier: &str) -> Result<Resource, ServiceError> {
@@ -124,8 +161,14 @@ impl Core {
         Ok(store::list(&self.db).await?)
     }
 
-    pub async fn delete_resource(&self, identifier: &str) -> Result<(), ServiceError> {
-        let found = store::delete(&self.db, identifier).await?;
+    pub async fn delete_resource(
+        &self,
+        identifier: &str,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        self.refuse_builtin(identifier)?;
+        let audit = actor.event("resource.deleted", self.now(), identifier);
+        let found = store::delete(&self.db, identifier, &audit).await?;
         self.resources.invalidate(identifier);
         if !found {
             return Err(ServiceError::NotFound(format!("resource {identifier}")));

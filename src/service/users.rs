@@ -6,7 +6,18 @@ use super::{Core, ServiceError, invalid};
 use crate::config::PasswordsConfig;
 use crate::crypto::CryptoError;
 use crate::crypto::password::{PasswordError, policy_violation};
-use crate::model::User;
+use crate::model::{Actor, User};
+use crate::store::consents::Consent;
+use crate::store::refresh_tokens::Family;
+use crate::store::sessions::SessionInfo;
+
+/// What a user holds, for the console's user page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserGrants {
+    pub sessions: Vec<SessionInfo>,
+    pub consents: Vec<Consent>,
+    pub families: Vec<Family>,
+}
 use crate::store::users::{self as store, StoredUser};
 
 /// The desired state of a user, for create.
@@ -18,6 +29,8 @@ pub struct UserSpec {
     /// `email_verified`): only an admin or a verification flow should say so.
     pub email_verified: bool,
     pub name: Option<String>,
+    /// May use the admin console.
+    pub admin: bool,
 }
 
 impl UserSpec {
@@ -106,7 +119,23 @@ impl Core {
 
     /// Creates a user with a new random `sub` (OIDC Core §5.1: never reassigned, and never the
     /// username or email, which can change). Conflict when the username is taken in any case.
-    pub async fn create_user(&self, spec: UserSpec, password: &str) -> Result<User, ServiceError> {
+    pub async fn create_user(
+        &self,
+        spec: UserSpec,
+        password: &str,
+        actor: &Actor,
+    ) -> Result<User, ServiceError> {
+        self.insert_user(spec, password, false, actor).await
+    }
+
+    /// `must_change_password` is for generated passwords only someone else has seen.
+    pub(crate) async fn insert_user(
+        &self,
+        spec: UserSpec,
+        password: &str,
+        must_change_password: bool,
+        actor: &Actor,
+    ) -> Result<User, ServiceError> {
         validate_username(&spec.username)?;
         let email = validate_email(spec.email)?;
         if spec.email_verified && email.is_none() {
@@ -123,10 +152,13 @@ impl Core {
             email_verified: spec.email_verified,
             name,
             disabled: false,
+            admin: spec.admin,
+            must_change_password,
             created_at: now,
             updated_at: now,
         };
-        match store::insert(&self.db, &user, &hash).await {
+        let audit = self.audit_change(actor, "user.created", &user.username, &user);
+        match store::insert(&self.db, &user, &hash, &audit).await {
             Ok(()) => Ok(user),
             Err(e) if e.is_unique_violation() => Err(ServiceError::Conflict(format!(
                 "username {:?} is already taken (usernames ignore letter case)",
@@ -156,27 +188,167 @@ impl Core {
         &self,
         username: &str,
         password: &str,
+        actor: &Actor,
     ) -> Result<(), ServiceError> {
         self.check_password_policy(password)?;
         if store::by_username(&self.db, username).await?.is_none() {
             return Err(ServiceError::NotFound(format!("user {username}")));
         }
         let hash = self.passwords.hash(password).await?;
-        if !store::set_password_hash(&self.db, username, &hash, self.now()).await? {
+        let audit = actor.event("user.password_set", self.now(), username);
+        if !store::set_password_hash(&self.db, username, &hash, false, self.now(), &audit).await? {
             return Err(ServiceError::NotFound(format!("user {username}")));
         }
         Ok(())
     }
 
     /// A disabled user can no longer sign in; their data and `sub` stay.
+    /// Disabling ends the user's browser sessions; their refresh tokens stop working and their
+    /// access tokens are inactive at introspection (both check the account).
     pub async fn set_user_disabled(
         &self,
         username: &str,
         disabled: bool,
+        actor: &Actor,
     ) -> Result<User, ServiceError> {
-        store::set_disabled(&self.db, username, disabled, self.now())
+        let kind = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        let audit = actor.event(kind, self.now(), username);
+        store::set_disabled(&self.db, username, disabled, self.now(), &audit)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("user {username}")))
+    }
+
+    /// Changes the profile claims and the admin role of the user `sub`.
+    pub async fn update_user_profile(
+        &self,
+        sub: &str,
+        email: Option<String>,
+        email_verified: bool,
+        name: Option<String>,
+        admin: bool,
+        actor: &Actor,
+    ) -> Result<User, ServiceError> {
+        let email = validate_email(email)?;
+        if email_verified && email.is_none() {
+            return Err(invalid("email_verified", "needs an email address"));
+        }
+        let name = validate_name(name)?;
+        let existing = self
+            .user_by_sub(sub)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))?;
+        let profile = store::Profile {
+            email: email.as_deref(),
+            email_verified,
+            name: name.as_deref(),
+            admin,
+        };
+        let audit = actor
+            .event("user.updated", self.now(), &existing.username)
+            .detail(serde_json::json!({
+                "email": &email, "email_verified": email_verified, "name": &name, "admin": admin,
+            }));
+        store::update_profile(&self.db, sub, &profile, self.now(), &audit)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))
+    }
+
+    /// One page of users for the console and the admin API (see `store::users::page`).
+    pub async fn user_page(
+        &self,
+        prefix: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<User>, ServiceError> {
+        Ok(store::page(&self.db, prefix, after, limit.clamp(1, 500)).await?)
+    }
+
+    /// The user's live browser sessions, remembered consents and refresh-token grants.
+    pub async fn user_grants(&self, sub: &str) -> Result<UserGrants, ServiceError> {
+        let now = self.now();
+        Ok(UserGrants {
+            sessions: crate::store::sessions::list_of(&self.db, sub, now).await?,
+            consents: crate::store::consents::list_of(&self.db, sub).await?,
+            families: crate::store::refresh_tokens::families_of(&self.db, sub, now).await?,
+        })
+    }
+
+    /// Ends one browser session of the user and the refresh tokens bound to it.
+    pub async fn end_user_session(
+        &self,
+        user: &User,
+        sid: &str,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let audit = actor.event("user.session_ended", self.now(), &user.username);
+        if !crate::store::sessions::end_of(&self.db, &user.sub, sid, &audit).await? {
+            return Err(ServiceError::NotFound(format!("session {sid}")));
+        }
+        crate::store::refresh_tokens::revoke_session(&self.db, sid, self.now()).await?;
+        Ok(())
+    }
+
+    /// Withdraws the user's consent for a client: the next sign-in there asks again.
+    pub async fn revoke_user_consent(
+        &self,
+        user: &User,
+        client_id: &str,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let audit = actor
+            .event("user.consent_revoked", self.now(), &user.username)
+            .client(client_id);
+        if !crate::store::consents::delete(&self.db, &user.sub, client_id, &audit).await? {
+            return Err(ServiceError::NotFound(format!("consent for {client_id}")));
+        }
+        Ok(())
+    }
+
+    /// Revokes one of the user's refresh-token families and the access tokens issued in it.
+    pub async fn revoke_user_family(
+        &self,
+        user: &User,
+        family_id: &str,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let audit = actor
+            .event("user.refresh_revoked", self.now(), &user.username)
+            .detail(serde_json::json!({ "family_id": family_id }));
+        crate::store::refresh_tokens::revoke_family_of(
+            &self.db,
+            &user.sub,
+            family_id,
+            self.now(),
+            &audit,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A signed-in user replaces a password they were told to change.
+    pub async fn change_own_password(
+        &self,
+        user: &User,
+        password: &str,
+    ) -> Result<(), ServiceError> {
+        self.check_password_policy(password)?;
+        let hash = self.passwords.hash(password).await?;
+        let actor = Actor {
+            name: user.username.clone(),
+            client_id: None,
+            ip: None,
+        };
+        let audit = actor.event("user.password_changed", self.now(), &user.username);
+        if !store::set_password_hash(&self.db, &user.username, &hash, false, self.now(), &audit)
+            .await?
+        {
+            return Err(ServiceError::NotFound(format!("user {}", user.username)));
+        }
+        Ok(())
     }
 
     /// The user, if `username` names an enabled user whose password this is; else None, in

@@ -3,8 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
-use crate::model::{Client, ClientGrant, ClientId, Scope};
+use crate::model::{AuditEvent, Client, ClientGrant, ClientId, Scope};
 
 #[derive(FromRow)]
 struct Row {
@@ -25,6 +26,7 @@ struct Row {
     first_party: bool,
     pkce_required: bool,
     offline_preauthorized: bool,
+    admin_api: bool,
     refresh_idle_ttl: Option<i64>,
     refresh_absolute_ttl: Option<i64>,
     id_token_ttl: Option<i64>,
@@ -48,7 +50,7 @@ const COLUMNS: &str = "client_id, name, public, application_type, auth_method, g
     redirect_uris, post_logout_redirect_uris, allowed_origins, default_resource, default_scopes, access_token_ttl, resource_server_for, \
     id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
     refresh_absolute_ttl, id_token_ttl, refresh_grace_seconds, secret_hash, previous_secret_hash, \
-    previous_secret_expires_at, disabled, created_at, updated_at";
+    previous_secret_expires_at, disabled, created_at, updated_at, admin_api";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("client {id}: {what}"))
@@ -81,6 +83,7 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         first_party: r.first_party,
         pkce_required: r.pkce_required,
         offline_preauthorized: r.offline_preauthorized,
+        admin_api: r.admin_api,
         refresh_idle_ttl: r.refresh_idle_ttl,
         refresh_absolute_ttl: r.refresh_absolute_ttl,
         id_token_ttl: r.id_token_ttl,
@@ -140,7 +143,8 @@ macro_rules! replace_grants {
     }};
 }
 
-pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
+/// Inserts the client, its grants and its audit line in one transaction.
+pub async fn insert(db: &Db, c: &Client, audit: &AuditEvent) -> Result<(), StoreError> {
     let uris = json_list(&c.redirect_uris)?;
     let logout_uris = json_list(&c.post_logout_redirect_uris)?;
     let origins = json_list(&c.allowed_origins)?;
@@ -153,9 +157,10 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
              resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
              disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
              pkce_required, offline_preauthorized, refresh_idle_ttl, refresh_absolute_ttl, \
-             id_token_ttl, post_logout_redirect_uris, allowed_origins, refresh_grace_seconds) \
+             id_token_ttl, post_logout_redirect_uris, allowed_origins, refresh_grace_seconds, \
+             admin_api) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -184,16 +189,19 @@ pub async fn insert(db: &Db, c: &Client) -> Result<(), StoreError> {
         .bind(&logout_uris)
         .bind(&origins)
         .bind(c.refresh_grace_seconds)
+        .bind(c.admin_api)
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
+        insert_event!(&mut *tx, audit)?;
         tx.commit().await?;
     });
     Ok(())
 }
 
-/// Replaces everything but the id, the secrets and the creation time. False if no such client.
-pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
+/// Replaces everything but the id, the secrets and the creation time, with its audit line.
+/// False (and nothing written) if no such client.
+pub async fn update(db: &Db, c: &Client, audit: &AuditEvent) -> Result<bool, StoreError> {
     let uris = json_list(&c.redirect_uris)?;
     let logout_uris = json_list(&c.post_logout_redirect_uris)?;
     let origins = json_list(&c.allowed_origins)?;
@@ -207,7 +215,7 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
              application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16, \
              offline_preauthorized = $17, refresh_idle_ttl = $18, refresh_absolute_ttl = $19, \
              id_token_ttl = $20, post_logout_redirect_uris = $21, allowed_origins = $22, \
-             refresh_grace_seconds = $23 WHERE client_id = $1",
+             refresh_grace_seconds = $23, admin_api = $24 WHERE client_id = $1",
         )
         .bind(&c.client_id.0)
         .bind(&c.name)
@@ -232,28 +240,33 @@ pub async fn update(db: &Db, c: &Client) -> Result<bool, StoreError> {
         .bind(&logout_uris)
         .bind(&origins)
         .bind(c.refresh_grace_seconds)
+        .bind(c.admin_api)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
             replace_grants!(tx, c);
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
         done.rows_affected() == 1
     });
     Ok(found)
 }
 
 /// Stores a new secret hash, keeping the previous one until `previous_expires_at` (or dropping
-/// it when that is None).
+/// it when that is None). A rotation carries its audit line; a re-hash under a new master key
+/// changes nothing an admin did and has none.
 pub async fn set_secret(
     db: &Db,
     id: &ClientId,
     hash: &str,
     previous: Option<(&str, i64)>,
     now: i64,
+    audit: Option<&AuditEvent>,
 ) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
             "UPDATE clients SET secret_hash = $2, previous_secret_hash = $3, \
              previous_secret_expires_at = $4, updated_at = $5 WHERE client_id = $1",
         )
@@ -262,10 +275,17 @@ pub async fn set_secret(
         .bind(previous.map(|p| p.0))
         .bind(previous.map(|p| p.1))
         .bind(now)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected())
-    })?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            if let Some(audit) = audit {
+                insert_event!(&mut *tx, audit)?;
+            }
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done == 1)
 }
 
@@ -306,13 +326,83 @@ pub async fn list(db: &Db) -> Result<Vec<Client>, StoreError> {
         .collect()
 }
 
-pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(db: &Db, id: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
-        sqlx::query("DELETE FROM clients WHERE client_id = $1")
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(id)
-            .execute(pool)
-            .await
-            .map(|d| d.rows_affected())
-    })?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done == 1)
+}
+
+/// One page of clients in (lower-cased name, id) order after `after`, optionally narrowed to
+/// those whose name or id starts with `prefix` (any letter case). Keyset pagination: the cost of
+/// a page does not grow with how far into the list it is.
+pub async fn page(
+    db: &Db,
+    prefix: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<Client>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM clients WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(p) = prefix {
+        binds.push(format!("{}%", super::like_escape(&p.to_lowercase())));
+        sql.push_str(
+            " AND (LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(client_id) LIKE $1 ESCAPE '\\')",
+        );
+    }
+    if let Some((name, id)) = after {
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (LOWER(name), client_id) > (${}, ${})",
+            n + 1,
+            n + 2
+        ));
+        binds.push(name.to_lowercase());
+        binds.push(id.to_owned());
+    }
+    sql.push_str(&format!(
+        " ORDER BY LOWER(name), client_id LIMIT ${}",
+        binds.len() + 1
+    ));
+    let rows: Vec<Row> = with_pool!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.bind(limit).fetch_all(pool).await
+    })?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+    let grants_sql = format!(
+        "SELECT client_id, resource, scopes FROM client_grants WHERE client_id IN ({}) \
+         ORDER BY client_id, resource",
+        placeholders.join(", ")
+    );
+    let mut grants: Vec<GrantRow> = with_pool!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(grants_sql));
+        for r in &rows {
+            q = q.bind(&r.client_id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                grants.drain(..).partition(|g| g.client_id == r.client_id);
+            grants = rest;
+            to_client(r, mine)
+        })
+        .collect()
 }

@@ -1,6 +1,52 @@
 //! Remembered consent per user and client (OIDC Core §3.1.2.4).
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::AuditEvent;
+
+/// A remembered consent.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Consent {
+    pub client_id: String,
+    pub scope: String,
+    pub updated_at: i64,
+}
+
+pub async fn list_of(db: &Db, sub: &str) -> Result<Vec<Consent>, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT client_id, scope, updated_at FROM consents WHERE sub = $1 ORDER BY client_id",
+        )
+        .bind(sub)
+        .fetch_all(pool)
+        .await
+    })?)
+}
+
+/// An admin withdraws a consent (the next sign-in to that client asks again). False if there
+/// was none; the audit line commits with the deletion.
+pub async fn delete(
+    db: &Db,
+    sub: &str,
+    client_id: &str,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM consents WHERE sub = $1 AND client_id = $2")
+            .bind(sub)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
+    Ok(done == 1)
+}
 
 pub async fn get(db: &Db, sub: &str, client_id: &str) -> Result<Option<String>, StoreError> {
     Ok(with_pool!(db, pool => {

@@ -3,7 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::AuditEvent;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyRow {
@@ -62,6 +64,7 @@ pub async fn rotate(
     next_kid: &str,
     new_next: &KeyRow,
     now: i64,
+    audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
     let rotated = with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -105,6 +108,7 @@ pub async fn rotate(
             .rows_affected() == 1;
         }
         if ok {
+            insert_event!(&mut *tx, audit)?;
             tx.commit().await?;
         } else {
             tx.rollback().await?;
@@ -112,6 +116,25 @@ pub async fn rotate(
         ok
     });
     Ok(rotated)
+}
+
+/// Stops publishing a retired key at once (an admin's decision, e.g. after a compromise):
+/// tokens it signed stop verifying. False when `kid` is not a retired key.
+pub async fn delete_retired(db: &Db, kid: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
+    Ok(done == 1)
 }
 
 /// Replaces a key's ciphertext, only if it is still the one that was read (a concurrent rewrap

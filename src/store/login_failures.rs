@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::AuditEvent;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct LoginFailure {
@@ -57,14 +59,23 @@ pub async fn delayed_until(db: &Db, keys: [&str; 2], now: i64) -> Result<Option<
     })?)
 }
 
-pub async fn clear(db: &Db, key: &str) -> Result<bool, StoreError> {
+/// Clears a counter. An admin's clearing carries its audit line; a successful login's does not.
+pub async fn clear(db: &Db, key: &str, audit: Option<&AuditEvent>) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key)
-            .execute(pool)
-            .await
-            .map(|d| d.rows_affected())
-    })?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done > 0 {
+            if let Some(audit) = audit {
+                insert_event!(&mut *tx, audit)?;
+            }
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done > 0)
 }
 

@@ -1,11 +1,14 @@
 //! Storage: one set of SQL statements run on PostgreSQL or SQLite. Each function is one
 //! statement or one transaction; timestamps are unix seconds from our clock, never `now()`.
 
+pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod keys;
 pub mod login_failures;
+pub mod rate_limits;
+pub mod redis_counters;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod revocations;
@@ -39,6 +42,19 @@ impl StoreError {
     pub fn is_foreign_key_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
     }
+}
+
+/// Escapes `\`, `%` and `_` for a `LIKE … ESCAPE '\'` pattern, so user input matches only
+/// itself.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The database in use, chosen from the URL scheme.
@@ -171,5 +187,11 @@ mod tests {
             .collect();
         assert!(!pg.is_empty());
         assert_eq!(pg, lite);
+    }
+
+    #[test]
+    fn like_patterns_match_only_the_input() {
+        assert_eq!(like_escape("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(like_escape("plain"), "plain");
     }
 }

@@ -3,7 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::AuditEvent;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RefreshRow {
@@ -142,12 +144,50 @@ pub async fn family_of(db: &Db, token_hash: &str) -> Result<Option<(String, Stri
 
 /// Revokes every token of the family and the access tokens issued with them, in one transaction.
 pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), StoreError> {
-    revoke_where(db, "family_id = $1", family_id, now).await
+    revoke_where(db, "family_id = $1", family_id, now, None).await
 }
 
 /// Revokes the refresh tokens bound to a browser session (not offline ones) when it ends.
 pub async fn revoke_session(db: &Db, sid: &str, now: i64) -> Result<(), StoreError> {
-    revoke_where(db, "sid = $1 AND NOT offline", sid, now).await
+    revoke_where(db, "sid = $1 AND NOT offline", sid, now, None).await
+}
+
+/// A grant a user holds: the live (unused, unrevoked) token of a refresh-token family.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct Family {
+    pub family_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub offline: bool,
+    pub auth_time: i64,
+    pub family_expires_at: i64,
+}
+
+/// The user's live refresh-token families, newest sign-in first.
+pub async fn families_of(db: &Db, sub: &str, now: i64) -> Result<Vec<Family>, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT family_id, client_id, scope, offline, auth_time, family_expires_at \
+             FROM refresh_tokens WHERE sub = $1 AND revoked_at IS NULL AND used_at IS NULL \
+             AND expires_at > $2 AND family_expires_at > $2 ORDER BY auth_time DESC, family_id",
+        )
+        .bind(sub)
+        .bind(now)
+        .fetch_all(pool)
+        .await
+    })?)
+}
+
+/// An admin revokes one of the user's families; the audit line commits with the revocation.
+pub async fn revoke_family_of(
+    db: &Db,
+    sub: &str,
+    family_id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let condition = "family_id = $1 AND sub = $3";
+    revoke_where(db, condition, family_id, now, Some((sub, audit))).await
 }
 
 async fn revoke_where(
@@ -155,6 +195,7 @@ async fn revoke_where(
     condition: &'static str,
     value: &str,
     now: i64,
+    by_admin: Option<(&str, &AuditEvent)>,
 ) -> Result<(), StoreError> {
     let update = format!(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE {condition} AND revoked_at IS NULL \
@@ -162,11 +203,14 @@ async fn revoke_where(
     );
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let issued: Vec<(Option<String>, Option<i64>, String)> = sqlx::query_as(sqlx::AssertSqlSafe(update))
-            .bind(value)
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(update)).bind(value).bind(now);
+        if let Some((sub, _)) = by_admin {
+            query = query.bind(sub);
+        }
+        let issued: Vec<(Option<String>, Option<i64>, String)> = query.fetch_all(&mut *tx).await?;
+        if let Some((_, audit)) = by_admin {
+            insert_event!(&mut *tx, audit)?;
+        }
         for (jti, exp, client_id) in issued {
             if let (Some(jti), Some(exp)) = (jti, exp)
                 && exp > now

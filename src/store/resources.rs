@@ -2,8 +2,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
-use crate::model::{Resource, ScopeDef};
+use crate::model::{AuditEvent, Resource, ScopeDef};
 
 #[derive(FromRow)]
 struct Row {
@@ -44,9 +45,11 @@ fn scopes_json(resource: &Resource) -> Result<String, StoreError> {
     serde_json::to_string(&resource.scopes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub async fn insert(db: &Db, r: &Resource) -> Result<(), StoreError> {
+/// Inserts the resource and its audit line in one transaction.
+pub async fn insert(db: &Db, r: &Resource, audit: &AuditEvent) -> Result<(), StoreError> {
     let scopes = scopes_json(r)?;
     with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO resources (identifier, name, scopes, signing_alg, access_token_ttl, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -58,18 +61,20 @@ pub async fn insert(db: &Db, r: &Resource) -> Result<(), StoreError> {
         .bind(r.access_token_ttl)
         .bind(r.created_at)
         .bind(r.updated_at)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })?;
+        .execute(&mut *tx)
+        .await?;
+        insert_event!(&mut *tx, audit)?;
+        tx.commit().await?;
+    });
     Ok(())
 }
 
-/// Returns false when no such resource exists.
-pub async fn update(db: &Db, r: &Resource) -> Result<bool, StoreError> {
+/// Returns false (and writes nothing) when no such resource exists.
+pub async fn update(db: &Db, r: &Resource, audit: &AuditEvent) -> Result<bool, StoreError> {
     let scopes = scopes_json(r)?;
     let done = with_pool!(db, pool => {
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
             "UPDATE resources SET name = $2, scopes = $3, signing_alg = $4, \
              access_token_ttl = $5, updated_at = $6 WHERE identifier = $1",
         )
@@ -79,10 +84,15 @@ pub async fn update(db: &Db, r: &Resource) -> Result<bool, StoreError> {
         .bind(r.signing_alg.as_str())
         .bind(r.access_token_ttl)
         .bind(r.updated_at)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected())
-    })?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done == 1)
 }
 
@@ -103,14 +113,20 @@ pub async fn list(db: &Db) -> Result<Vec<Resource>, StoreError> {
 }
 
 /// Deleting a resource removes its grants (cascade) and clears clients' defaults.
-pub async fn delete(db: &Db, identifier: &str) -> Result<bool, StoreError> {
+pub async fn delete(db: &Db, identifier: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
-        sqlx::query("DELETE FROM resources WHERE identifier = $1")
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM resources WHERE identifier = $1")
             .bind(identifier)
-            .execute(pool)
-            .await
-            .map(|d| d.rows_affected())
-    })?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done == 1)
 }
 

@@ -1,7 +1,49 @@
 //! Browser session records (tower-sessions), keyed by a hash of the cookie value so a database
 //! leak does not hand out live sessions.
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::AuditEvent;
+
+/// A user's live browser session as an admin sees it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct SessionInfo {
+    pub sid: String,
+    pub expires_at: i64,
+}
+
+pub async fn list_of(db: &Db, sub: &str, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT sid, expires_at FROM sessions WHERE sub = $1 AND sid IS NOT NULL \
+             AND expires_at > $2 ORDER BY expires_at DESC",
+        )
+        .bind(sub)
+        .bind(now)
+        .fetch_all(pool)
+        .await
+    })?)
+}
+
+/// Ends the user's session `sid` (an admin's action, audited in the same transaction). False if
+/// there was none.
+pub async fn end_of(db: &Db, sub: &str, sid: &str, audit: &AuditEvent) -> Result<bool, StoreError> {
+    let done = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE sub = $1 AND sid = $2")
+            .bind(sub)
+            .bind(sid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done > 0 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
+    Ok(done > 0)
+}
 
 /// Who a session belongs to: the user and the OIDC session id, kept in columns so that a
 /// user's sessions can be listed and tokens bound to a session checked.

@@ -3,8 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
-use crate::model::User;
+use crate::model::{AuditEvent, User};
 
 #[derive(FromRow)]
 struct Row {
@@ -15,6 +16,8 @@ struct Row {
     name: Option<String>,
     password_hash: String,
     disabled: bool,
+    admin: bool,
+    must_change_password: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -36,7 +39,7 @@ impl std::fmt::Debug for StoredUser {
 }
 
 const COLUMNS: &str = "sub, username, email, email_verified, name, password_hash, disabled, \
-    created_at, updated_at";
+    admin, must_change_password, created_at, updated_at";
 
 impl From<Row> for StoredUser {
     fn from(r: Row) -> Self {
@@ -49,6 +52,8 @@ impl From<Row> for StoredUser {
                 email_verified: r.email_verified,
                 name: r.name,
                 disabled: r.disabled,
+                admin: r.admin,
+                must_change_password: r.must_change_password,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
             },
@@ -56,12 +61,20 @@ impl From<Row> for StoredUser {
     }
 }
 
-/// Fails with a unique violation when the username is taken in any letter case.
-pub async fn insert(db: &Db, u: &User, password_hash: &str) -> Result<(), StoreError> {
+/// Fails with a unique violation when the username is taken in any letter case. The audit
+/// line commits with the user.
+pub async fn insert(
+    db: &Db,
+    u: &User,
+    password_hash: &str,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
     with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (sub, username, email, email_verified, name, password_hash, \
-             disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             disabled, created_at, updated_at, admin, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&u.sub)
         .bind(&u.username)
@@ -72,11 +85,107 @@ pub async fn insert(db: &Db, u: &User, password_hash: &str) -> Result<(), StoreE
         .bind(u.disabled)
         .bind(u.created_at)
         .bind(u.updated_at)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })?;
+        .bind(u.admin)
+        .bind(u.must_change_password)
+        .execute(&mut *tx)
+        .await?;
+        insert_event!(&mut *tx, audit)?;
+        tx.commit().await?;
+    });
     Ok(())
+}
+
+/// True when some enabled user is an admin.
+pub async fn any_admin(db: &Db) -> Result<bool, StoreError> {
+    let found: Option<i32> = with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT 1 FROM users WHERE admin AND NOT disabled LIMIT 1")
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+/// One page of users in (lower-cased username, sub) order after `after`, optionally narrowed to
+/// those whose username, email or name starts with `prefix` (any letter case); keyset
+/// pagination as for clients.
+pub async fn page(
+    db: &Db,
+    prefix: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(p) = prefix {
+        binds.push(format!("{}%", super::like_escape(&p.to_lowercase())));
+        sql.push_str(
+            " AND (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(email) LIKE $1 ESCAPE '\\' \
+             OR LOWER(name) LIKE $1 ESCAPE '\\')",
+        );
+    }
+    if let Some((username, sub)) = after {
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (LOWER(username), sub) > (${}, ${})",
+            n + 1,
+            n + 2
+        ));
+        binds.push(username.to_lowercase());
+        binds.push(sub.to_owned());
+    }
+    sql.push_str(&format!(
+        " ORDER BY LOWER(username), sub LIMIT ${}",
+        binds.len() + 1
+    ));
+    let rows: Vec<Row> = with_pool!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.bind(limit).fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|r| StoredUser::from(r).user).collect())
+}
+
+/// What an admin may change about a user besides the password.
+#[derive(Debug, Clone)]
+pub struct Profile<'a> {
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub name: Option<&'a str>,
+    pub admin: bool,
+}
+
+/// Updates the profile with its audit line; None (nothing written) if no such user.
+pub async fn update_profile(
+    db: &Db,
+    sub: &str,
+    p: &Profile<'_>,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "UPDATE users SET email = $2, email_verified = $3, name = $4, admin = $5, updated_at = $6 \
+         WHERE sub = $1 RETURNING {COLUMNS}"
+    );
+    let row: Option<Row> = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(sub)
+            .bind(p.email)
+            .bind(p.email_verified)
+            .bind(p.name)
+            .bind(p.admin)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if row.is_some() {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        row
+    });
+    Ok(row.map(|r| StoredUser::from(r).user))
 }
 
 pub async fn by_sub(db: &Db, sub: &str) -> Result<Option<StoredUser>, StoreError> {
@@ -103,25 +212,35 @@ pub async fn list(db: &Db) -> Result<Vec<User>, StoreError> {
     Ok(rows.into_iter().map(|r| StoredUser::from(r).user).collect())
 }
 
-/// Sets a new password hash. False if no such user.
+/// Sets a new password hash (and whether it must be changed at the next sign-in), with its
+/// audit line. False if no such user.
 pub async fn set_password_hash(
     db: &Db,
     username: &str,
     password_hash: &str,
+    must_change: bool,
     now: i64,
+    audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
     let done = with_pool!(db, pool => {
-        sqlx::query(
-            "UPDATE users SET password_hash = $2, updated_at = $3 \
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
              WHERE LOWER(username) = LOWER($1)",
         )
         .bind(username)
         .bind(password_hash)
+        .bind(must_change)
         .bind(now)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected())
-    })?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done
+    });
     Ok(done == 1)
 }
 
@@ -147,23 +266,37 @@ pub async fn upgrade_password_hash(
 }
 
 /// Enables or disables a user; returns the user as now stored, None if there is none.
+/// Disabling also ends the user's browser sessions, in the same transaction as its audit line.
 pub async fn set_disabled(
     db: &Db,
     username: &str,
     disabled: bool,
     now: i64,
+    audit: &AuditEvent,
 ) -> Result<Option<User>, StoreError> {
     let sql = format!(
         "UPDATE users SET disabled = $2, updated_at = $3 WHERE LOWER(username) = LOWER($1) \
          RETURNING {COLUMNS}"
     );
     let row: Option<Row> = with_pool!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut tx = pool.begin().await?;
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(username)
             .bind(disabled)
             .bind(now)
-            .fetch_optional(pool)
-            .await
-    })?;
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(r) = &row {
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE sub = $1")
+                    .bind(&r.sub)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        row
+    });
     Ok(row.map(|r| StoredUser::from(r).user))
 }

@@ -267,7 +267,7 @@ async fn login_errors_are_generic_and_forms_need_the_csrf_token() {
     // A disabled user is refused with the same message.
     s.app
         .core
-        .set_user_disabled("alice", true)
+        .set_user_disabled("alice", true, &tessera::model::Actor::cli())
         .await
         .expect("disable");
     let r = b
@@ -670,8 +670,10 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
                 email: None,
                 email_verified: false,
                 name: None,
+                admin: false,
             },
             "another long password",
+            &tessera::model::Actor::cli(),
         )
         .await
         .expect("bob");

@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 use crate::signin::{OidcClient, OidcResponse, PASSWORD, Setup, oidc_client, setup_with};
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------------
 // The browser: one chromedriver (and so one Chromium) per test.
@@ -53,7 +53,7 @@ fn binary(var: &str, default: &str) -> PathBuf {
 
 /// A chromedriver child process in its own process group, with a fresh Chromium profile. Dropping
 /// it kills the group: chromedriver and any Chromium it started, even when a test panics.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     dir: tempfile::TempDir,
@@ -130,7 +130,7 @@ async fn start_driver() -> Driver {
 
 /// A headless Chromium session. With `scripts: false` pages run no JavaScript (to photograph the
 /// form_post page before it submits itself).
-async fn chromium(scripts: bool) -> (Driver, Client) {
+pub(crate) async fn chromium(scripts: bool) -> (Driver, Client) {
     let chromium = binary("TESSERA_CHROMIUM", "/usr/bin/chromium");
     let driver = start_driver().await;
     let profile = driver.dir.path().join("profile");
@@ -169,7 +169,11 @@ async fn chromium(scripts: bool) -> (Driver, Client) {
 }
 
 /// Polls the browser's URL until `done` holds.
-async fn wait_for_url(c: &Client, what: &str, done: impl Fn(&url::Url) -> bool) -> url::Url {
+pub(crate) async fn wait_for_url(
+    c: &Client,
+    what: &str,
+    done: impl Fn(&url::Url) -> bool,
+) -> url::Url {
     let start = Instant::now();
     loop {
         let url = c.current_url().await.expect("current url");
@@ -181,7 +185,7 @@ async fn wait_for_url(c: &Client, what: &str, done: impl Fn(&url::Url) -> bool) 
     }
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
@@ -190,13 +194,13 @@ async fn text(c: &Client, css: &str) -> String {
         .expect("text")
 }
 
-async fn fill(c: &Client, id: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, value: &str) {
     let field = c.find(Locator::Id(id)).await.expect("field");
     field.clear().await.expect("clear");
     field.send_keys(value).await.expect("type");
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
@@ -206,7 +210,7 @@ async fn click(c: &Client, css: &str) {
 }
 
 /// Types into the login form and presses "Sign in".
-async fn sign_in(c: &Client, username: &str, password: &str) {
+pub(crate) async fn sign_in(c: &Client, username: &str, password: &str) {
     fill(c, "username", username).await;
     fill(c, "password", password).await;
     let button = c
@@ -522,7 +526,7 @@ fn logout_url(f: &Flow, params: &[(&str, &str)]) -> String {
 }
 
 /// Waits until the page's `h1` says `heading`.
-async fn wait_for_heading(c: &Client, heading: &str) {
+pub(crate) async fn wait_for_heading(c: &Client, heading: &str) {
     let start = Instant::now();
     loop {
         if let Ok(h1) = c.find(Locator::Css("h1")).await
@@ -781,7 +785,7 @@ async fn viewport(c: &Client, width: u32, height: u32) {
 }
 
 /// Saves the page at each size as `NAME-SIZE.png`; returns layout problems it can measure.
-async fn photograph(c: &Client, dir: Option<&Path>, name: &str) -> Vec<String> {
+pub(crate) async fn photograph(c: &Client, dir: Option<&Path>, name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     for (size, width, height) in SIZES {
         viewport(c, width, height).await;

@@ -23,7 +23,10 @@ async fn writes_invalidate_locally_at_once_and_elsewhere_within_a_second() {
     // Disabled through instance A.
     let mut spec = ClientSpec::from_client(&reg.client);
     spec.disabled = true;
-    a.core.update_client(&id, spec).await.expect("disable");
+    a.core
+        .update_client(&id, spec, &tessera::model::Actor::cli())
+        .await
+        .expect("disable");
     assert_eq!(
         a.token(&id, &secret, "").await.0,
         401,
@@ -51,7 +54,11 @@ async fn secret_rotation_without_and_with_overlap() {
     let first = reg.secret.expect("secret");
     assert_eq!(app.token(&id, &first, "").await.0, 200);
 
-    let second = app.core.rotate_client_secret(&id, 0).await.expect("rotate");
+    let second = app
+        .core
+        .rotate_client_secret(&id, 0, &tessera::model::Actor::cli())
+        .await
+        .expect("rotate");
     assert_ne!(first, second);
     assert_eq!(
         app.token(&id, &first, "").await.0,
@@ -62,7 +69,7 @@ async fn secret_rotation_without_and_with_overlap() {
 
     let third = app
         .core
-        .rotate_client_secret(&id, 60)
+        .rotate_client_secret(&id, 60, &tessera::model::Actor::cli())
         .await
         .expect("rotate");
     assert_eq!(
@@ -74,7 +81,12 @@ async fn secret_rotation_without_and_with_overlap() {
     app.clock.advance(61);
     assert_eq!(app.token(&id, &second, "").await.0, 401, "and not after it");
     assert_eq!(app.token(&id, &third, "").await.0, 200);
-    assert!(app.core.rotate_client_secret(&id, -1).await.is_err());
+    assert!(
+        app.core
+            .rotate_client_secret(&id, -1, &tessera::model::Actor::cli())
+            .await
+            .is_err()
+    );
 }
 
 /// The secret is never stored: only its keyed hash, tagged with the master key id.

@@ -142,7 +142,11 @@ async fn a_public_client_cannot_use_client_credentials() {
     spec.public = true;
     spec.resources = vec![API.into()];
     spec.redirect_uris = vec!["https://app.example.com/cb".into()];
-    let reg = app.core.create_client(spec).await.expect("public client");
+    let reg = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("public client");
     assert!(reg.secret.is_none());
     let id = reg.client.client_id.0;
     let r = app
@@ -157,7 +161,11 @@ async fn a_public_client_cannot_use_client_credentials() {
     let mut spec = ClientSpec::new("bad");
     spec.public = true;
     spec.grant_types = vec![tessera::model::GrantType::ClientCredentials];
-    let err = app.core.create_client(spec).await.unwrap_err();
+    let err = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("grant_types"), "{err}");
 }
 

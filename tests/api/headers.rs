@@ -174,3 +174,63 @@ async fn every_page_carries_the_security_headers() {
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(walked.len(), 8, "{walked:?}");
 }
+
+/// The console's pages carry the same headers, including its confirmation page, the page that
+/// shows a secret once, and the refusal a non-admin gets.
+#[tokio::test]
+async fn every_console_page_carries_the_security_headers() {
+    use tessera::model::Actor;
+
+    let s = setup_with(|_| {}).await;
+    let app = &s.app;
+    let user = app.user("carol", crate::signin::PASSWORD).await;
+    let b = crate::console::console_session(app, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    let mut walked = 0;
+    for path in [
+        "/admin".to_owned(),
+        "/admin/clients".to_owned(),
+        "/admin/clients?q=te".to_owned(),
+        "/admin/clients/new".to_owned(),
+        format!("/admin/clients/{}", s.client_id),
+        "/admin/resources".to_owned(),
+        "/admin/resources/new".to_owned(),
+        format!(
+            "/admin/resources/edit?identifier={}",
+            crate::signin::enc(crate::signin::API)
+        ),
+        "/admin/users".to_owned(),
+        "/admin/users/new".to_owned(),
+        format!("/admin/users/{}", user.sub),
+        "/admin/keys".to_owned(),
+        "/admin/lockouts".to_owned(),
+        "/admin/audit".to_owned(),
+        "/admin/password".to_owned(),
+        "/admin/clients/no-such-client".to_owned(),
+    ] {
+        let (status, h, _) = get(&b.http, &app.url(&path)).await;
+        assert!(matches!(status, 200 | 303 | 404), "{path}: {status}");
+        check_page(&path, status, &h);
+        walked += 1;
+    }
+    let (_, _, page) = get(&b.http, &app.url("/admin/clients/new")).await;
+    let csrf = hidden(&page, "csrf");
+    let rotate = app.url(&format!("/admin/clients/{}/rotate", s.client_id));
+    let (status, h, _) = post(&b.http, &rotate, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 200, "the confirmation page");
+    check_page("confirmation", status, &h);
+    let (status, h, body) = post(&b.http, &rotate, &[("csrf", &csrf), ("confirmed", "yes")]).await;
+    assert!(body.contains("client-secret"));
+    check_page("secret shown once", status, &h);
+    let (status, h, _) = post(&b.http, &app.url("/admin/clients"), &[("name", "x")]).await;
+    assert_eq!(status, 403);
+    check_page("CSRF refusal", status, &h);
+    app.core
+        .set_user_password("carol", crate::signin::PASSWORD, &Actor::cli())
+        .await
+        .expect("password");
+    let carol = crate::console::console_session(app, "carol", crate::signin::PASSWORD).await;
+    let (status, h, _) = get(&carol.http, &app.url("/admin/users")).await;
+    assert_eq!(status, 403);
+    check_page("not an admin", status, &h);
+    assert_eq!(walked, 16);
+}

@@ -51,26 +51,38 @@ pub struct FreshDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The PostgreSQL server of tests that need one whatever the suite runs on: TEST_DATABASE_URL
+/// when it is PostgreSQL, else the local server scripts/test sets up.
+pub fn postgres_base_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+    }
+}
+
+/// A fresh schema on the PostgreSQL server at `base`.
+pub async fn fresh_postgres_db(base: &str) -> FreshDb {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(base, 1).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL must be reachable at {base} (scripts/test sets it up): {e}")
+    });
+    if let Db::Postgres(pool) = &admin {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(pool)
+            .await
+            .expect("create schema");
+    }
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    FreshDb {
+        url: format!("{base}{sep}options%5Bsearch_path%5D={schema}"),
+        _dir: None,
+    }
+}
+
 pub async fn fresh_db() -> FreshDb {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let admin = Db::connect(&base, 1)
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            if let Db::Postgres(pool) = &admin {
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(pool)
-                    .await
-                    .expect("create schema");
-            }
-            admin.close().await;
-            let sep = if base.contains('?') { '&' } else { '?' };
-            FreshDb {
-                url: format!("{base}{sep}options%5Bsearch_path%5D={schema}"),
-                _dir: None,
-            }
-        }
+        Ok(base) if !base.is_empty() => fresh_postgres_db(&base).await,
         _ => {
             let dir = tempfile::tempdir().expect("tempdir");
             FreshDb {
@@ -81,6 +93,9 @@ pub async fn fresh_db() -> FreshDb {
     }
 }
 
+/// The bootstrap admin every test server starts with (user `admin`).
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
 pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
     Config {
         issuer: Some(format!("http://127.0.0.1:{port}")),
@@ -88,6 +103,7 @@ pub fn test_config(url: &str, port: u16, master_key: &str) -> Config {
         database_url: url.to_owned(),
         master_key: Some(SecretString(master_key.to_owned())),
         passwords: cheap_passwords(),
+        bootstrap_admin_password: Some(SecretString(ADMIN_PASSWORD.to_owned())),
         ..Config::default()
     }
     .validated()
@@ -135,7 +151,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// The same with a configuration change (rate limits, lifetimes, …).
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
-    let db = Arc::new(fresh_db().await);
+    spawn_seeded(fresh_db().await, customise).await
+}
+
+/// A server on `db` (new and empty), seeded with the shared key set.
+pub async fn spawn_seeded(db: FreshDb, customise: impl FnOnce(&mut Config)) -> TestApp {
+    let db = Arc::new(db);
     let seeded = Db::connect(&db.url, 1).await.expect("connect");
     seeded.migrate().await.expect("migrate");
     for row in &shared_keys().1 {
@@ -219,13 +240,20 @@ impl TestApp {
         let mut spec = ResourceSpec::new(identifier);
         spec.scopes = vec![scope("read"), scope("write")];
         spec.signing_alg = alg;
-        self.core.create_resource(spec).await.expect("resource");
+        self.core
+            .create_resource(spec, &tessera::model::Actor::cli())
+            .await
+            .expect("resource");
     }
 
     /// A user with only a username and `password`.
     pub async fn user(&self, username: &str, password: &str) -> User {
         self.core
-            .create_user(UserSpec::new(username), password)
+            .create_user(
+                UserSpec::new(username),
+                password,
+                &tessera::model::Actor::cli(),
+            )
             .await
             .expect("user")
     }
@@ -234,7 +262,10 @@ impl TestApp {
     pub async fn client(&self, resources: &[&str]) -> Registered {
         let mut spec = ClientSpec::new("test client");
         spec.resources = resources.iter().map(|r| r.to_string()).collect();
-        self.core.create_client(spec).await.expect("client")
+        self.core
+            .create_client(spec, &tessera::model::Actor::cli())
+            .await
+            .expect("client")
     }
 
     /// POSTs a form body to `path` with an optional Authorization header.

@@ -27,7 +27,12 @@ async fn parties() -> Parties {
     let mut spec = ClientSpec::new("orders API");
     spec.resources = vec!["https://api.example.com/other".into()];
     spec.resource_server_for = Some(API.into());
-    let api_server = creds(app.core.create_client(spec).await.expect("rs client"));
+    let api_server = creds(
+        app.core
+            .create_client(spec, &tessera::model::Actor::cli())
+            .await
+            .expect("rs client"),
+    );
     Parties {
         app,
         owner,
@@ -117,7 +122,7 @@ async fn a_disabled_client_makes_its_tokens_inactive() {
     spec.disabled = true;
     p.app
         .core
-        .update_client(&p.owner.0, spec)
+        .update_client(&p.owner.0, spec, &tessera::model::Actor::cli())
         .await
         .expect("disable");
     let v = p

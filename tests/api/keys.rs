@@ -286,7 +286,11 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
         .clone();
 
     // The seeded next key was published an hour ago: it may sign now.
-    let rotated = app.core.rotate_key(alg).await.expect("first rotation");
+    let rotated = app
+        .core
+        .rotate_key(alg, false, &tessera::model::Actor::cli())
+        .await
+        .expect("first rotation");
     assert_eq!(rotated.kid, n1);
     assert_eq!(rotated.state, "active");
     let rotated_at = app.core.now();
@@ -331,7 +335,11 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
     assert_eq!(app.introspect(&id, &secret, &t2).await["active"], true);
 
     // The new next key was published just now: verifiers may not have it yet.
-    match app.core.rotate_key(alg).await {
+    match app
+        .core
+        .rotate_key(alg, false, &tessera::model::Actor::cli())
+        .await
+    {
         Err(ServiceError::Conflict(message)) => assert!(message.contains(&n2), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -342,11 +350,17 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
     );
     app.clock.advance(299);
     assert!(matches!(
-        app.core.rotate_key(alg).await,
+        app.core
+            .rotate_key(alg, false, &tessera::model::Actor::cli())
+            .await,
         Err(ServiceError::Conflict(_))
     ));
     app.clock.advance(1);
-    let rotated = app.core.rotate_key(alg).await.expect("second rotation");
+    let rotated = app
+        .core
+        .rotate_key(alg, false, &tessera::model::Actor::cli())
+        .await
+        .expect("second rotation");
     assert_eq!(rotated.kid, n2);
     let t3 = app.access_token(&id, &secret).await;
     assert_eq!(kid_of(&t3), n2);

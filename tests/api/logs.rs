@@ -3,6 +3,7 @@
 //! through it (client credentials, introspection, sign-in with a wrong and a right password,
 //! consent, code exchange, userinfo, refresh, revocation, replays, a wrong client secret, logout);
 //! everything it printed is then searched for every sensitive value the flow used or received.
+//! The same run checks that security events reach the log stream as `tessera::audit` lines.
 //! Access-log lines name the client and the outcome of each request.
 
 use std::collections::HashMap;
@@ -704,6 +705,94 @@ async fn no_secret_token_code_or_password_reaches_the_logs_at_trace_level() {
         let what = format!("serve with {format} logs");
         assert_logged_at_trace(&what, &lines);
         assert_no_leaks(&what, &secrets, &lines);
+        assert_audited(&what, &lines, &clients);
+    }
+}
+
+/// One `tessera::audit` line's fields, from either log format.
+fn audit_fields(line: &str) -> Option<HashMap<String, String>> {
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        if event["target"] != "tessera::audit" {
+            return None;
+        }
+        let fields = event["fields"].as_object()?;
+        return Some(
+            fields
+                .iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    (k.clone(), v)
+                })
+                .collect(),
+        );
+    }
+    // Text: `… INFO tessera::audit: audit event kind="login.failed" actor="alice" …`; string
+    // values are quoted (and escaped), numbers and JSON detail are not.
+    let rest = line.split(" tessera::audit: audit event ").nth(1)?;
+    let mut fields = HashMap::new();
+    for pair in rest.split(' ') {
+        if let Some((k, v)) = pair.split_once('=') {
+            fields.insert(k.to_owned(), v.trim_matches('"').to_owned());
+        }
+    }
+    Some(fields)
+}
+
+/// The security events of the flow, each once in the log stream with who, where and how.
+fn assert_audited(what: &str, lines: &[String], c: &Clients) {
+    let events: Vec<HashMap<String, String>> =
+        lines.iter().filter_map(|l| audit_fields(l)).collect();
+    let find = |kind: &str| -> Vec<&HashMap<String, String>> {
+        events
+            .iter()
+            .filter(|e| e.get("kind").map(String::as_str) == Some(kind))
+            .collect()
+    };
+    let field = |e: &HashMap<String, String>, name: &str| e.get(name).cloned().unwrap_or_default();
+    let all = || lines.join("\n");
+    let failed = find("login.failed");
+    assert_eq!(failed.len(), 1, "{what}: one wrong password:\n{}", all());
+    for (name, value) in [
+        ("actor", "alice"),
+        ("client_id", c.web.0.as_str()),
+        ("ip", "127.0.0.1"),
+        ("outcome", "failure"),
+    ] {
+        assert_eq!(field(failed[0], name), value, "{what}: login.failed {name}");
+    }
+    let ok = find("login.succeeded");
+    assert_eq!(ok.len(), 1, "{what}");
+    assert_eq!(field(ok[0], "outcome"), "success");
+    let bad_client = find("client_auth.failed");
+    assert_eq!(bad_client.len(), 2, "{what}: two wrong client secrets");
+    assert!(bad_client.iter().all(|e| field(e, "client_id") == c.svc.0));
+    assert_eq!(
+        find("token.revoked").len(),
+        2,
+        "{what}: an access and a refresh token"
+    );
+    assert_eq!(
+        find("refresh.replay_detected").len(),
+        2,
+        "{what}: both used refresh tokens"
+    );
+    assert_eq!(find("code.replay_detected").len(), 1, "{what}");
+    // Token issuance: counted, and logged per client and grant when written (at shutdown).
+    let issued: Vec<(String, String, String)> = find("token.issued")
+        .into_iter()
+        .map(|e| (field(e, "client_id"), field(e, "target"), field(e, "count")))
+        .collect();
+    for (client, grant) in [
+        (&c.svc.0, "client_credentials"),
+        (&c.web.0, "authorization_code"),
+        (&c.web.0, "refresh_token"),
+    ] {
+        assert!(
+            issued
+                .iter()
+                .any(|(id, g, n)| id == client && g == grant && n == "1"),
+            "{what}: {grant} for {client} in {issued:?}"
+        );
     }
 }
 
@@ -744,7 +833,11 @@ async fn secret_bearing_types_redact_their_debug_output() {
     app.resource(API, tessera::model::SigningAlg::ES256).await;
     let mut spec = tessera::service::clients::ClientSpec::new("svc");
     spec.resources = vec![API.into()];
-    let registered = app.core.create_client(spec).await.expect("client");
+    let registered = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("client");
     let issued = registered.secret.clone().expect("a confidential client");
     let printed = format!("{registered:?}");
     assert!(!printed.contains(&issued), "{printed}");

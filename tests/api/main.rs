@@ -1,10 +1,12 @@
 //! All integration tests in one binary: each test starts the real server on an ephemeral port
 //! against its own database.
 
+mod audit;
 mod authorize;
 mod browser;
 mod cache;
 mod cli;
+mod console;
 mod deploy;
 mod errors;
 mod headers;

@@ -192,7 +192,7 @@ async fn revoking_a_refresh_token_ends_its_family_and_disabled_users_cannot_refr
     let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
     s.app
         .core
-        .set_user_disabled("alice", true)
+        .set_user_disabled("alice", true, &tessera::model::Actor::cli())
         .await
         .expect("disable");
     let access = t["access_token"].as_str().expect("at");

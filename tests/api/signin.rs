@@ -160,8 +160,10 @@ pub async fn setup_with(customise: impl FnOnce(&mut ClientSpec)) -> Setup {
                 email: Some("alice@example.com".into()),
                 email_verified: true,
                 name: Some("Alice Example".into()),
+                admin: false,
             },
             PASSWORD,
+            &tessera::model::Actor::cli(),
         )
         .await
         .expect("user");
@@ -170,7 +172,11 @@ pub async fn setup_with(customise: impl FnOnce(&mut ClientSpec)) -> Setup {
     spec.redirect_uris = vec![REDIRECT.into()];
     spec.resources = vec![API.into()];
     customise(&mut spec);
-    let reg = app.core.create_client(spec).await.expect("client");
+    let reg = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("client");
     Setup {
         client_id: reg.client.client_id.0,
         secret: reg.secret.unwrap_or_default(),

@@ -38,7 +38,7 @@ pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken
     (header, data.claims)
 }
 
-fn oauth_client(
+pub(crate) fn oauth_client(
     app: &TestApp,
     id: &str,
     secret: &str,
@@ -56,7 +56,7 @@ fn oauth_client(
         .set_auth_type(auth)
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -127,7 +127,11 @@ async fn client_secret_post_works_for_clients_registered_with_it() {
     let mut spec = ClientSpec::new("post client");
     spec.resources = vec![API.into()];
     spec.auth_method = Some(AuthMethod::ClientSecretPost);
-    let reg = app.core.create_client(spec).await.expect("client");
+    let reg = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("client");
     let (id, secret) = (reg.client.client_id.0.clone(), reg.secret.expect("secret"));
     let token = oauth_client(&app, &id, &secret, AuthType::RequestBody)
         .exchange_client_credentials()
@@ -154,7 +158,8 @@ async fn credentials_with_reserved_characters_round_trip() {
     let mut client = app.client(&[API]).await.client;
     client.client_id = tessera::model::ClientId(id.into());
     client.secret_hash = Some(app.core.hasher.hash(secret));
-    tessera::store::clients::insert(&app.core.db, &client)
+    let audit = tessera::model::Actor::cli().event("client.created", 0, id);
+    tessera::store::clients::insert(&app.core.db, &client, &audit)
         .await
         .expect("insert");
     let token = oauth_client(&app, id, secret, AuthType::BasicAuth)
@@ -245,7 +250,11 @@ async fn scope_rules() {
     let mut spec = ClientSpec::new("narrow");
     spec.resources = vec![API.into()];
     spec.scopes = tessera::model::Scope::parse("read");
-    let reg = app.core.create_client(spec).await.expect("client");
+    let reg = app
+        .core
+        .create_client(spec, &tessera::model::Actor::cli())
+        .await
+        .expect("client");
     let (id, secret) = (
         reg.client.client_id.0.as_str(),
         reg.secret.as_deref().expect("secret"),
@@ -298,7 +307,10 @@ async fn disabled_and_deleted_clients_are_refused() {
     app.access_token(&id, &secret).await;
     let mut spec = ClientSpec::from_client(&reg.client);
     spec.disabled = true;
-    app.core.update_client(&id, spec).await.expect("disable");
+    app.core
+        .update_client(&id, spec, &tessera::model::Actor::cli())
+        .await
+        .expect("disable");
     let r = app
         .post_form(
             "/token",
@@ -308,7 +320,10 @@ async fn disabled_and_deleted_clients_are_refused() {
         .await;
     assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"tessera\"");
     assert_eq!(expect_error(r, 401).await, "invalid_client");
-    app.core.delete_client(&id).await.expect("delete");
+    app.core
+        .delete_client(&id, &tessera::model::Actor::cli())
+        .await
+        .expect("delete");
     let (status, _) = app.token(&id, &secret, "").await;
     assert_eq!(status, 401);
 }

@@ -9,7 +9,8 @@ use tessera::service::ServiceError;
 use tessera::service::users::UserSpec;
 use tessera::store::users as store;
 
-use crate::helpers::{cheap_passwords, fresh_db, open_core_with_passwords, spawn_app};
+use crate::helpers::{TestApp, cheap_passwords, fresh_db, open_core_with_passwords, spawn_app};
+use tessera::model::User;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -36,8 +37,13 @@ async fn a_created_user_signs_in_with_their_password_in_any_username_case() {
         email: Some("alice@example.com".into()),
         email_verified: true,
         name: Some("Alice Smith".into()),
+        admin: false,
     };
-    let alice = app.core.create_user(spec, PASSWORD).await.expect("create");
+    let alice = app
+        .core
+        .create_user(spec, PASSWORD, &tessera::model::Actor::cli())
+        .await
+        .expect("create");
     assert_eq!(alice.username, "Alice.Smith");
     assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
     assert!(alice.email_verified && !alice.disabled);
@@ -56,7 +62,7 @@ async fn a_created_user_signs_in_with_their_password_in_any_username_case() {
         .await
         .expect("by name");
     assert_eq!(by_name, Some(alice.clone()));
-    assert_eq!(app.core.users().await.expect("list"), vec![alice]);
+    assert_eq!(people(&app).await, vec![alice]);
 
     let hash = stored_hash(&app.core, "alice.smith").await;
     assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
@@ -78,14 +84,22 @@ async fn wrong_passwords_unknown_users_and_disabled_users_get_none() {
     assert!(no(core.authenticate_user("nobody", PASSWORD).await));
     assert!(no(core.authenticate_user("", PASSWORD).await));
 
-    let disabled = core.set_user_disabled("BOB", true).await.expect("disable");
+    let disabled = core
+        .set_user_disabled("BOB", true, &tessera::model::Actor::cli())
+        .await
+        .expect("disable");
     assert!(disabled.disabled);
     assert!(no(core.authenticate_user("bob", PASSWORD).await));
-    let enabled = core.set_user_disabled("bob", false).await.expect("enable");
+    let enabled = core
+        .set_user_disabled("bob", false, &tessera::model::Actor::cli())
+        .await
+        .expect("enable");
     assert!(!enabled.disabled);
     assert!(!no(core.authenticate_user("bob", PASSWORD).await));
 
-    let missing = core.set_user_disabled("nobody", true).await;
+    let missing = core
+        .set_user_disabled("nobody", true, &tessera::model::Actor::cli())
+        .await;
     assert!(
         matches!(missing, Err(ServiceError::NotFound(_))),
         "{missing:?}"
@@ -96,16 +110,26 @@ async fn wrong_passwords_unknown_users_and_disabled_users_get_none() {
 async fn usernames_are_unique_regardless_of_case_and_checked() {
     let app = spawn_app().await;
     app.user("Carol", PASSWORD).await;
-    let taken = app.core.create_user(UserSpec::new("cAROL"), PASSWORD).await;
+    let taken = app
+        .core
+        .create_user(
+            UserSpec::new("cAROL"),
+            PASSWORD,
+            &tessera::model::Actor::cli(),
+        )
+        .await;
     match taken {
         Err(ServiceError::Conflict(message)) => assert!(message.contains("taken"), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_eq!(app.core.users().await.expect("list").len(), 1);
+    assert_eq!(people(&app).await.len(), 1);
 
     for bad in ["", "carol smith", "carol/x", "kärol", &"c".repeat(65)] {
-        let (field, message) =
-            invalid_field(app.core.create_user(UserSpec::new(bad), PASSWORD).await);
+        let (field, message) = invalid_field(
+            app.core
+                .create_user(UserSpec::new(bad), PASSWORD, &tessera::model::Actor::cli())
+                .await,
+        );
         assert_eq!(field, "username");
         assert!(message.contains("64 characters"), "{message}");
     }
@@ -113,13 +137,21 @@ async fn usernames_are_unique_regardless_of_case_and_checked() {
         email: Some("carol.example.com".into()),
         ..UserSpec::new("carol2")
     };
-    let (field, _) = invalid_field(app.core.create_user(bad_email, PASSWORD).await);
+    let (field, _) = invalid_field(
+        app.core
+            .create_user(bad_email, PASSWORD, &tessera::model::Actor::cli())
+            .await,
+    );
     assert_eq!(field, "email");
     let verified_nothing = UserSpec {
         email_verified: true,
         ..UserSpec::new("carol3")
     };
-    let (field, _) = invalid_field(app.core.create_user(verified_nothing, PASSWORD).await);
+    let (field, _) = invalid_field(
+        app.core
+            .create_user(verified_nothing, PASSWORD, &tessera::model::Actor::cli())
+            .await,
+    );
     assert_eq!(field, "email_verified");
 }
 
@@ -138,10 +170,18 @@ async fn the_subject_is_a_random_uuid_never_the_username() {
     assert_ne!(a.sub, b.sub);
     // The subject survives a password change and disabling.
     app.core
-        .set_user_password("dave", "another long password")
+        .set_user_password(
+            "dave",
+            "another long password",
+            &tessera::model::Actor::cli(),
+        )
         .await
         .expect("set");
-    let again = app.core.set_user_disabled("dave", true).await.expect("off");
+    let again = app
+        .core
+        .set_user_disabled("dave", true, &tessera::model::Actor::cli())
+        .await
+        .expect("off");
     assert_eq!(again.sub, a.sub);
 }
 
@@ -150,24 +190,40 @@ async fn the_password_policy_is_stated_in_its_errors() {
     let app = spawn_app().await;
     let (field, message) = invalid_field(
         app.core
-            .create_user(UserSpec::new("erin"), "elevenchars")
+            .create_user(
+                UserSpec::new("erin"),
+                "elevenchars",
+                &tessera::model::Actor::cli(),
+            )
             .await,
     );
     assert_eq!(field, "password");
     assert!(message.contains("12 characters"), "{message}");
     let long = "p".repeat(257);
-    let (field, message) = invalid_field(app.core.create_user(UserSpec::new("erin"), &long).await);
+    let (field, message) = invalid_field(
+        app.core
+            .create_user(UserSpec::new("erin"), &long, &tessera::model::Actor::cli())
+            .await,
+    );
     assert_eq!(field, "password");
     assert!(message.contains("256 bytes"), "{message}");
-    assert!(app.core.users().await.expect("list").is_empty());
+    assert!(people(&app).await.is_empty());
 
     app.user("erin", "twelve chars").await;
     app.user("erin2", &"p".repeat(256)).await;
 
-    let (field, _) = invalid_field(app.core.set_user_password("erin", "short").await);
+    let (field, _) = invalid_field(
+        app.core
+            .set_user_password("erin", "short", &tessera::model::Actor::cli())
+            .await,
+    );
     assert_eq!(field, "password");
     app.core
-        .set_user_password("ERIN", "a brand new password")
+        .set_user_password(
+            "ERIN",
+            "a brand new password",
+            &tessera::model::Actor::cli(),
+        )
         .await
         .expect("set password");
     let old = app.core.authenticate_user("erin", "twelve chars").await;
@@ -179,7 +235,11 @@ async fn the_password_policy_is_stated_in_its_errors() {
     assert!(new.expect("auth").is_some());
     let missing = app
         .core
-        .set_user_password("nobody", "a brand new password")
+        .set_user_password(
+            "nobody",
+            "a brand new password",
+            &tessera::model::Actor::cli(),
+        )
         .await;
     assert!(
         matches!(missing, Err(ServiceError::NotFound(_))),
@@ -199,13 +259,21 @@ async fn a_configured_minimum_length_applies() {
     )
     .await;
     let (_, message) = invalid_field(
-        core.create_user(UserSpec::new("fay"), "fifteen chars!!")
-            .await,
+        core.create_user(
+            UserSpec::new("fay"),
+            "fifteen chars!!",
+            &tessera::model::Actor::cli(),
+        )
+        .await,
     );
     assert!(message.contains("16 characters"), "{message}");
-    core.create_user(UserSpec::new("fay"), "sixteen chars!!!")
-        .await
-        .expect("16 is enough");
+    core.create_user(
+        UserSpec::new("fay"),
+        "sixteen chars!!!",
+        &tessera::model::Actor::cli(),
+    )
+    .await
+    .expect("16 is enough");
 }
 
 /// OWASP Password Storage Cheat Sheet, "Upgrading the work factor": a hash made with older
@@ -263,9 +331,13 @@ async fn production_parameters_hash_and_verify() {
     let db = fresh_db().await;
     let core = open_core_with_passwords(&db.url, PasswordsConfig::default()).await;
     assert_eq!(core.passwords.params(), (19_456, 2, 1));
-    core.create_user(UserSpec::new("hana"), PASSWORD)
-        .await
-        .expect("create");
+    core.create_user(
+        UserSpec::new("hana"),
+        PASSWORD,
+        &tessera::model::Actor::cli(),
+    )
+    .await
+    .expect("create");
     let hash = stored_hash(&core, "hana").await;
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -295,9 +367,13 @@ async fn a_burst_of_sign_ins_completes_on_a_fixed_pool() {
     let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     assert_eq!(core.passwords.threads(), cores);
     assert_eq!(core.passwords.queue_capacity(), 4);
-    core.create_user(UserSpec::new("ivan"), PASSWORD)
-        .await
-        .expect("create");
+    core.create_user(
+        UserSpec::new("ivan"),
+        PASSWORD,
+        &tessera::model::Actor::cli(),
+    )
+    .await
+    .expect("create");
 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..50 {
@@ -320,4 +396,10 @@ async fn a_burst_of_sign_ins_completes_on_a_fixed_pool() {
         cores,
         "no thread was added or lost"
     );
+}
+
+/// The users a test made: every test server also has the bootstrap admin.
+async fn people(app: &TestApp) -> Vec<User> {
+    let all = app.core.users().await.expect("list");
+    all.into_iter().filter(|u| u.username != "admin").collect()
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::super::log::{ErrorCause, Outcome};
+use super::super::log::{ErrorCause, RequestOutcome};
 use crate::oauth::{ErrorCode, OAuthError};
 
 #[derive(Serialize)]
@@ -71,9 +71,9 @@ impl IntoResponse for OAuthError {
             response.extensions_mut().insert(ErrorCause(cause));
         }
         let outcome = if status == StatusCode::TOO_MANY_REQUESTS {
-            Outcome::RATE_LIMITED
+            RequestOutcome::RATE_LIMITED
         } else {
-            Outcome(self.code.as_str())
+            RequestOutcome(self.code.as_str())
         };
         response.extensions_mut().insert(outcome);
         response
@@ -133,22 +133,27 @@ mod tests {
 
     #[test]
     fn the_access_log_outcome_is_the_error_code_or_rate_limited() {
-        let outcome = |e: OAuthError| e.into_response().extensions().get::<Outcome>().copied();
+        let outcome = |e: OAuthError| {
+            e.into_response()
+                .extensions()
+                .get::<RequestOutcome>()
+                .copied()
+        };
         assert_eq!(
             outcome(OAuthError::new(ErrorCode::InvalidGrant, "x")),
-            Some(Outcome("invalid_grant"))
+            Some(RequestOutcome("invalid_grant"))
         );
         assert_eq!(
             outcome(OAuthError::invalid_client()),
-            Some(Outcome("invalid_client"))
+            Some(RequestOutcome("invalid_client"))
         );
         assert_eq!(
             outcome(OAuthError::rate_limited(3)),
-            Some(Outcome::RATE_LIMITED)
+            Some(RequestOutcome::RATE_LIMITED)
         );
         assert_eq!(
             outcome(OAuthError::internal("x")),
-            Some(Outcome::SERVER_ERROR)
+            Some(RequestOutcome::SERVER_ERROR)
         );
     }
 

@@ -23,7 +23,7 @@ async fn answer_introspection(
     form: &OAuthForm,
     caller: &mut Option<ClientId>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(state, form, caller).await?;
+    let client = authenticate(state, form, "introspect", caller).await?;
     limit(state, Limit::IntrospectPerClient, &client.client_id.0)?;
     // RFC 7662 §2.1: the protected resource must authenticate; public clients cannot.
     if client.public {

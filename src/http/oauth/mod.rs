@@ -10,17 +10,20 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::extract::OAuthForm;
 use super::log::tag_client;
-use crate::model::{Client, ClientId};
+use crate::model::{AuditEvent, Client, ClientId, Outcome};
 use crate::oauth::{ErrorCode, OAuthError, client_auth};
+use crate::service::audit::kind;
 use crate::service::limits::Limit;
 
 /// Client authentication (RFC 6749 §2.3) behind the failure limit: a client id and IP that
 /// failed too often get 429 until their allowance refills, before any secret is checked.
-/// `caller` learns the client for the access log: the authenticated one, or on failure the
-/// registered client that was named (an unknown id is the caller's free text: not logged).
+/// Failures are audited with the `endpoint` they happened at. `caller` learns the client for
+/// the access log: the authenticated one, or on failure the registered client that was named
+/// (an unknown id is the caller's free text: not logged).
 pub async fn authenticate(
     state: &AppState,
     form: &OAuthForm,
+    endpoint: &'static str,
     caller: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, OAuthError> {
     let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
@@ -41,6 +44,14 @@ pub async fn authenticate(
         Err(e) if e.code == ErrorCode::InvalidClient => {
             state.limits.client_failed(&id, &form.ip);
             *caller = registered(state, &id).await;
+            let mut event =
+                AuditEvent::new(kind::CLIENT_AUTH_FAILED, state.now(), Outcome::Failure)
+                    .ip(form.ip.clone())
+                    .detail(serde_json::json!({ "endpoint": endpoint }));
+            if !id.is_empty() {
+                event = event.actor(id.clone()).client(id);
+            }
+            state.audit.record(event);
             Err(e)
         }
         Err(e) => Err(e),

@@ -23,10 +23,10 @@ async fn revoke_token(
     form: &OAuthForm,
     caller: &mut Option<ClientId>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(state, form, caller).await?;
+    let client = authenticate(state, form, "revoke", caller).await?;
     limit(state, Limit::RevokePerClient, &client.client_id.0)?;
     let token = form.params.require("token")?;
-    revocation::revoke(state, &client, token).await?;
+    revocation::revoke(state, &client, token, &form.ip).await?;
     let mut response = StatusCode::OK.into_response();
     no_store(&mut response);
     crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);

@@ -8,7 +8,7 @@ use super::error::no_store;
 use super::{answer, authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::model::ClientId;
+use crate::model::{ClientId, GrantType};
 use crate::oauth::{ErrorCode, OAuthError, grants};
 use crate::service::limits::Limit;
 
@@ -25,16 +25,21 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     limit(state, Limit::TokenPerIp, &form.ip)?;
     let grant_type = form.params.require("grant_type")?;
-    let client = authenticate(state, form, caller).await?;
+    let client = authenticate(state, form, "token", caller).await?;
     limit(state, Limit::TokenPerClient, &client.client_id.0)?;
-    let response = match grant_type {
-        "client_credentials" => {
-            grants::client_credentials::grant(state, &client, &form.params).await?
-        }
-        "authorization_code" => {
-            grants::authorization_code::grant(state, &client, &form.params).await?
-        }
-        "refresh_token" => grants::refresh_token::grant(state, &client, &form.params).await?,
+    let (grant, response) = match grant_type {
+        "client_credentials" => (
+            GrantType::ClientCredentials,
+            grants::client_credentials::grant(state, &client, &form.params).await?,
+        ),
+        "authorization_code" => (
+            GrantType::AuthorizationCode,
+            grants::authorization_code::grant(state, &client, &form.params, &form.ip).await?,
+        ),
+        "refresh_token" => (
+            GrantType::RefreshToken,
+            grants::refresh_token::grant(state, &client, &form.params, &form.ip).await?,
+        ),
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -42,7 +47,10 @@ async fn issue(
             ));
         }
     };
-    state.metrics.token_issued(grant_type, &client.client_id.0);
+    state
+        .metrics
+        .token_issued(grant.as_str(), &client.client_id.0);
+    state.audit.token_issued(&client.client_id.0, grant);
     let mut response = Json(response).into_response();
     no_store(&mut response);
     crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);

@@ -14,7 +14,7 @@ use super::{
     respond, secure_page, unpark,
 };
 use crate::http::AppState;
-use crate::http::log::{Outcome, tag_client, tag_outcome};
+use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
 use crate::model::ClientId;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::authorize::decision::{SignedIn, issue_code, remember_consent};
@@ -191,7 +191,7 @@ async fn decide(
                 ("error_description", "the user denied the request".into()),
             ],
         );
-        return tag_outcome(denied, Outcome("access_denied"));
+        return tag_outcome(denied, RequestOutcome("access_denied"));
     }
     if let Err(e) = remember_consent(state, &request, &user.sub).await {
         return authorize_error(e, issuer);

@@ -5,21 +5,22 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::authorize::proceed;
 use super::{
-    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, too_many, unpark,
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, secure_page, too_many,
+    unpark,
 };
 use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::http::log::{Outcome, tag_client, tag_outcome};
-use crate::model::ClientId;
-use crate::oauth::authorize::AuthorizationRequest;
+use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::model::{AuditEvent, ClientId, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
+use crate::service::audit::kind;
 use crate::service::limits::Limit;
 
 #[derive(Template)]
@@ -27,6 +28,8 @@ use crate::service::limits::Limit;
 struct LoginPage<'a> {
     client_name: &'a str,
     request: &'a str,
+    /// For a console sign-in: where to go afterwards.
+    next: &'a str,
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
@@ -35,11 +38,13 @@ struct LoginPage<'a> {
 #[derive(Deserialize)]
 pub struct RequestRef {
     request: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     request: Option<String>,
+    next: Option<String>,
     csrf: Option<String>,
     #[serde(default)]
     username: String,
@@ -48,26 +53,79 @@ pub struct LoginForm {
 }
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
+const CONSOLE: &str = "the Tessera admin console";
+
+/// A sign-in either continues a parked authorization request or opens a console page. Only
+/// local console paths are accepted as `next`, so the page cannot be used as an open
+/// redirector (RFC 9700 §4.11).
+fn console_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        (*n == "/admin" || n.starts_with("/admin/"))
+            && !n.contains("//")
+            && !n.contains('\\')
+            && n.bytes().all(|b| b.is_ascii_graphic())
+    })
+}
+
+/// A sign-in attempt for the audit log: the username as typed (lower-cased, as accounts match
+/// it), the client IP and, once the authorize request is known, its client. Never the password.
+fn attempt(
+    state: &AppState,
+    kind: &str,
+    outcome: Outcome,
+    username: &str,
+    ip: &str,
+    client_id: Option<&str>,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, state.now(), outcome).ip(ip);
+    if !username.is_empty() {
+        event = event.actor(username.to_lowercase());
+    }
+    if let Some(client_id) = client_id {
+        event = event.client(client_id);
+    }
+    event
+}
 
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<RequestRef>,
 ) -> Response {
-    let request = match parked(&session, q.request.as_deref()).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
-    let caller = Some(ClientId(request.client_id.clone()));
-    tag_client(show_page(&state, &session, &q, &request).await, caller)
+    let mut caller = None;
+    let response = show_page(&state, &session, &q, &mut caller).await;
+    tag_client(response, caller)
 }
 
+/// The page; `caller` learns the client of the parked request, for the access log.
 async fn show_page(
     state: &AppState,
     session: &Session,
     q: &RequestRef,
-    request: &AuthorizationRequest,
+    caller: &mut Option<ClientId>,
 ) -> Response {
+    if q.request.is_none()
+        && let Some(next) = console_path(q.next.as_deref())
+    {
+        let csrf = match csrf_token(session).await {
+            Ok(t) => t,
+            Err(page) => return page,
+        };
+        let page = LoginPage {
+            client_name: CONSOLE,
+            request: "",
+            next,
+            csrf: &csrf,
+            username: "",
+            error: None,
+        };
+        return render(StatusCode::OK, &page);
+    }
+    let request = match parked(session, q.request.as_deref()).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    *caller = Some(ClientId(request.client_id.clone()));
     let client = match state.cached_client(&request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -87,6 +145,7 @@ async fn show_page(
         &LoginPage {
             client_name: &client.name,
             request: q.request.as_deref().unwrap_or_default(),
+            next: "",
             csrf: &csrf,
             username: request.login_hint.as_deref().unwrap_or_default(),
             error: None,
@@ -100,10 +159,23 @@ pub async fn submit(
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
+    let mut caller = None;
+    let response = sign_in(&state, &ip, &session, &form, &mut caller).await;
+    tag_client(response, caller)
+}
+
+/// Checks the form; `caller` learns the client of the parked request, for the access log.
+async fn sign_in(
+    state: &AppState,
+    ip: &str,
+    session: &Session,
+    form: &LoginForm,
+    caller: &mut Option<ClientId>,
+) -> Response {
+    if let Err(page) = check_csrf(session, form.csrf.as_deref()).await {
         return page;
     }
-    if let Err(wait) = state.limits.check(Limit::LoginPerIp, &ip) {
+    if let Err(wait) = state.limits.check(Limit::LoginPerIp, ip) {
         state.metrics.rate_limited(Limit::LoginPerIp.name());
         return too_many(
             wait,
@@ -112,9 +184,20 @@ pub async fn submit(
     }
     // Brute-force protection: the same wait whether or not the account exists.
     let username = form.username.trim();
-    match state.login_delay(username, &ip).await {
+    match state.login_delay(username, ip).await {
         Ok(Some(wait)) => {
             state.metrics.login("delayed");
+            state.audit.record(
+                attempt(
+                    state,
+                    kind::LOGIN_FAILED,
+                    Outcome::Failure,
+                    username,
+                    ip,
+                    None,
+                )
+                .detail(serde_json::json!({"reason": "delayed"})),
+            );
             return too_many(
                 u64::try_from(wait).unwrap_or(1),
                 &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
@@ -123,41 +206,49 @@ pub async fn submit(
         Ok(None) => {}
         Err(e) => return internal(e),
     }
-    let request = match parked(&session, form.request.as_deref()).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
-    let caller = Some(ClientId(request.client_id.clone()));
-    tag_client(sign_in(&state, &ip, &session, &form, request).await, caller)
-}
-
-/// Checks the password of a request whose parked authorization request was found.
-async fn sign_in(
-    state: &AppState,
-    ip: &str,
-    session: &Session,
-    form: &LoginForm,
-    request: AuthorizationRequest,
-) -> Response {
-    let username = form.username.trim();
     let id = form.request.as_deref().unwrap_or_default();
-    let client = match state.cached_client(&request.client_id).await {
-        Ok(Some(c)) if !c.disabled => c,
-        Ok(_) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "The application is no longer registered.",
-            );
-        }
-        Err(e) => return internal(e),
+    let console = console_path(form.next.as_deref()).filter(|_| form.request.is_none());
+    let parked_request = match console {
+        Some(_) => None,
+        None => match parked(session, form.request.as_deref()).await {
+            Ok(r) => Some(r),
+            Err(page) => return page,
+        },
     };
+    let client = match &parked_request {
+        None => None,
+        Some(request) => match state.cached_client(&request.client_id).await {
+            Ok(Some(c)) if !c.disabled => Some(c),
+            Ok(_) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The application is no longer registered.",
+                );
+            }
+            Err(e) => return internal(e),
+        },
+    };
+    *caller = client.as_ref().map(|c| c.client_id.clone());
+    let client_id = client.as_ref().map(|c| c.client_id.0.as_str());
+    let client_name = client.as_ref().map_or(CONSOLE, |c| c.name.as_str());
     let user = match state.authenticate_user(username, &form.password).await {
         Ok(u) => u,
         Err(e) => return internal(e),
     };
     let Some(user) = user else {
-        tracing::info!(client_id = %client.client_id, "login failed");
+        tracing::info!(client_id, "login failed");
         state.metrics.login("failure");
+        state.audit.record(
+            attempt(
+                state,
+                kind::LOGIN_FAILED,
+                Outcome::Failure,
+                username,
+                ip,
+                client_id,
+            )
+            .detail(serde_json::json!({"reason": "bad_credentials"})),
+        );
         if let Err(e) = state.login_failed(username, ip).await {
             return internal(e);
         }
@@ -168,14 +259,15 @@ async fn sign_in(
         let page = render(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
-                client_name: &client.name,
+                client_name,
                 request: id,
+                next: console.unwrap_or_default(),
                 csrf: &csrf,
                 username,
                 error: Some(GENERIC_ERROR),
             },
         );
-        return tag_outcome(page, Outcome("login_failed"));
+        return tag_outcome(page, RequestOutcome("login_failed"));
     };
     if let Err(e) = state.login_succeeded(username).await {
         return internal(e);
@@ -192,10 +284,26 @@ async fn sign_in(
     if let Err(e) = session.insert(SIGNED_IN, &signed_in).await {
         return internal(e);
     }
-    tracing::info!(client_id = %client.client_id, "login succeeded");
+    tracing::info!(client_id, "login succeeded");
     state.metrics.login("success");
-    if let Err(page) = unpark(session, id).await {
-        return page;
+    state.audit.record(
+        attempt(
+            state,
+            kind::LOGIN_SUCCEEDED,
+            Outcome::Success,
+            username,
+            ip,
+            client_id,
+        )
+        .target(user.sub.clone()),
+    );
+    match (parked_request, client) {
+        (Some(request), Some(client)) => {
+            if let Err(page) = unpark(session, id).await {
+                return page;
+            }
+            proceed(state, session, &client, request, true).await
+        }
+        _ => secure_page(Redirect::to(console.unwrap_or("/admin")).into_response()),
     }
-    proceed(state, session, &client, request, true).await
 }

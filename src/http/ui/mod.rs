@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::log::{ErrorCause, Outcome, tag_outcome};
+use super::log::{ErrorCause, RequestOutcome, tag_outcome};
 use crate::crypto::{constant_time_eq, random};
 use crate::oauth::authorize::{AuthorizationRequest, AuthorizeError, ResponseMode, Target};
 
@@ -270,7 +270,7 @@ pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Response {
                     ("error_description", description.into_owned()),
                 ],
             ),
-            Outcome(error),
+            RequestOutcome(error),
         ),
         AuthorizeError::Internal(cause) => internal(cause),
     }

@@ -11,6 +11,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../static/tessera.css"),
     ),
     (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../static/admin.css"),
+    ),
+    (
         "form_post.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../static/form_post.js"),

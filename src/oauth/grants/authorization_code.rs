@@ -1,7 +1,7 @@
 //! RFC 6749 §4.1.3: exchanging an authorization code, with PKCE (RFC 7636 §4.6) and an ID token
 //! for OpenID requests (OIDC Core §3.1.3).
 
-use crate::model::{Client, GrantType, Scope};
+use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
 use crate::oauth::params::Params;
@@ -10,6 +10,7 @@ use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
 use crate::service::Core;
+use crate::service::audit::kind;
 use crate::service::resources::MAX_TOKEN_TTL;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
@@ -18,11 +19,13 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
+/// `ip` is the caller's, for the audit event of a replay.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
     core: &Core,
     client: &Client,
     params: &Params,
+    ip: &str,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
@@ -51,14 +54,24 @@ pub async fn grant(
         Redeemed::Unknown => return Err(invalid_grant("unknown authorization code")),
         // RFC 6749 §4.1.2: a second use revokes what the first use issued.
         Redeemed::Replayed { jti, exp, family } => {
-            if let (Some(jti), Some(exp)) = (jti, exp) {
-                crate::store::revocations::insert(&core.db, &jti, &client.client_id.0, exp).await?;
+            if let (Some(jti), Some(exp)) = (&jti, exp) {
+                crate::store::revocations::insert(&core.db, jti, &client.client_id.0, exp).await?;
             }
-            if let Some(family) = family {
-                refresh_tokens::revoke_family(&core.db, &family, now).await?;
+            if let Some(family) = &family {
+                refresh_tokens::revoke_family(&core.db, family, now).await?;
             }
             core.metrics.code_replay();
             tracing::warn!("authorization code replayed; tokens issued from it revoked");
+            core.audit.record(
+                AuditEvent::new(kind::CODE_REPLAY_DETECTED, now, Outcome::Failure)
+                    .actor(client.client_id.0.clone())
+                    .client(client.client_id.0.clone())
+                    .ip(ip)
+                    .detail(serde_json::json!({
+                        "revoked_access_token_jti": jti,
+                        "revoked_family_id": family,
+                    })),
+            );
             return Err(invalid_grant("authorization code already used"));
         }
     };

@@ -1,6 +1,6 @@
 //! RFC 6749 §6: the refresh token grant, rotating on every use (RFC 9700 §4.14.2).
 
-use crate::model::{Client, GrantType, Scope};
+use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::params::Params;
 use crate::oauth::refresh::{self, FamilyGrant};
@@ -8,6 +8,7 @@ use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
 use crate::service::Core;
+use crate::service::audit::kind;
 use crate::store::refresh_tokens::{self, RefreshRow, Used};
 use crate::store::sessions;
 
@@ -15,11 +16,13 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
+/// `ip` is the caller's, for the audit event of a replay.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
     core: &Core,
     client: &Client,
     params: &Params,
+    ip: &str,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(
@@ -65,6 +68,21 @@ pub async fn grant(
                 refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
                 core.metrics.refresh_replay();
                 tracing::warn!("refresh token replayed; its family was revoked");
+                let sub = refresh_tokens::get(&core.db, &hash).await?.map(|r| r.sub);
+                let mut event =
+                    AuditEvent::new(kind::REFRESH_REPLAY_DETECTED, now, Outcome::Failure)
+                        .actor(client.client_id.0.clone())
+                        .client(client.client_id.0.clone())
+                        .ip(ip)
+                        .detail(serde_json::json!({
+                            "family_id": family_id,
+                            "family_revoked": true,
+                            "already_revoked": revoked,
+                        }));
+                if let Some(sub) = sub {
+                    event = event.target(sub);
+                }
+                core.audit.record(event);
                 return Err(invalid_grant("refresh token already used"));
             }
         };

@@ -1,7 +1,5 @@
-//! In-process rate limits (GCRA token buckets from `governor`), keyed by client and by source
-//! IP. Failed client authentication is limited by default; limits on successful traffic are off
-//! unless configured, so a busy service is never throttled by surprise. Time comes from our
-//! clock, so tests move it instead of sleeping.
+//! In-process rate limits (GCRA token buckets from `governor`): the default, when instances do
+//! not share their counts. Time comes from our clock, so tests move it instead of sleeping.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -12,6 +10,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
+use super::Limit;
 use crate::clock::SharedClock;
 use crate::config::LimitsConfig;
 
@@ -28,46 +27,15 @@ impl governor::clock::Clock for LimiterClock {
 
 type Keyed = RateLimiter<String, DashMapStateStore<String>, LimiterClock, NoOpMiddleware<Duration>>;
 
-/// A limit on successful traffic.
-#[derive(Debug, Clone, Copy)]
-pub enum Limit {
-    TokenPerClient,
-    TokenPerIp,
-    IntrospectPerClient,
-    RevokePerClient,
-    AuthorizePerIp,
-    LoginPerIp,
-}
-
-impl Limit {
-    /// The metrics label and configuration name of the limit.
-    pub fn name(self) -> &'static str {
-        match self {
-            Limit::TokenPerClient => "token_per_client",
-            Limit::TokenPerIp => "token_per_ip",
-            Limit::IntrospectPerClient => "introspect_per_client",
-            Limit::RevokePerClient => "revoke_per_client",
-            Limit::AuthorizePerIp => "authorize_per_ip",
-            Limit::LoginPerIp => "login_per_ip",
-        }
-    }
-}
-
 /// Bounds the blocked-key table when many keys fail at once.
 const MAX_BLOCKED: usize = 100_000;
 
-pub struct Limits {
+pub struct Local {
     clock: LimiterClock,
     client_failures: Option<Keyed>,
     /// (client, ip) keys whose failures ran out, and until when (ms) they get 429.
     blocked: Mutex<HashMap<String, i64>>,
     success: Vec<(u8, Keyed)>,
-}
-
-impl std::fmt::Debug for Limits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limits").finish_non_exhaustive()
-    }
 }
 
 fn keyed(quota: Option<Quota>, clock: &LimiterClock) -> Option<Keyed> {
@@ -82,7 +50,7 @@ fn per_minute(n: u32) -> Option<Quota> {
     NonZeroU32::new(n).map(Quota::per_minute)
 }
 
-impl Limits {
+impl Local {
     pub fn new(config: &LimitsConfig, clock: SharedClock) -> Self {
         let clock = LimiterClock(clock);
         let success = [

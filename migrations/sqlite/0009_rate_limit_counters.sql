@@ -1,0 +1,13 @@
+-- Shared rate limits (limits.shared = "database"): each instance adds the requests it counted
+-- since its last sync to one row per limit, key and fixed window, and reads the totals back.
+-- Only PostgreSQL deployments use it (a SQLite file is one instance's database, and
+-- configuration refuses "database" on SQLite); the table is here so both schemas stay alike.
+CREATE TABLE rate_limit_counters (
+    limit_name    TEXT NOT NULL,           -- e.g. token_per_client, client_auth_failures
+    key           TEXT NOT NULL,           -- hash of the client id / IP the limit is kept for
+    window_start  INTEGER NOT NULL,        -- unix milliseconds
+    hits          INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,        -- unix seconds: when it can go (window end + grace)
+    PRIMARY KEY (limit_name, key, window_start)
+);
+CREATE INDEX rate_limit_counters_expires ON rate_limit_counters (expires_at);

@@ -1,0 +1,428 @@
+//! Console pages for users: list with search, create, edit profile claims and role, set a
+//! password, disable, and see and revoke sessions, consents and refresh-token grants.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{Admin, Errors, Fields, PAGE_SIZE, confirm, next_page, see_other, service_error};
+use crate::http::AppState;
+use crate::http::ui::render;
+use crate::model::User;
+use crate::service::users::{UserGrants, UserSpec};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    after: Option<String>,
+    after_id: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct ListPage<'a> {
+    admin: &'a User,
+    section: &'static str,
+    q: &'a str,
+    users: &'a [User],
+    next: Option<String>,
+}
+
+pub async fn list(
+    admin: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let prefix = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let after = q.after.as_deref().zip(q.after_id.as_deref());
+    let users = match state.user_page(prefix, after, PAGE_SIZE).await {
+        Ok(u) => u,
+        Err(e) => return service_error(e),
+    };
+    let lower = users.last().map(|u| u.username.to_lowercase());
+    let next = (users.len() as i64 == PAGE_SIZE)
+        .then(|| {
+            next_page(
+                prefix,
+                lower.as_deref().zip(users.last().map(|u| u.sub.as_str())),
+            )
+        })
+        .flatten();
+    render(
+        StatusCode::OK,
+        &ListPage {
+            admin: &admin.user,
+            section: "users",
+            q: prefix.unwrap_or_default(),
+            users: &users,
+            next,
+        },
+    )
+}
+
+/// The new-user form as typed.
+#[derive(Default)]
+pub struct NewUserForm {
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: String,
+    pub admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_new.html")]
+struct NewPage<'a> {
+    admin: &'a User,
+    section: &'static str,
+    csrf: &'a str,
+    form: &'a NewUserForm,
+    errors: &'a Errors,
+    min_length: u32,
+}
+
+fn new_page(admin: &Admin, state: &AppState, form: &NewUserForm, errors: &Errors) -> Response {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(
+        status,
+        &NewPage {
+            admin: &admin.user,
+            section: "users",
+            csrf: &admin.csrf,
+            form,
+            errors,
+            min_length: state.config.passwords.min_length,
+        },
+    )
+}
+
+pub async fn new(admin: Admin, State(state): State<AppState>) -> Response {
+    new_page(&admin, &state, &NewUserForm::default(), &Errors::default())
+}
+
+pub async fn create(
+    admin: Admin,
+    State(state): State<AppState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(page) = admin.check(&f).await {
+        return page;
+    }
+    let form = NewUserForm {
+        username: f.get("username").unwrap_or_default().trim().to_owned(),
+        email: f.get("email").unwrap_or_default().trim().to_owned(),
+        email_verified: f.flag("email_verified"),
+        name: f.get("name").unwrap_or_default().trim().to_owned(),
+        admin: f.flag("admin"),
+    };
+    let spec = UserSpec {
+        username: form.username.clone(),
+        email: f.text("email"),
+        email_verified: form.email_verified,
+        name: f.text("name"),
+        admin: form.admin,
+    };
+    let mut errors = Errors::default();
+    let password = f.get("password").unwrap_or_default();
+    match state.create_user(spec, password, &admin.actor()).await {
+        Ok(u) => return see_other(&format!("/admin/users/{}", u.sub)),
+        Err(crate::service::ServiceError::Conflict(m)) => errors.add("username", m),
+        Err(e) => {
+            if let Some(page) = errors.absorb(e) {
+                return page;
+            }
+        }
+    }
+    new_page(&admin, &state, &form, &errors)
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage<'a> {
+    admin: &'a User,
+    section: &'static str,
+    csrf: &'a str,
+    user: &'a User,
+    /// The profile fields as typed when a change was refused.
+    email: &'a str,
+    email_verified: bool,
+    name: &'a str,
+    is_admin: bool,
+    grants: &'a UserGrants,
+    errors: &'a Errors,
+    notice: Option<&'a str>,
+    min_length: u32,
+}
+
+async fn user_page(
+    admin: &Admin,
+    state: &AppState,
+    user: &User,
+    typed: Option<&Fields>,
+    errors: &Errors,
+    notice: Option<&str>,
+) -> Response {
+    let grants = match state.user_grants(&user.sub).await {
+        Ok(g) => g,
+        Err(e) => return service_error(e),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let (email, email_verified, name, is_admin) = match typed {
+        Some(f) => (
+            f.get("email").unwrap_or_default(),
+            f.flag("email_verified"),
+            f.get("name").unwrap_or_default(),
+            f.flag("admin"),
+        ),
+        None => (
+            user.email.as_deref().unwrap_or_default(),
+            user.email_verified,
+            user.name.as_deref().unwrap_or_default(),
+            user.admin,
+        ),
+    };
+    render(
+        status,
+        &UserPage {
+            admin: &admin.user,
+            section: "users",
+            csrf: &admin.csrf,
+            user,
+            email,
+            email_verified,
+            name,
+            is_admin,
+            grants: &grants,
+            errors,
+            notice,
+            min_length: state.config.passwords.min_length,
+        },
+    )
+}
+
+async fn load(state: &AppState, sub: &str) -> Result<User, Response> {
+    match state.user_by_sub(sub).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(service_error(crate::service::ServiceError::NotFound(
+            format!("user {sub}"),
+        ))),
+        Err(e) => Err(service_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+/// Short confirmations after a redirect, by key (never free text from the query string).
+fn notice_text(key: Option<&str>) -> Option<&'static str> {
+    match key? {
+        "saved" => Some("Saved."),
+        "password" => Some("The password was changed."),
+        "disabled" => Some("The user is disabled and their sessions ended."),
+        "enabled" => Some("The user is enabled."),
+        "revoked" => Some("Revoked."),
+        _ => None,
+    }
+}
+
+pub async fn show(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    match load(&state, &sub).await {
+        Ok(user) => {
+            let notice = notice_text(n.done.as_deref());
+            user_page(&admin, &state, &user, None, &Errors::default(), notice).await
+        }
+        Err(page) => page,
+    }
+}
+
+pub async fn update(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(page) = admin.check(&f).await {
+        return page;
+    }
+    let user = match load(&state, &sub).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let mut errors = Errors::default();
+    let admin_role = f.flag("admin");
+    if !admin_role && user.sub == admin.user.sub {
+        errors.add("admin", "you cannot remove your own admin role");
+    } else {
+        let updated = state
+            .update_user_profile(
+                &sub,
+                f.text("email"),
+                f.flag("email_verified"),
+                f.text("name"),
+                admin_role,
+                &admin.actor(),
+            )
+            .await;
+        match updated {
+            Ok(_) => return see_other(&format!("/admin/users/{sub}?done=saved")),
+            Err(e) => {
+                if let Some(page) = errors.absorb(e) {
+                    return page;
+                }
+            }
+        }
+    }
+    user_page(&admin, &state, &user, Some(&f), &errors, None).await
+}
+
+pub async fn set_password(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(page) = admin.check(&f).await {
+        return page;
+    }
+    let user = match load(&state, &sub).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let password = f.get("password").unwrap_or_default();
+    let mut errors = Errors::default();
+    match state
+        .set_user_password(&user.username, password, &admin.actor())
+        .await
+    {
+        Ok(()) => return see_other(&format!("/admin/users/{sub}?done=password")),
+        Err(e) => {
+            if let Some(page) = errors.absorb(e) {
+                return page;
+            }
+        }
+    }
+    user_page(&admin, &state, &user, None, &errors, None).await
+}
+
+/// Disable (after confirmation: it ends every session) or enable.
+pub async fn set_disabled(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(page) = admin.check(&f).await {
+        return page;
+    }
+    let user = match load(&state, &sub).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let disable = f.get("disabled") == Some("true");
+    if disable && user.sub == admin.user.sub {
+        return service_error(crate::service::ServiceError::Conflict(
+            "You cannot disable your own account.".into(),
+        ));
+    }
+    if disable && !f.confirmed() {
+        return confirm(
+            &admin,
+            &f,
+            "Disable this user?",
+            &format!(
+                "{} can no longer sign in; their sessions end now, their refresh tokens stop working and their access tokens become inactive at introspection.",
+                user.username
+            ),
+            &format!("/admin/users/{sub}/disabled"),
+            "Disable user",
+            &format!("/admin/users/{sub}"),
+        );
+    }
+    match state
+        .set_user_disabled(&user.username, disable, &admin.actor())
+        .await
+    {
+        Ok(_) => {
+            let done = if disable { "disabled" } else { "enabled" };
+            see_other(&format!("/admin/users/{sub}?done={done}"))
+        }
+        Err(e) => service_error(e),
+    }
+}
+
+/// Ends a session, withdraws a consent or revokes a refresh-token family, after confirmation.
+pub async fn revoke(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(page) = admin.check(&f).await {
+        return page;
+    }
+    let user = match load(&state, &sub).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let what = f.get("what").unwrap_or_default();
+    let id = f.get("id").unwrap_or_default();
+    let (title, message) = match what {
+        "session" => (
+            "End this session?",
+            "The browser is signed out and the refresh tokens bound to the session stop working.",
+        ),
+        "consent" => (
+            "Withdraw this consent?",
+            "The next sign-in to this application asks the user again.",
+        ),
+        "family" => (
+            "Revoke this grant?",
+            "The refresh token and the access tokens issued with it stop working.",
+        ),
+        _ => {
+            return service_error(crate::service::invalid(
+                "what",
+                "must be session, consent or family",
+            ));
+        }
+    };
+    if !f.confirmed() {
+        return confirm(
+            &admin,
+            &f,
+            title,
+            message,
+            &format!("/admin/users/{sub}/revoke"),
+            "Revoke",
+            &format!("/admin/users/{sub}"),
+        );
+    }
+    let actor = admin.actor();
+    let done = match what {
+        "session" => state.end_user_session(&user, id, &actor).await,
+        "consent" => state.revoke_user_consent(&user, id, &actor).await,
+        _ => state.revoke_user_family(&user, id, &actor).await,
+    };
+    match done {
+        Ok(()) => see_other(&format!("/admin/users/{sub}?done=revoked")),
+        Err(e) => service_error(e),
+    }
+}

@@ -1,0 +1,158 @@
+use serde::Serialize;
+
+/// Whether the audited action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the audit log: an admin change or a security event. `detail` is JSON and never
+/// holds a secret, token, code or password.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// Dotted name, e.g. `client.created`, `login.failed`, `token.issued`.
+    pub kind: String,
+    /// Who did it: an admin's username, the client_id of an admin-API caller, the user signing
+    /// in, or `system`.
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: Outcome,
+    /// What was acted on: a client id, a username, a key id, a resource identifier.
+    pub target: Option<String>,
+    pub detail: Option<serde_json::Value>,
+    /// How many occurrences the row stands for (token issuance is aggregated per minute).
+    pub count: i64,
+}
+
+impl AuditEvent {
+    pub fn new(kind: impl Into<String>, at: i64, outcome: Outcome) -> Self {
+        Self {
+            at,
+            kind: kind.into(),
+            actor: None,
+            client_id: None,
+            ip: None,
+            outcome,
+            target: None,
+            detail: None,
+            count: 1,
+        }
+    }
+
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    pub fn client(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// An event as stored, with its id (the keyset-pagination cursor).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}
+
+/// Who makes an admin change: recorded with the change, in its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// An admin's username, the client_id of an admin-API caller, or `cli`.
+    pub name: String,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The command-line tool, run by whoever holds the master key.
+    pub fn cli() -> Self {
+        Self {
+            name: "cli".to_owned(),
+            client_id: None,
+            ip: None,
+        }
+    }
+
+    /// The server itself (bootstrap, scheduled work).
+    pub fn system() -> Self {
+        Self {
+            name: "system".to_owned(),
+            client_id: None,
+            ip: None,
+        }
+    }
+
+    /// A signed-in admin in the console.
+    pub fn admin(username: &str, ip: &str) -> Self {
+        Self {
+            name: username.to_owned(),
+            client_id: None,
+            ip: Some(ip.to_owned()),
+        }
+    }
+
+    /// A client calling the admin API with a `tessera:admin` token.
+    pub fn api(client_id: &str, ip: &str) -> Self {
+        Self {
+            name: client_id.to_owned(),
+            client_id: Some(client_id.to_owned()),
+            ip: Some(ip.to_owned()),
+        }
+    }
+
+    /// A successful change of `target` by this actor.
+    pub fn event(&self, kind: &str, at: i64, target: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            at,
+            kind: kind.to_owned(),
+            actor: Some(self.name.clone()),
+            client_id: self.client_id.clone(),
+            ip: self.ip.clone(),
+            outcome: Outcome::Success,
+            target: Some(target.into()),
+            detail: None,
+            count: 1,
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! The admin console: Chromium drives the pages an admin uses; raw HTTP checks the role, CSRF,
+//! the bootstrap admin and the audit lines of console changes.
+
+use fantoccini::{Client, Locator};
+use oauth2::{AuthType, TokenResponse};
+use tessera::model::{Actor, ApplicationType, GrantType};
+use tessera::service::clients::ClientSpec;
+use tessera::store::audit::Filter;
+
+use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_on};
+use crate::signin::{API, Browser, CHALLENGE, PASSWORD, REDIRECT, enc, hidden};
+use crate::tokens::{http, oauth_client};
+use tessera::store::Db;
+
+/// Signs `username` in to the console in Chromium, starting from /admin (which sends an
+/// anonymous visitor to the sign-in page and back).
+async fn console_in_chromium(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> (crate::browser::Driver, Client) {
+    let (driver, c) = chromium(true).await;
+    c.goto(&app.url("/admin")).await.expect("open /admin");
+    wait_for_url(&c, "the sign-in page", |u| u.path() == "/login").await;
+    sign_in(&c, username, password).await;
+    (driver, c)
+}
+
+/// A raw-HTTP session signed in to the console.
+pub(crate) async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
+    let b = Browser::new();
+    let login = b.get(&app.url("/login?next=%2Fadmin%2Fclients")).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let csrf = hidden(&login.body, "csrf");
+    let done = b
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &csrf),
+                ("next", "/admin/clients"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/admin/clients"));
+    b
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Result<String, String> {
+    oauth_client(app, id, secret, AuthType::BasicAuth)
+        .exchange_client_credentials()
+        .request_async(&http())
+        .await
+        .map(|t| t.access_token().secret().clone())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Point 9: an admin registers an API and a confidential client in the console; the client
+/// then gets a token with client credentials from an independent OAuth client.
+#[tokio::test]
+async fn an_admin_registers_an_api_and_a_client_that_then_gets_tokens() {
+    let app = spawn_app().await;
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the clients list", |u| u.path() == "/admin/clients").await;
+
+    c.goto(&app.url("/admin/resources/new"))
+        .await
+        .expect("open");
+    fill(&c, "identifier", API).await;
+    fill(&c, "name", "Orders").await;
+    fill(&c, "scopes", "orders:read: Read your orders").await;
+    click(&c, "form button.primary").await;
+    wait_for_url(&c, "the API list", |u| u.path() == "/admin/resources").await;
+    assert!(text(&c, "table").await.contains(API));
+
+    c.goto(&app.url("/admin/clients/new")).await.expect("open");
+    // A web client's redirect URI must be https (or loopback http): shown next to the field.
+    fill(&c, "name", "Billing service").await;
+    fill(&c, "redirect_uris", "http://billing.example.com/cb").await;
+    click(&c, "form button.primary").await;
+    let error = wait_for(&c, "textarea#redirect_uris ~ p.error").await;
+    assert!(error.text().await.expect("text").contains("https"));
+    assert!(
+        app.core.clients().await.expect("list").is_empty(),
+        "nothing registered"
+    );
+
+    fill(&c, "redirect_uris", "").await;
+    click(&c, "input[name=grant_types][value=authorization_code]").await;
+    click(&c, "input[name=grant_types][value=client_credentials]").await;
+    click(&c, &format!("input[name=resources][value='{API}']")).await;
+    click(&c, "form button.primary").await;
+    let secret = wait_for(&c, "#client-secret")
+        .await
+        .text()
+        .await
+        .expect("secret");
+    let id = text(&c, "#client-id").await;
+
+    let token = client_credentials(&app, &id, &secret)
+        .await
+        .expect("a token");
+    let (_, claims) = crate::tokens::verify(&app, &token, API).await;
+    assert_eq!(claims["client_id"], id.as_str());
+    assert_eq!(claims["scope"], "orders:read");
+    c.close().await.expect("close");
+
+    // Both changes are in the audit log with the admin as actor.
+    let events = app
+        .core
+        .audit_events(&Filter::default(), None, 100)
+        .await
+        .expect("events");
+    for (kind, target) in [("resource.created", API), ("client.created", id.as_str())] {
+        let e = events
+            .iter()
+            .find(|e| e.event.kind == kind && e.event.target.as_deref() == Some(target))
+            .unwrap_or_else(|| panic!("no {kind} event"));
+        assert_eq!(e.event.actor.as_deref(), Some("admin"));
+        assert_eq!(e.event.ip.as_deref(), Some("127.0.0.1"));
+    }
+}
+
+async fn web_client(app: &TestApp, redirect: &str) -> tessera::service::clients::Registered {
+    app.resource(API, tessera::model::SigningAlg::ES256).await;
+    let mut spec = ClientSpec::new("Shop");
+    spec.public = true;
+    spec.application_type = ApplicationType::Web;
+    spec.grant_types = vec![GrantType::AuthorizationCode];
+    spec.redirect_uris = vec![redirect.to_owned()];
+    spec.resources = vec![API.to_owned()];
+    app.core
+        .create_client(spec, &Actor::cli())
+        .await
+        .expect("client")
+}
+
+fn authorize(app: &TestApp, client_id: &str, redirect: &str) -> String {
+    app.url(&format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256&state=s1",
+        enc(redirect)
+    ))
+}
+
+/// An edit of the redirect URIs holds at /authorize at once: the new URI is accepted and the
+/// old one gets the error page (never a redirect).
+#[tokio::test]
+async fn edited_redirect_uris_apply_at_once() {
+    let app = spawn_app().await;
+    let reg = web_client(&app, REDIRECT).await;
+    let id = reg.client.client_id.0.clone();
+    let moved = "http://127.0.0.1:9/moved";
+    let b = Browser::new();
+    assert_eq!(b.get(&authorize(&app, &id, REDIRECT)).await.status, 303);
+    assert_eq!(b.get(&authorize(&app, &id, moved)).await.status, 400);
+
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    click(&c, &format!("a[href='/admin/clients/{id}']")).await;
+    wait_for(&c, "textarea#redirect_uris").await;
+    fill(&c, "redirect_uris", moved).await;
+    click(&c, "form button.primary").await;
+    wait_for_url(&c, "the saved client", |u| u.query() == Some("saved=1")).await;
+    c.close().await.expect("close");
+
+    let b = Browser::new();
+    let page = b.get(&authorize(&app, &id, moved)).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(page.location.expect("login").starts_with("/login"));
+    let page = b.get(&authorize(&app, &id, REDIRECT)).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("not registered"), "{}", page.body);
+}
+
+/// Rotates in the console (with the given overlap) and returns the new secret.
+async fn rotate_in_console(c: &Client, app: &TestApp, id: &str, overlap: &str) -> String {
+    c.goto(&app.url(&format!("/admin/clients/{id}")))
+        .await
+        .expect("open");
+    fill(c, "overlap", overlap).await;
+    click(c, "form[action$='/rotate'] button").await;
+    // The confirmation page re-posts the form.
+    click(&wait_for_confirm(c).await, "button.danger").await;
+    wait_for(c, "#client-secret")
+        .await
+        .text()
+        .await
+        .expect("secret")
+}
+
+async fn wait_for_confirm(c: &Client) -> Client {
+    wait_for(c, "input[name=confirmed][value=yes]").await;
+    c.clone()
+}
+
+#[tokio::test]
+async fn secret_rotation_replaces_the_secret_and_the_overlap_keeps_the_old_one() {
+    let app = spawn_app().await;
+    app.resource(API, tessera::model::SigningAlg::ES256).await;
+    let reg = app.client(&[API]).await;
+    let id = reg.client.client_id.0.clone();
+    let first = reg.secret.expect("secret");
+    assert!(client_credentials(&app, &id, &first).await.is_ok());
+
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    let second = rotate_in_console(&c, &app, &id, "0").await;
+    assert_ne!(second, first);
+    let old = client_credentials(&app, &id, &first).await;
+    assert!(
+        old.is_err_and(|e| e.contains("invalid_client")),
+        "the old secret is refused"
+    );
+    assert!(client_credentials(&app, &id, &second).await.is_ok());
+
+    let third = rotate_in_console(&c, &app, &id, "3600").await;
+    assert!(client_credentials(&app, &id, &third).await.is_ok());
+    assert!(
+        client_credentials(&app, &id, &second).await.is_ok(),
+        "the overlap keeps the previous secret working"
+    );
+    app.clock.advance(3601);
+    assert!(
+        client_credentials(&app, &id, &second).await.is_err(),
+        "until it ends"
+    );
+    assert!(client_credentials(&app, &id, &third).await.is_ok());
+    c.close().await.expect("close");
+}
+
+/// A signed-in user without the admin role gets 403; a console POST without the session's CSRF
+/// token is refused and changes nothing.
+#[tokio::test]
+async fn non_admins_get_403_and_posts_need_the_csrf_token() {
+    let app = spawn_app().await;
+    app.user("bob", PASSWORD).await;
+    let (_driver, c) = console_in_chromium(&app, "bob", PASSWORD).await;
+    wait_for_url(&c, "back at the console", |u| u.path() == "/admin").await;
+    let body = text(&c, "main").await;
+    assert!(body.contains("for administrators"), "{body}");
+    c.close().await.expect("close");
+
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    // A form posted without the token (what a forging page would send) is refused.
+    c.execute(
+        "const f = document.createElement('form');
+         f.method = 'post';
+         f.action = '/admin/clients';
+         const i = document.createElement('input');
+         i.name = 'name';
+         i.value = 'Forged';
+         f.appendChild(i);
+         document.body.appendChild(f);
+         f.submit();",
+        vec![],
+    )
+    .await
+    .expect("script");
+    let alert = wait_for(&c, "p.alert").await.text().await.expect("text");
+    assert!(alert.contains("did not come from this site"), "{alert}");
+    assert!(app.core.clients().await.expect("list").is_empty());
+    c.close().await.expect("close");
+
+    // The same over plain HTTP, for the role check's exact answer.
+    let b = console_session(&app, "bob", PASSWORD).await;
+    let page = b.get(&app.url("/admin/clients")).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(b.get(&app.url("/admin/users")).await.status, 403);
+    let a = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let forged = a
+        .post(&app.url("/admin/clients"), &[("name", "Forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(app.core.clients().await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in_and_come_back() {
+    let app = spawn_app().await;
+    let b = Browser::new();
+    let page = b.get(&app.url("/admin/users?q=al")).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/login?next=%2Fadmin%2Fusers%3Fq%3Dal")
+    );
+    // The sign-in page only continues to console paths (no open redirect).
+    for next in [
+        "https://evil.example/admin",
+        "//evil.example/admin",
+        "/adminx",
+        "/authorize",
+    ] {
+        let page = b.get(&app.url(&format!("/login?next={}", enc(next)))).await;
+        assert_eq!(page.status, 400, "{next}");
+    }
+    let page = b.get(&app.url("/admin/clients")).await;
+    assert_eq!(page.status, 303);
+    // A POST from an anonymous visitor changes nothing.
+    let page = b.post(&app.url("/admin/clients"), &[("name", "x")]).await;
+    assert_eq!(page.status, 303);
+    assert!(app.core.clients().await.expect("list").is_empty());
+}
+
+/// Without TESSERA_BOOTSTRAP_ADMIN_PASSWORD the first admin's password is generated into a 0600
+/// file in the data directory, and the console asks for a new one before anything else.
+#[tokio::test]
+async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    let app = spawn_app_with(|c| {
+        c.bootstrap_admin_password = None;
+        c.database_url = url.clone();
+    })
+    .await;
+    let file = dir.path().join("bootstrap-admin-password");
+    let meta = std::fs::metadata(&file).expect("the password file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let generated = std::fs::read_to_string(&file).expect("read");
+    let generated = generated.trim();
+    assert!(generated.len() >= 20);
+    let admin = app
+        .core
+        .user_by_username("admin")
+        .await
+        .expect("lookup")
+        .expect("the admin");
+    assert!(admin.admin && admin.must_change_password);
+
+    let b = console_session(&app, "admin", generated).await;
+    let page = b.get(&app.url("/admin/clients")).await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/admin/password"))
+    );
+    let form = b.get(&app.url("/admin/password")).await;
+    assert_eq!(form.status, 200);
+    let csrf = hidden(&form.body, "csrf");
+    let refused = b
+        .post(
+            &app.url("/admin/password"),
+            &[("csrf", &csrf), ("password", "short"), ("confirm", "short")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("at least 12"), "{}", refused.body);
+    let new_password = "a much better admin password";
+    let done = b
+        .post(
+            &app.url("/admin/password"),
+            &[
+                ("csrf", &csrf),
+                ("password", new_password),
+                ("confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(b.get(&app.url("/admin/clients")).await.status, 200);
+    assert!(
+        app.core
+            .authenticate_user("admin", new_password)
+            .await
+            .expect("auth")
+            .is_some()
+    );
+    assert!(
+        app.core
+            .authenticate_user("admin", generated)
+            .await
+            .expect("auth")
+            .is_none()
+    );
+
+    // A restart finds an admin and creates nothing.
+    app.core.bootstrap_admin().await.expect("bootstrap");
+    assert_eq!(app.core.users().await.expect("users").len(), 1);
+}
+
+/// Several instances starting at once on one database with no admin create exactly one.
+#[tokio::test]
+async fn concurrent_bootstraps_create_one_admin() {
+    let app = spawn_app().await;
+    let other = spawn_on(app.db.clone(), app.clock.clone()).await;
+    match &app.core.db {
+        Db::Postgres(pool) => sqlx::query("DELETE FROM users")
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query("DELETE FROM users")
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .expect("no users");
+    let (a, b, c) = tokio::join!(
+        app.core.bootstrap_admin(),
+        other.core.bootstrap_admin(),
+        app.core.bootstrap_admin()
+    );
+    for r in [a, b, c] {
+        r.expect("every bootstrap succeeds");
+    }
+    let users = app.core.users().await.expect("users");
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert!(users[0].admin && users[0].username == "admin");
+    assert!(
+        app.core
+            .authenticate_user("admin", ADMIN_PASSWORD)
+            .await
+            .expect("auth")
+            .is_some()
+    );
+}
+
+/// Disabling a client in the console refuses it at /token and makes its tokens inactive;
+/// disabling a user ends their sessions.
+#[tokio::test]
+async fn disabling_in_the_console_takes_effect() {
+    let app = spawn_app().await;
+    app.resource(API, tessera::model::SigningAlg::ES256).await;
+    let reg = app.client(&[API]).await;
+    let id = reg.client.client_id.0.clone();
+    let secret = reg.secret.expect("secret");
+    let token = client_credentials(&app, &id, &secret).await.expect("token");
+    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let page = b.get(&app.url(&format!("/admin/clients/{id}"))).await;
+    let csrf = hidden(&page.body, "csrf");
+    let form = [
+        ("csrf", csrf.clone()),
+        ("name", "Renamed".to_owned()),
+        ("auth_method", "client_secret_basic".to_owned()),
+        ("grant_types", "client_credentials".to_owned()),
+        ("resources", API.to_owned()),
+        ("id_token_alg", "RS256".to_owned()),
+        ("pkce_required", "on".to_owned()),
+        ("disabled", "on".to_owned()),
+    ];
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = b
+        .post(&app.url(&format!("/admin/clients/{id}")), &pairs)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let refused = client_credentials(&app, &id, &secret).await;
+    assert!(refused.is_err(), "a disabled client gets no token");
+    let rs = app.client(&[API]).await;
+    let rs_id = rs.client.client_id.0.clone();
+    let mut spec = ClientSpec::from_client(&rs.client);
+    spec.resource_server_for = Some(API.to_owned());
+    app.core
+        .update_client(&rs_id, spec, &Actor::cli())
+        .await
+        .expect("rs");
+    let answer = app
+        .introspect(&rs_id, rs.secret.as_deref().expect("secret"), &token)
+        .await;
+    assert_eq!(
+        answer["active"], false,
+        "tokens of a disabled client are inactive"
+    );
+
+    // A user signed in elsewhere loses the session when disabled.
+    app.user("carol", PASSWORD).await;
+    let _carol = console_session(&app, "carol", PASSWORD).await;
+    let sub = app
+        .core
+        .user_by_username("carol")
+        .await
+        .expect("l")
+        .expect("carol")
+        .sub;
+    let grants = app.core.user_grants(&sub).await.expect("grants");
+    assert_eq!(grants.sessions.len(), 1);
+    let page = b.get(&app.url(&format!("/admin/users/{sub}"))).await;
+    assert!(page.body.contains(&grants.sessions[0].sid));
+    let first = b
+        .post(
+            &app.url(&format!("/admin/users/{sub}/disabled")),
+            &[("csrf", &csrf), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(first.status, 200, "a confirmation page first");
+    assert!(first.body.contains("Disable this user?"));
+    assert!(
+        !app.core
+            .user_by_sub(&sub)
+            .await
+            .expect("l")
+            .expect("u")
+            .disabled
+    );
+    let done = b
+        .post(
+            &app.url(&format!("/admin/users/{sub}/disabled")),
+            &[("csrf", &csrf), ("disabled", "true"), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(
+        app.core
+            .user_by_sub(&sub)
+            .await
+            .expect("l")
+            .expect("u")
+            .disabled
+    );
+    assert!(
+        app.core
+            .user_grants(&sub)
+            .await
+            .expect("g")
+            .sessions
+            .is_empty()
+    );
+}
+
+/// Photographs every console page at desktop and phone widths (scripts/screenshots); fails
+/// when a page scrolls sideways.
+#[tokio::test]
+#[ignore = "writes screenshots; run scripts/screenshots"]
+async fn screenshots() {
+    let dir = std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from);
+    let dir = dir.as_deref();
+    let app = spawn_app().await;
+    let reg = web_client(&app, REDIRECT).await;
+    let id = reg.client.client_id.0.clone();
+    let service = app.client(&[API]).await;
+    let alice = app.user("alice", PASSWORD).await;
+    let mut spec = tessera::service::users::UserSpec::new("bob.builder");
+    spec.email = Some("bob@example.com".into());
+    spec.email_verified = true;
+    spec.name = Some("Bob Builder".into());
+    app.core
+        .create_user(spec, PASSWORD, &Actor::cli())
+        .await
+        .expect("bob");
+    app.core
+        .login_failed("mallory", "203.0.113.9")
+        .await
+        .expect("failure");
+    let _alice_session = console_session(&app, "alice", PASSWORD).await;
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    let mut problems = Vec::new();
+    let mut shoot = async |path: &str, name: &str| {
+        c.goto(&app.url(path)).await.expect("open");
+        wait_for(&c, "main h1").await;
+        problems.extend(crate::browser::photograph(&c, dir, name).await);
+    };
+    shoot("/admin/clients", "admin-clients").await;
+    shoot(&format!("/admin/clients/{id}"), "admin-client").await;
+    shoot("/admin/clients/new", "admin-client-new").await;
+    shoot("/admin/resources", "admin-resources").await;
+    shoot(
+        &format!("/admin/resources/edit?identifier={}", enc(API)),
+        "admin-resource",
+    )
+    .await;
+    shoot("/admin/users", "admin-users").await;
+    shoot("/admin/users/new", "admin-user-new").await;
+    shoot(&format!("/admin/users/{}", alice.sub), "admin-user").await;
+    shoot("/admin/keys", "admin-keys").await;
+    shoot("/admin/lockouts", "admin-lockouts").await;
+    shoot("/admin/audit", "admin-audit").await;
+
+    // The form refused, the secret shown once, and a confirmation page.
+    c.goto(&app.url("/admin/clients/new")).await.expect("open");
+    fill(&c, "redirect_uris", "http://app.example.com/cb").await;
+    click(&c, "form button.primary").await;
+    wait_for(&c, "p.error").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-client-errors").await);
+    let service_id = service.client.client_id.0.clone();
+    c.goto(&app.url(&format!("/admin/clients/{service_id}")))
+        .await
+        .expect("open");
+    click(&c, "form[action$='/rotate'] button").await;
+    wait_for(&c, "input[name=confirmed]").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-confirm").await);
+    click(&c, "button.danger").await;
+    wait_for(&c, "#client-secret").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-client-secret").await);
+    c.close().await.expect("close");
+
+    // The forced password change, and the page a non-admin gets.
+    app.core
+        .set_user_password("admin", ADMIN_PASSWORD, &Actor::cli())
+        .await
+        .expect("password");
+    let admin = app
+        .core
+        .user_by_username("admin")
+        .await
+        .expect("l")
+        .expect("admin");
+    let (_driver, c) = console_in_chromium(&app, "alice", PASSWORD).await;
+    wait_for(&c, "main h1").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-forbidden").await);
+    c.close().await.expect("close");
+    // As after a bootstrap with a generated password.
+    let sql = "UPDATE users SET must_change_password = TRUE WHERE sub = $1";
+    match &app.core.db {
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(&admin.sub)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(&admin.sub)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .expect("flag");
+    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the password page", |u| u.path() == "/admin/password").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-password").await);
+    c.close().await.expect("close");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
