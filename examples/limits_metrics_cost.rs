@@ -72,6 +72,7 @@ fn main() {
     // The in-process limiter (the default) never touches the database; Limits::new only
     // needs one to offer the shared kind.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("runtime");
     let db = runtime
