@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::http;
 use crate::service::{Cache, Core, KeyStore};
 use crate::store::Db;
+use crate::telemetry::Telemetry;
 use crate::tls::Tls;
 
 /// Whether this command may create a master key (only `serve` and `migrate`, on an empty
@@ -136,10 +137,14 @@ impl Core {
             .map_err(|e| AppError::Startup(format!("TESSERA_DATABASE_URL: {e}")))?;
         db.migrate().await?;
         let keyring = resolve_keyring(&config, &db, init).await?;
-        let metrics = crate::metrics::Metrics::new(&config.metrics.per_client);
-        let argon2_wait = metrics.argon2_queue_wait.clone();
-        let on_wait: crate::crypto::password::QueueWait =
-            Arc::new(move |waited| argon2_wait.observe(waited.as_secs_f64()));
+        let metrics = crate::metrics::Metrics::new(
+            &config.metrics.per_client,
+            config.metrics.token.is_some(),
+        );
+        let on_wait = metrics.argon2_queue_wait().map(|histogram| {
+            Arc::new(move |waited: Duration| histogram.observe(waited.as_secs_f64()))
+                as crate::crypto::password::QueueWait
+        });
         let limits = crate::service::limits::Limits::new(
             &config.limits,
             clock.clone(),
@@ -163,12 +168,9 @@ impl Core {
             origins: Cache::new(config.clients.cache_ttl_ms),
             limits,
             keys: KeyStore::default(),
-            passwords: crate::crypto::password::PasswordHasher::start(
-                &config.passwords,
-                Some(on_wait),
-            )
-            .await
-            .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
+            passwords: crate::crypto::password::PasswordHasher::start(&config.passwords, on_wait)
+                .await
+                .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
             config: Arc::new(config),
             db,
             clock,
@@ -191,6 +193,8 @@ pub struct App {
     listener: TcpListener,
     /// Native TLS, when configured.
     tls: Option<Tls>,
+    /// OpenTelemetry export, when configured; flushed at shutdown.
+    telemetry: Option<Telemetry>,
 }
 
 impl App {
@@ -210,7 +214,15 @@ impl App {
             core,
             listener,
             tls,
+            telemetry: None,
         })
+    }
+
+    /// Hands over the trace exporter (set up with the process's tracing subscriber) so that
+    /// the spans of the last requests are exported before the process exits.
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -245,6 +257,15 @@ impl App {
             tracing::error!(error = %e, "audit events could not be written at shutdown");
         }
         core.db.close().await;
+        if let Some(telemetry) = self.telemetry {
+            // The flush blocks while the export runs on this runtime's workers.
+            if tokio::task::spawn_blocking(move || telemetry.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("flushing traces at shutdown did not finish");
+            }
+        }
         result
     }
 }

@@ -16,6 +16,7 @@ use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
 use crate::service::users::UserSpec;
 use crate::service::{Core, ServiceError};
+use crate::telemetry::Telemetry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -358,7 +359,6 @@ pub fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, None | Some(Command::Serve));
-    let _log_guard = init_tracing(&config, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -369,7 +369,20 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, config)) {
+    // Traces only for the server: management commands are not requests anyone follows.
+    let telemetry = if serving && config.otel.enabled() {
+        match Telemetry::start(&config.otel, runtime.handle().clone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: configuration error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let _log_guard = init_tracing(&config, serving, telemetry.as_ref());
+    match runtime.block_on(run(cli, config, telemetry)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -382,9 +395,17 @@ pub fn main() -> ExitCode {
 /// the writer batches lines into one write (it flushes whenever its queue is drained) and
 /// blocks rather than drops when the queue is full.
 /// ANSI colours only on a terminal. The guard flushes the writer when dropped at exit.
-fn init_tracing(config: &Config, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
+/// With `telemetry`, spans are also exported as OpenTelemetry traces.
+fn init_tracing(
+    config: &Config,
+    serving: bool,
+    telemetry: Option<&Telemetry>,
+) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = if serving {
         config.log.level.as_str()
     } else {
@@ -399,22 +420,26 @@ fn init_tracing(config: &Config, serving: bool) -> tracing_appender::non_blockin
             64 * 1024,
             std::io::stderr(),
         ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
-    let _ = match config.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = match config.log.format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Text => fmt.boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(telemetry.map(Telemetry::layer))
+        .try_init();
     guard
 }
 
-async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
+async fn run(cli: Cli, config: Config, telemetry: Option<Telemetry>) -> Result<(), CliError> {
     let json = cli.json;
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Serve = command {
-        return serve(config).await;
+        return serve(config, telemetry).await;
     }
     crate::crypto::install_providers();
     if let Command::Keys(KeyCommand::Rewrap { generate: true }) = &command {
@@ -451,7 +476,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
     result
 }
 
-async fn serve(mut config: Config) -> Result<(), CliError> {
+async fn serve(mut config: Config, telemetry: Option<Telemetry>) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {
@@ -469,7 +494,10 @@ async fn serve(mut config: Config) -> Result<(), CliError> {
     if config.bind.port() == 0 && config.issuer() == format!("{scheme}://{}", config.bind) {
         config.issuer = Some(format!("{scheme}://{}", listener.local_addr()?));
     }
-    let app = App::build(config, Arc::new(SystemClock), listener).await?;
+    let mut app = App::build(config, Arc::new(SystemClock), listener).await?;
+    if let Some(telemetry) = telemetry {
+        app = app.with_telemetry(telemetry);
+    }
     let addr = app.local_addr()?;
     let issuer = app.core.issuer().to_owned();
     tracing::info!(%addr, %issuer, "listening");

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 
 pub use app::App;

@@ -1,6 +1,9 @@
 //! Prometheus metrics. The registry lives in the app state (no process global), so apps started
 //! side by side in tests count separately. Per-client series only for allow-listed clients, so
-//! a large deployment cannot blow up the series count by accident.
+//! a large deployment cannot blow up the series count by accident. Nothing is recorded per
+//! request unless `/metrics` is served (`metrics.token` set): counting what nobody can read is
+//! wasted work. (The rare failure counters handed to the limiter and the audit writer count
+//! always.)
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -56,6 +59,8 @@ fn latency_histogram() -> Histogram {
 }
 
 pub struct Metrics {
+    /// Whether anything is recorded.
+    enabled: bool,
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -64,11 +69,11 @@ pub struct Metrics {
     per_client: HashSet<String>,
     logins: Family<OutcomeLabels, Counter>,
     rate_limited: Family<LimitLabels, Counter>,
-    pub refresh_replays: Counter,
-    pub code_replays: Counter,
+    refresh_replays: Counter,
+    code_replays: Counter,
     /// Syncs with the shared rate-limit store that failed (limits fell back to local counts).
     pub rate_limit_sync_failures: Counter,
-    pub argon2_queue_wait: Histogram,
+    argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
     pub audit_dropped: Counter,
 }
@@ -80,7 +85,8 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new(per_client: &[String]) -> Self {
+    /// `enabled` false gives a registry that records nothing.
+    pub fn new(per_client: &[String], enabled: bool) -> Self {
         let mut registry = Registry::with_prefix("tessera");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration =
@@ -159,6 +165,7 @@ impl Metrics {
             audit_dropped.clone(),
         );
         Self {
+            enabled,
             registry,
             http_requests,
             http_duration,
@@ -176,7 +183,14 @@ impl Metrics {
         }
     }
 
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
         self.http_requests
             .get_or_create(&HttpLabels {
                 route: route.to_owned(),
@@ -192,6 +206,9 @@ impl Metrics {
     }
 
     pub fn token_issued(&self, grant: &str, client_id: &str) {
+        if !self.enabled {
+            return;
+        }
         self.tokens_issued
             .get_or_create(&GrantLabels {
                 grant: grant.to_owned(),
@@ -208,6 +225,9 @@ impl Metrics {
     }
 
     pub fn login(&self, outcome: &str) {
+        if !self.enabled {
+            return;
+        }
         self.logins
             .get_or_create(&OutcomeLabels {
                 outcome: outcome.to_owned(),
@@ -216,11 +236,32 @@ impl Metrics {
     }
 
     pub fn rate_limited(&self, limit: &str) {
+        if !self.enabled {
+            return;
+        }
         self.rate_limited
             .get_or_create(&LimitLabels {
                 limit: limit.to_owned(),
             })
             .inc();
+    }
+
+    pub fn refresh_replay(&self) {
+        if self.enabled {
+            self.refresh_replays.inc();
+        }
+    }
+
+    pub fn code_replay(&self) {
+        if self.enabled {
+            self.code_replays.inc();
+        }
+    }
+
+    /// The argon2 queue-wait histogram, for the password hasher to observe into (None when
+    /// nothing is recorded, so the hasher does not even time its queue).
+    pub fn argon2_queue_wait(&self) -> Option<Histogram> {
+        self.enabled.then(|| self.argon2_queue_wait.clone())
     }
 
     /// The text exposition, with the pool gauges read now.

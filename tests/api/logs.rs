@@ -4,6 +4,7 @@
 //! consent, code exchange, userinfo, refresh, revocation, replays, a wrong client secret, logout);
 //! everything it printed is then searched for every sensitive value the flow used or received.
 //! The same run checks that security events reach the log stream as `tessera::audit` lines.
+//! Access-log lines name the client and the outcome of each request.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -108,15 +109,31 @@ impl Secrets {
     }
 }
 
-/// A scratch directory with its own SQLite file, as in `cli.rs`.
-struct Scratch {
+/// A scratch directory with its own SQLite file, as in `cli.rs`, or with the test database
+/// (a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set) and a master key of its own.
+pub(crate) struct Scratch {
     dir: tempfile::TempDir,
+    postgres: Option<(crate::helpers::FreshDb, String)>,
 }
 
 impl Scratch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            postgres: None,
+        }
+    }
+
+    /// On PostgreSQL when the suite runs there, else on its own SQLite file.
+    pub(crate) async fn on_test_database() -> Self {
+        let db = crate::helpers::fresh_db().await;
+        let postgres = db.url.starts_with("postgres").then(|| {
+            let key = tessera::crypto::master_key::Keyring::generate_encoded();
+            (db, key)
+        });
+        Self {
+            postgres,
+            ..Self::new()
         }
     }
 
@@ -130,7 +147,7 @@ impl Scratch {
     }
 
     /// `tessera <args>` at trace level for every crate, with no inherited Tessera configuration.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
         cmd.args(args).current_dir(self.dir.path());
         for (name, _) in std::env::vars_os() {
@@ -145,11 +162,15 @@ impl Scratch {
                 format!("sqlite://{}", self.db_file().display()),
             )
             .envs(CHEAP_ARGON2);
+        if let Some((db, key)) = &self.postgres {
+            cmd.env("TESSERA_DATABASE_URL", &db.url)
+                .env("TESSERA_MASTER_KEY", key);
+        }
         cmd
     }
 
     /// Runs a management command that must succeed; its log lines go to `log`.
-    fn run(&self, args: &[&str], env: &[(&str, &str)], log: &mut Vec<String>) -> Output {
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)], log: &mut Vec<String>) -> Output {
         let out = self
             .command(args)
             .envs(env.iter().copied())
@@ -172,7 +193,7 @@ impl Scratch {
     }
 
     /// `clients create … --json`: (client_id, client_secret).
-    fn create_client(&self, args: &[&str], log: &mut Vec<String>) -> (String, String) {
+    pub(crate) fn create_client(&self, args: &[&str], log: &mut Vec<String>) -> (String, String) {
         let mut all = vec!["clients", "create"];
         all.extend_from_slice(args);
         all.push("--json");
@@ -187,14 +208,14 @@ impl Scratch {
 }
 
 /// A running `tessera serve` whose stdout and stderr lines are all kept; killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Self {
+    pub(crate) fn start(mut cmd: Command) -> Self {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -226,7 +247,7 @@ impl Server {
     }
 
     /// Waits (up to 20 s) for the `listening` event; returns its address.
-    fn wait_for_address(&mut self) -> String {
+    pub(crate) fn wait_for_address(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -248,7 +269,7 @@ impl Server {
     }
 
     /// Sends SIGTERM, waits (up to 10 s) for the exit and returns every line printed.
-    fn stop(mut self) -> Vec<String> {
+    pub(crate) fn stop(mut self) -> Vec<String> {
         let sent = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -824,4 +845,163 @@ async fn secret_bearing_types_redact_their_debug_output() {
         printed.contains(&registered.client.client_id.0),
         "{printed}"
     );
+}
+
+/// The access-log line (JSON format) of the request that carried `x-request-id: id`.
+fn access_line(lines: &[String], id: &str) -> Value {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "request" && v["span"]["request_id"] == id)
+        .unwrap_or_else(|| panic!("no access-log line for {id}:\n{}", lines.join("\n")))
+}
+
+/// A form POST carrying our request id; the status.
+async fn post_tagged(
+    http: &reqwest::Client,
+    url: String,
+    auth: Option<&str>,
+    body: &str,
+    id: &str,
+) -> u16 {
+    let mut req = http
+        .post(url)
+        .header("x-request-id", id)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    req.send().await.expect("POST").status().as_u16()
+}
+
+#[tokio::test]
+async fn access_log_lines_carry_the_client_and_the_outcome() {
+    let s = Scratch::on_test_database().await;
+    let mut cli_log = Vec::new();
+    s.run(&["migrate"], &[], &mut cli_log);
+    s.run(
+        &["resources", "create", API, "--scope", "read=Read"],
+        &[],
+        &mut cli_log,
+    );
+    let svc = s.create_client(&["--name", "svc", "--resource", API], &mut cli_log);
+    let web = s.create_client(
+        &[
+            "--name",
+            "web",
+            "--resource",
+            API,
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+        ],
+        &mut cli_log,
+    );
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("RUST_LOG", "info")
+        .env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG__FORMAT", "json")
+        // A second failure within the minute blocks that client and IP: then 429.
+        .env("TESSERA_LIMITS__CLIENT_AUTH_FAILURES_PER_MINUTE", "1");
+    let mut server = Server::start(cmd);
+    let base = format!("http://{}", server.wait_for_address());
+    let url = |path: &str| format!("{base}{path}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cc = "grant_type=client_credentials";
+    let svc_auth = basic(&svc.0, &svc.1);
+    let web_auth = basic(&web.0, &web.1);
+    let wrong = basic(&svc.0, WRONG_SECRET);
+    let stranger = basic("c_nobody-registered-this-id", WRONG_SECRET);
+
+    let mut expected: Vec<(&str, u16, Option<&str>, &str)> = Vec::new();
+    let status = post_tagged(&http, url("/token"), Some(&svc_auth), cc, "t-ok").await;
+    expected.push(("t-ok", status, Some(&svc.0), "ok"));
+    let status = post_tagged(
+        &http,
+        url("/introspect"),
+        Some(&svc_auth),
+        "token=x",
+        "i-ok",
+    )
+    .await;
+    expected.push(("i-ok", status, Some(&svc.0), "ok"));
+    let status = post_tagged(&http, url("/revoke"), Some(&svc_auth), "token=x", "r-ok").await;
+    expected.push(("r-ok", status, Some(&svc.0), "ok"));
+    let redeem = format!(
+        "grant_type=authorization_code&code=no-such-code-4711&redirect_uri={}",
+        enc(REDIRECT)
+    );
+    let status = post_tagged(&http, url("/token"), Some(&web_auth), &redeem, "t-grant").await;
+    expected.push(("t-grant", status, Some(&web.0), "invalid_grant"));
+    let status = post_tagged(&http, url("/token"), Some(&stranger), cc, "t-stranger").await;
+    expected.push(("t-stranger", status, None, "invalid_client"));
+    for id in ["t-wrong-1", "t-wrong-2"] {
+        let status = post_tagged(&http, url("/token"), Some(&wrong), cc, id).await;
+        expected.push((id, status, Some(&svc.0), "invalid_client"));
+    }
+    let status = post_tagged(&http, url("/token"), Some(&svc_auth), cc, "t-limited").await;
+    expected.push(("t-limited", status, Some(&svc.0), "rate_limited"));
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let authorize = |scope: &str| {
+        url(&format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s\
+             &code_challenge={}&code_challenge_method=S256",
+            web.0,
+            enc(REDIRECT),
+            enc(scope),
+            challenge.as_str()
+        ))
+    };
+    let r = http
+        .get(authorize("openid read"))
+        .header("x-request-id", "a-ok")
+        .send()
+        .await
+        .expect("authorize");
+    expected.push(("a-ok", r.status().as_u16(), Some(&web.0), "ok"));
+    let r = http
+        .get(authorize("openid no-such-scope"))
+        .header("x-request-id", "a-scope")
+        .send()
+        .await
+        .expect("authorize");
+    expected.push((
+        "a-scope",
+        r.status().as_u16(),
+        Some(&web.0),
+        "invalid_scope",
+    ));
+
+    let lines = server.stop();
+    let statuses: Vec<(&str, u16)> = expected.iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("t-ok", 200),
+            ("i-ok", 200),
+            ("r-ok", 200),
+            ("t-grant", 400),
+            ("t-stranger", 401),
+            ("t-wrong-1", 401),
+            ("t-wrong-2", 401),
+            ("t-limited", 429),
+            ("a-ok", 303),
+            ("a-scope", 303),
+        ]
+    );
+    for (id, status, client_id, outcome) in expected {
+        let line = access_line(&lines, id);
+        let fields = &line["fields"];
+        assert_eq!(fields["status"], status, "{id}: {line}");
+        assert_eq!(fields["outcome"], outcome, "{id}: {line}");
+        match client_id {
+            Some(client_id) => assert_eq!(fields["client_id"], client_id, "{id}: {line}"),
+            None => assert!(fields.get("client_id").is_none(), "{id}: {line}"),
+        }
+    }
 }

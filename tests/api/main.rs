@@ -17,6 +17,7 @@ mod limits;
 mod logout;
 mod logs;
 mod metrics;
+mod otel;
 mod refresh;
 mod rewrap;
 mod signin;

@@ -71,11 +71,25 @@ async fn metrics_move_with_traffic_and_need_the_token() {
     assert_eq!(value(&fresh, issued), 0.0);
 }
 
+/// Without a token nothing can read the metrics, so nothing is recorded either.
 #[tokio::test]
 async fn metrics_are_off_without_a_token() {
     let app = spawn_app().await;
+    app.resource(API, SigningAlg::ES256).await;
+    let reg = app.client(&[API]).await;
+    let (id, secret) = (reg.client.client_id.0.clone(), reg.secret.expect("secret"));
+    app.access_token(&id, &secret).await;
+    assert_eq!(app.token(&id, "nope", "").await.0, 401);
     let r = app.http.get(app.url("/metrics")).send().await.expect("get");
     assert_eq!(r.status(), 404);
+    assert!(!app.core.metrics.enabled());
+    let text = app.core.metrics.encode(1, 1).expect("encode");
+    for series in [
+        "tessera_tokens_issued_total{",
+        "tessera_http_requests_total{",
+    ] {
+        assert!(!text.contains(series), "{series} recorded: {text}");
+    }
 }
 
 /// The sample Grafana dashboard only charts series that the server registers (families with no

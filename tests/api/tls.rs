@@ -22,15 +22,15 @@ use crate::helpers::{fresh_db, shared_master_key, spawn_app, spawn_app_tls, test
 const METADATA: &str = "/.well-known/oauth-authorization-server";
 
 /// A certificate authority made for one test.
-struct Ca {
+pub(crate) struct Ca {
     cert: Certificate,
     issuer: Issuer<'static, KeyPair>,
 }
 
 /// A certificate and its key, both PEM.
-struct Leaf {
-    cert: String,
-    key: String,
+pub(crate) struct Leaf {
+    pub(crate) cert: String,
+    pub(crate) key: String,
 }
 
 impl Leaf {
@@ -42,7 +42,7 @@ impl Leaf {
 }
 
 impl Ca {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -55,7 +55,7 @@ impl Ca {
         }
     }
 
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         self.cert.pem()
     }
 
@@ -76,7 +76,8 @@ impl Ca {
         }
     }
 
-    fn server(&self) -> Leaf {
+    /// For 127.0.0.1 and localhost.
+    pub(crate) fn server(&self) -> Leaf {
         self.leaf(
             &["127.0.0.1", "localhost"],
             ExtendedKeyUsagePurpose::ServerAuth,

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::super::log::ErrorCause;
+use super::super::log::{ErrorCause, RequestOutcome};
 use crate::oauth::{ErrorCode, OAuthError};
 
 #[derive(Serialize)]
@@ -70,6 +70,12 @@ impl IntoResponse for OAuthError {
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ErrorCause(cause));
         }
+        let outcome = if status == StatusCode::TOO_MANY_REQUESTS {
+            RequestOutcome::RATE_LIMITED
+        } else {
+            RequestOutcome(self.code.as_str())
+        };
+        response.extensions_mut().insert(outcome);
         response
     }
 }
@@ -123,6 +129,32 @@ mod tests {
         );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(r.headers()[header::PRAGMA], "no-cache");
+    }
+
+    #[test]
+    fn the_access_log_outcome_is_the_error_code_or_rate_limited() {
+        let outcome = |e: OAuthError| {
+            e.into_response()
+                .extensions()
+                .get::<RequestOutcome>()
+                .copied()
+        };
+        assert_eq!(
+            outcome(OAuthError::new(ErrorCode::InvalidGrant, "x")),
+            Some(RequestOutcome("invalid_grant"))
+        );
+        assert_eq!(
+            outcome(OAuthError::invalid_client()),
+            Some(RequestOutcome("invalid_client"))
+        );
+        assert_eq!(
+            outcome(OAuthError::rate_limited(3)),
+            Some(RequestOutcome::RATE_LIMITED)
+        );
+        assert_eq!(
+            outcome(OAuthError::internal("x")),
+            Some(RequestOutcome::SERVER_ERROR)
+        );
     }
 
     #[test]

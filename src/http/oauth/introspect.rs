@@ -5,25 +5,33 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::error::no_store;
-use super::{authenticate, limit};
+use super::{answer, authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
+use crate::model::ClientId;
 use crate::oauth::{OAuthError, introspection};
 use crate::service::limits::Limit;
 
-pub async fn introspect(
-    State(state): State<AppState>,
-    form: OAuthForm,
+pub async fn introspect(State(state): State<AppState>, form: OAuthForm) -> Response {
+    let mut caller = None;
+    let result = answer_introspection(&state, &form, &mut caller).await;
+    answer(result, caller)
+}
+
+async fn answer_introspection(
+    state: &AppState,
+    form: &OAuthForm,
+    caller: &mut Option<ClientId>,
 ) -> Result<Response, OAuthError> {
-    let caller = authenticate(&state, &form, "introspect").await?;
-    limit(&state, Limit::IntrospectPerClient, &caller.client_id.0)?;
+    let client = authenticate(state, form, "introspect", caller).await?;
+    limit(state, Limit::IntrospectPerClient, &client.client_id.0)?;
     // RFC 7662 §2.1: the protected resource must authenticate; public clients cannot.
-    if caller.public {
+    if client.public {
         return Err(OAuthError::invalid_client());
     }
     let token = form.params.require("token")?;
-    let answer = introspection::introspect(&state, &caller, token).await?;
-    let mut response = Json(answer).into_response();
+    let result = introspection::introspect(state, &client, token).await?;
+    let mut response = Json(result).into_response();
     no_store(&mut response);
     Ok(response)
 }

@@ -5,30 +5,40 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::error::no_store;
-use super::{authenticate, limit};
+use super::{answer, authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::model::GrantType;
+use crate::model::{ClientId, GrantType};
 use crate::oauth::{ErrorCode, OAuthError, grants};
 use crate::service::limits::Limit;
 
-pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, OAuthError> {
-    limit(&state, Limit::TokenPerIp, &form.ip)?;
+pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Response {
+    let mut caller = None;
+    let result = issue(&state, &form, &mut caller).await;
+    answer(result, caller)
+}
+
+async fn issue(
+    state: &AppState,
+    form: &OAuthForm,
+    caller: &mut Option<ClientId>,
+) -> Result<Response, OAuthError> {
+    limit(state, Limit::TokenPerIp, &form.ip)?;
     let grant_type = form.params.require("grant_type")?;
-    let client = authenticate(&state, &form, "token").await?;
-    limit(&state, Limit::TokenPerClient, &client.client_id.0)?;
+    let client = authenticate(state, form, "token", caller).await?;
+    limit(state, Limit::TokenPerClient, &client.client_id.0)?;
     let (grant, response) = match grant_type {
         "client_credentials" => (
             GrantType::ClientCredentials,
-            grants::client_credentials::grant(&state, &client, &form.params).await?,
+            grants::client_credentials::grant(state, &client, &form.params).await?,
         ),
         "authorization_code" => (
             GrantType::AuthorizationCode,
-            grants::authorization_code::grant(&state, &client, &form.params, &form.ip).await?,
+            grants::authorization_code::grant(state, &client, &form.params, &form.ip).await?,
         ),
         "refresh_token" => (
             GrantType::RefreshToken,
-            grants::refresh_token::grant(&state, &client, &form.params, &form.ip).await?,
+            grants::refresh_token::grant(state, &client, &form.params, &form.ip).await?,
         ),
         _ => {
             return Err(OAuthError::new(

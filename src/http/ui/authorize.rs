@@ -9,9 +9,10 @@ use super::{
 };
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::model::Client;
+use crate::http::log::tag_client;
+use crate::model::{Client, ClientId};
 use crate::oauth::authorize::decision::{Next, SignedIn, issue_code, next_step};
-use crate::oauth::authorize::{self, AuthorizationRequest};
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
 use crate::service::limits::Limit;
 
 pub async fn authorize(
@@ -20,7 +21,20 @@ pub async fn authorize(
     session: Session,
     req: Request,
 ) -> Response {
-    if let Err(wait) = state.limits.check(Limit::AuthorizePerIp, &ip) {
+    let mut caller = None;
+    let response = handle(&state, &ip, &session, req, &mut caller).await;
+    tag_client(response, caller)
+}
+
+/// `caller` learns the client once the request is known to come from a registered one.
+async fn handle(
+    state: &AppState,
+    ip: &str,
+    session: &Session,
+    req: Request,
+    caller: &mut Option<ClientId>,
+) -> Response {
+    if let Err(wait) = state.limits.check(Limit::AuthorizePerIp, ip) {
         state.metrics.rate_limited(Limit::AuthorizePerIp.name());
         return too_many(
             wait,
@@ -36,11 +50,18 @@ pub async fn authorize(
         Ok(p) => p,
         Err(e) => return authorize_error(e, issuer),
     };
-    let (client, request) = match authorize::validate(&state, &params).await {
+    let (client, request) = match authorize::validate(state, &params).await {
         Ok(v) => v,
-        Err(e) => return authorize_error(e, issuer),
+        Err(e) => {
+            // Errors are redirected only once the client and redirect URI are trusted.
+            if matches!(e, AuthorizeError::Redirect { .. }) {
+                *caller = params.get("client_id").map(|id| ClientId(id.to_owned()));
+            }
+            return authorize_error(e, issuer);
+        }
     };
-    proceed(&state, &session, &client, request, false).await
+    *caller = Some(client.client_id.clone());
+    proceed(state, session, &client, request, false).await
 }
 
 /// Moves a valid request on: to the login page, the consent page, or back to the client with

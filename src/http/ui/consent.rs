@@ -14,6 +14,8 @@ use super::{
     respond, secure_page, unpark,
 };
 use crate::http::AppState;
+use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::model::ClientId;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::authorize::decision::{SignedIn, issue_code, remember_consent};
 
@@ -88,8 +90,18 @@ pub async fn show(
         Ok(r) => r,
         Err(page) => return page,
     };
+    let caller = Some(ClientId(request.client_id.clone()));
+    tag_client(show_page(&state, &session, &q, &request).await, caller)
+}
+
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    q: &RequestRef,
+    request: &AuthorizationRequest,
+) -> Response {
     let id = q.request.as_deref().unwrap_or_default();
-    match signed_in(&session).await {
+    match signed_in(session).await {
         Ok(Some(_)) => {}
         Ok(None) => {
             return secure_page(Redirect::to(&format!("/login?request={id}")).into_response());
@@ -106,11 +118,11 @@ pub async fn show(
         }
         Err(e) => return internal(e),
     };
-    let scopes = match describe(&state, &request).await {
+    let scopes = match describe(state, request).await {
         Ok(s) => s,
         Err(page) => return page,
     };
-    let csrf = match csrf_token(&session).await {
+    let csrf = match csrf_token(session).await {
         Ok(t) => t,
         Err(page) => return page,
     };
@@ -142,25 +154,36 @@ pub async fn submit(
     if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
         return page;
     }
-    let id = form.request.as_deref().unwrap_or_default();
     let request = match parked(&session, form.request.as_deref()).await {
         Ok(r) => r,
         Err(page) => return page,
     };
-    let user = match signed_in(&session).await {
+    let caller = Some(ClientId(request.client_id.clone()));
+    tag_client(decide(&state, &session, &form, request).await, caller)
+}
+
+/// Carries out the user's answer to a parked request.
+async fn decide(
+    state: &AppState,
+    session: &Session,
+    form: &ConsentForm,
+    request: AuthorizationRequest,
+) -> Response {
+    let id = form.request.as_deref().unwrap_or_default();
+    let user = match signed_in(session).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             return secure_page(Redirect::to(&format!("/login?request={id}")).into_response());
         }
         Err(page) => return page,
     };
-    if let Err(page) = unpark(&session, id).await {
+    if let Err(page) = unpark(session, id).await {
         return page;
     }
     let issuer = state.issuer();
     if form.decision.as_deref() != Some("allow") {
         tracing::info!(client_id = %request.client_id, "consent denied");
-        return respond(
+        let denied = respond(
             &request.target,
             issuer,
             vec![
@@ -168,11 +191,12 @@ pub async fn submit(
                 ("error_description", "the user denied the request".into()),
             ],
         );
+        return tag_outcome(denied, RequestOutcome("access_denied"));
     }
-    if let Err(e) = remember_consent(&state, &request, &user.sub).await {
+    if let Err(e) = remember_consent(state, &request, &user.sub).await {
         return authorize_error(e, issuer);
     }
-    match issue_code(&state, &request, &user).await {
+    match issue_code(state, &request, &user).await {
         Ok(code) => respond(&request.target, issuer, vec![("code", code)]),
         Err(e) => authorize_error(e, issuer),
     }

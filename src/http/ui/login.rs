@@ -17,7 +17,8 @@ use super::{
 use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::model::{AuditEvent, Outcome};
+use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::model::{AuditEvent, ClientId, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
 use crate::service::audit::kind;
 use crate::service::limits::Limit;
@@ -91,10 +92,22 @@ pub async fn show(
     session: Session,
     Query(q): Query<RequestRef>,
 ) -> Response {
+    let mut caller = None;
+    let response = show_page(&state, &session, &q, &mut caller).await;
+    tag_client(response, caller)
+}
+
+/// The page; `caller` learns the client of the parked request, for the access log.
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    q: &RequestRef,
+    caller: &mut Option<ClientId>,
+) -> Response {
     if q.request.is_none()
         && let Some(next) = console_path(q.next.as_deref())
     {
-        let csrf = match csrf_token(&session).await {
+        let csrf = match csrf_token(session).await {
             Ok(t) => t,
             Err(page) => return page,
         };
@@ -108,10 +121,11 @@ pub async fn show(
         };
         return render(StatusCode::OK, &page);
     }
-    let request = match parked(&session, q.request.as_deref()).await {
+    let request = match parked(session, q.request.as_deref()).await {
         Ok(r) => r,
         Err(page) => return page,
     };
+    *caller = Some(ClientId(request.client_id.clone()));
     let client = match state.cached_client(&request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -122,7 +136,7 @@ pub async fn show(
         }
         Err(e) => return internal(e),
     };
-    let csrf = match csrf_token(&session).await {
+    let csrf = match csrf_token(session).await {
         Ok(t) => t,
         Err(page) => return page,
     };
@@ -145,10 +159,23 @@ pub async fn submit(
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
+    let mut caller = None;
+    let response = sign_in(&state, &ip, &session, &form, &mut caller).await;
+    tag_client(response, caller)
+}
+
+/// Checks the form; `caller` learns the client of the parked request, for the access log.
+async fn sign_in(
+    state: &AppState,
+    ip: &str,
+    session: &Session,
+    form: &LoginForm,
+    caller: &mut Option<ClientId>,
+) -> Response {
+    if let Err(page) = check_csrf(session, form.csrf.as_deref()).await {
         return page;
     }
-    if let Err(wait) = state.limits.check(Limit::LoginPerIp, &ip) {
+    if let Err(wait) = state.limits.check(Limit::LoginPerIp, ip) {
         state.metrics.rate_limited(Limit::LoginPerIp.name());
         return too_many(
             wait,
@@ -157,16 +184,16 @@ pub async fn submit(
     }
     // Brute-force protection: the same wait whether or not the account exists.
     let username = form.username.trim();
-    match state.login_delay(username, &ip).await {
+    match state.login_delay(username, ip).await {
         Ok(Some(wait)) => {
             state.metrics.login("delayed");
             state.audit.record(
                 attempt(
-                    &state,
+                    state,
                     kind::LOGIN_FAILED,
                     Outcome::Failure,
                     username,
-                    &ip,
+                    ip,
                     None,
                 )
                 .detail(serde_json::json!({"reason": "delayed"})),
@@ -183,7 +210,7 @@ pub async fn submit(
     let console = console_path(form.next.as_deref()).filter(|_| form.request.is_none());
     let parked_request = match console {
         Some(_) => None,
-        None => match parked(&session, form.request.as_deref()).await {
+        None => match parked(session, form.request.as_deref()).await {
             Ok(r) => Some(r),
             Err(page) => return page,
         },
@@ -201,6 +228,7 @@ pub async fn submit(
             Err(e) => return internal(e),
         },
     };
+    *caller = client.as_ref().map(|c| c.client_id.clone());
     let client_id = client.as_ref().map(|c| c.client_id.0.as_str());
     let client_name = client.as_ref().map_or(CONSOLE, |c| c.name.as_str());
     let user = match state.authenticate_user(username, &form.password).await {
@@ -212,23 +240,23 @@ pub async fn submit(
         state.metrics.login("failure");
         state.audit.record(
             attempt(
-                &state,
+                state,
                 kind::LOGIN_FAILED,
                 Outcome::Failure,
                 username,
-                &ip,
+                ip,
                 client_id,
             )
             .detail(serde_json::json!({"reason": "bad_credentials"})),
         );
-        if let Err(e) = state.login_failed(username, &ip).await {
+        if let Err(e) = state.login_failed(username, ip).await {
             return internal(e);
         }
-        let csrf = match csrf_token(&session).await {
+        let csrf = match csrf_token(session).await {
             Ok(t) => t,
             Err(page) => return page,
         };
-        return render(
+        let page = render(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
                 client_name,
@@ -239,6 +267,7 @@ pub async fn submit(
                 error: Some(GENERIC_ERROR),
             },
         );
+        return tag_outcome(page, RequestOutcome("login_failed"));
     };
     if let Err(e) = state.login_succeeded(username).await {
         return internal(e);
@@ -259,21 +288,21 @@ pub async fn submit(
     state.metrics.login("success");
     state.audit.record(
         attempt(
-            &state,
+            state,
             kind::LOGIN_SUCCEEDED,
             Outcome::Success,
             username,
-            &ip,
+            ip,
             client_id,
         )
         .target(user.sub.clone()),
     );
     match (parked_request, client) {
         (Some(request), Some(client)) => {
-            if let Err(page) = unpark(&session, id).await {
+            if let Err(page) = unpark(session, id).await {
                 return page;
             }
-            proceed(&state, &session, &client, request, true).await
+            proceed(state, session, &client, request, true).await
         }
         _ => secure_page(Redirect::to(console.unwrap_or("/admin")).into_response()),
     }

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::log::ErrorCause;
+use super::log::{ErrorCause, RequestOutcome, tag_outcome};
 use crate::crypto::{constant_time_eq, random};
 use crate::oauth::authorize::{AuthorizationRequest, AuthorizeError, ResponseMode, Target};
 
@@ -261,13 +261,16 @@ pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Response {
             target,
             error,
             description,
-        } => respond(
-            &target,
-            issuer,
-            vec![
-                ("error", error.to_owned()),
-                ("error_description", description.into_owned()),
-            ],
+        } => tag_outcome(
+            respond(
+                &target,
+                issuer,
+                vec![
+                    ("error", error.to_owned()),
+                    ("error_description", description.into_owned()),
+                ],
+            ),
+            RequestOutcome(error),
         ),
         AuthorizeError::Internal(cause) => internal(cause),
     }

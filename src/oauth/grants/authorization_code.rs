@@ -60,7 +60,7 @@ pub async fn grant(
             if let Some(family) = &family {
                 refresh_tokens::revoke_family(&core.db, family, now).await?;
             }
-            core.metrics.code_replays.inc();
+            core.metrics.code_replay();
             tracing::warn!("authorization code replayed; tokens issued from it revoked");
             core.audit.record(
                 AuditEvent::new(kind::CODE_REPLAY_DETECTED, now, Outcome::Failure)

@@ -66,7 +66,7 @@ pub async fn grant(
                 }
                 // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
                 refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
-                core.metrics.refresh_replays.inc();
+                core.metrics.refresh_replay();
                 tracing::warn!("refresh token replayed; its family was revoked");
                 let sub = refresh_tokens::get(&core.db, &hash).await?.map(|r| r.sub);
                 let mut event =
