@@ -157,7 +157,7 @@ pub async fn revoke_session(db: &Db, sid: &str, now: i64) -> Result<(), StoreErr
 }
 
 /// A grant a user holds: the live (unused, unrevoked) token of a refresh-token family.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Family {
     pub family_id: String,
     pub client_id: String,
