@@ -2,6 +2,7 @@
 //! domain (`oauth`, `oidc`, `service`).
 
 mod admin;
+mod admin_api;
 mod client_ip;
 mod cors;
 mod extract;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(protocol)
         .merge(public)
         .merge(pages)
+        .nest("/admin/api", admin_api::router(&state))
         .route("/static/{name}", get(ui::statics::file))
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 /// Whether the audited action succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -27,7 +27,7 @@ impl Outcome {
 
 /// One line of the audit log: an admin change or a security event. `detail` is JSON and never
 /// holds a secret, token, code or password.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Unix seconds.
     pub at: i64,
@@ -88,7 +88,7 @@ impl AuditEvent {
 }
 
 /// An event as stored, with its id (the keyset-pagination cursor).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub id: i64,
     #[serde(flatten)]

@@ -1,12 +1,12 @@
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Scope, SigningAlg, UnknownValue};
 
 /// A server-generated client identifier. Its shape (`c_` + 22 base64url characters) can never
 /// equal a user's subject, which is a UUID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ClientId(pub String);
 
@@ -17,7 +17,7 @@ impl fmt::Display for ClientId {
 }
 
 /// Token endpoint authentication methods (RFC 7591 §2, OIDC Core §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     ClientSecretBasic,
@@ -52,7 +52,7 @@ impl std::str::FromStr for AuthMethod {
 }
 
 /// Grant types a client may use (RFC 6749 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
@@ -87,7 +87,7 @@ impl std::str::FromStr for GrantType {
 }
 
 /// OIDC Registration §2 `application_type`: native apps get the RFC 8252 redirect rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationType {
     Web,
@@ -119,10 +119,12 @@ impl std::str::FromStr for ApplicationType {
 }
 
 /// A resource a client may get tokens for, with the scopes it may ask for there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ClientGrant {
     pub resource: String,
+    /// Space-delimited (RFC 6749 §3.3).
     #[serde(serialize_with = "scope_string")]
+    #[schema(value_type = String)]
     pub scopes: Scope,
 }
 
@@ -130,7 +132,7 @@ fn scope_string<S: serde::Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::E
     s.collect_str(scope)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Client {
     pub client_id: ClientId,
     pub name: String,
@@ -147,6 +149,7 @@ pub struct Client {
     pub grants: Vec<ClientGrant>,
     pub default_resource: Option<String>,
     #[serde(serialize_with = "scope_string")]
+    #[schema(value_type = String)]
     pub default_scopes: Scope,
     /// Overrides the resource's access-token lifetime when set (seconds).
     pub access_token_ttl: Option<i64>,

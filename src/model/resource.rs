@@ -3,7 +3,19 @@ use serde::{Deserialize, Serialize};
 use super::UnknownValue;
 
 /// JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 pub enum SigningAlg {
     RS256,
     ES256,
@@ -37,14 +49,14 @@ impl std::str::FromStr for SigningAlg {
 }
 
 /// One scope a resource server defines, with the words a consent page shows for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScopeDef {
     pub name: String,
     pub description: String,
 }
 
 /// A resource server (API): its identifier is the `aud` of the access tokens issued for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Resource {
     pub identifier: String,
     pub name: String,

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 /// A person who signs in. The password hash is deliberately not here: it stays in the store
 /// and the password module, so no serialisation of a `User` (CLI, console, logs) can leak it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// OIDC Core §5.1 / §8: the subject, "locally unique and never reassigned" — a random
     /// UUID v4, never derived from the username or email (both may change).

@@ -57,6 +57,16 @@ pub mod kind {
     pub const TOKEN_ISSUED: &str = "token.issued";
     /// By the scheduled maintenance: actor `system`; target: the kid now signing; detail: `alg`.
     pub const KEY_ROTATED: &str = "key.rotated";
+    /// An admin-API read (GET). actor and client: the calling client; target: the path;
+    /// detail: `status`. Failure when the answer was an error.
+    pub const ADMIN_API_READ: &str = "admin_api.read";
+    /// An admin-API change that was refused (invalid, unknown, conflicting); a change that
+    /// succeeds is audited in its own transaction instead. actor and client: the calling
+    /// client; target: the path; detail: `method`, `status`, `error`, `field`.
+    pub const ADMIN_API_REFUSED: &str = "admin_api.refused";
+    /// A bearer token refused at the admin API. actor and client: the token's client when its
+    /// signature verified; target: the path; detail: `error`, `reason`.
+    pub const ADMIN_API_DENIED: &str = "admin_api.denied";
 }
 
 /// The actor of what the server does by itself (scheduled key rotation).

@@ -22,7 +22,7 @@ use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
 
 /// What the CLI and console show about a key (never the private part).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub kid: String,
     pub alg: SigningAlg,

@@ -308,7 +308,8 @@ impl Core {
         Ok(())
     }
 
-    /// Revokes one of the user's refresh-token families and the access tokens issued in it.
+    /// Revokes one of the user's refresh-token families and the access tokens issued in it;
+    /// NotFound when the user holds no live token of that family.
     pub async fn revoke_user_family(
         &self,
         user: &User,
@@ -318,7 +319,7 @@ impl Core {
         let audit = actor
             .event("user.refresh_revoked", self.now(), &user.username)
             .detail(serde_json::json!({ "family_id": family_id }));
-        crate::store::refresh_tokens::revoke_family_of(
+        let revoked = crate::store::refresh_tokens::revoke_family_of(
             &self.db,
             &user.sub,
             family_id,
@@ -326,6 +327,11 @@ impl Core {
             &audit,
         )
         .await?;
+        if !revoked {
+            return Err(ServiceError::NotFound(format!(
+                "refresh-token family {family_id}"
+            )));
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
 /// A remembered consent.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Consent {
     pub client_id: String,
     pub scope: String,

@@ -6,7 +6,7 @@ use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct LoginFailure {
     pub key: String,
     pub failures: i64,

@@ -144,16 +144,20 @@ pub async fn family_of(db: &Db, token_hash: &str) -> Result<Option<(String, Stri
 
 /// Revokes every token of the family and the access tokens issued with them, in one transaction.
 pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), StoreError> {
-    revoke_where(db, "family_id = $1", family_id, now, None).await
+    revoke_where(db, "family_id = $1", family_id, now, None)
+        .await
+        .map(|_| ())
 }
 
 /// Revokes the refresh tokens bound to a browser session (not offline ones) when it ends.
 pub async fn revoke_session(db: &Db, sid: &str, now: i64) -> Result<(), StoreError> {
-    revoke_where(db, "sid = $1 AND NOT offline", sid, now, None).await
+    revoke_where(db, "sid = $1 AND NOT offline", sid, now, None)
+        .await
+        .map(|_| ())
 }
 
 /// A grant a user holds: the live (unused, unrevoked) token of a refresh-token family.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Family {
     pub family_id: String,
     pub client_id: String,
@@ -179,13 +183,14 @@ pub async fn families_of(db: &Db, sub: &str, now: i64) -> Result<Vec<Family>, St
 }
 
 /// An admin revokes one of the user's families; the audit line commits with the revocation.
+/// False (and nothing written) when the user has no unrevoked token in that family.
 pub async fn revoke_family_of(
     db: &Db,
     sub: &str,
     family_id: &str,
     now: i64,
     audit: &AuditEvent,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let condition = "family_id = $1 AND sub = $3";
     revoke_where(db, condition, family_id, now, Some((sub, audit))).await
 }
@@ -196,7 +201,7 @@ async fn revoke_where(
     value: &str,
     now: i64,
     by_admin: Option<(&str, &AuditEvent)>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let update = format!(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE {condition} AND revoked_at IS NULL \
          RETURNING access_jti, access_exp, client_id"
@@ -208,6 +213,11 @@ async fn revoke_where(
             query = query.bind(sub);
         }
         let issued: Vec<(Option<String>, Option<i64>, String)> = query.fetch_all(&mut *tx).await?;
+        if issued.is_empty() {
+            // Nothing was live: dropping the transaction rolls back, so no audit line claims a
+            // revocation that did not happen.
+            return Ok(false);
+        }
         if let Some((_, audit)) = by_admin {
             insert_event!(&mut *tx, audit)?;
         }
@@ -228,7 +238,7 @@ async fn revoke_where(
         }
         tx.commit().await?;
     });
-    Ok(())
+    Ok(true)
 }
 
 /// Drops families past their absolute lifetime.

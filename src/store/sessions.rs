@@ -6,7 +6,7 @@ use super::{Db, StoreError, with_pool};
 use crate::model::AuditEvent;
 
 /// A user's live browser session as an admin sees it.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub sid: String,
     pub expires_at: i64,

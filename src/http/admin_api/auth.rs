@@ -1,0 +1,241 @@
+//! Who may call the admin API: a client holding an access token issued for the admin API's own
+//! resource (`{issuer}/admin/api`) with the `tessera:admin` scope, checked on every call. Every
+//! call is audited: reads and refusals here, successful changes by the service in their own
+//! transaction.
+
+use axum::extract::{FromRequestParts, OriginalUri, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::{ApiError, Refusal};
+use crate::http::AppState;
+use crate::http::client_ip::ClientIp;
+use crate::model::{Actor, AuditEvent, Outcome};
+use crate::oauth::params::Params;
+use crate::oauth::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::service::Core;
+use crate::service::admin::ADMIN_SCOPE;
+use crate::service::audit::kind;
+
+/// The authenticated caller, put in the request by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub client_id: String,
+    pub ip: String,
+}
+
+impl Caller {
+    /// Changes are audited with the calling client as actor.
+    pub fn actor(&self) -> Actor {
+        Actor::api(&self.client_id, &self.ip)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    /// Fails closed: a handler mounted without the authentication layer answers 500, never
+    /// serves an anonymous caller.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("admin API handler reached without authentication"))
+    }
+}
+
+/// A refused token, with its client when the signature verified (for the audit line).
+#[derive(Debug)]
+pub struct Denied {
+    pub error: OAuthError,
+    pub client_id: Option<String>,
+}
+
+impl From<OAuthError> for Denied {
+    fn from(error: OAuthError) -> Self {
+        Self {
+            error,
+            client_id: None,
+        }
+    }
+}
+
+fn invalid_token(description: &'static str, client_id: &str) -> Denied {
+    Denied {
+        error: OAuthError::new(ErrorCode::InvalidToken, description),
+        client_id: Some(client_id.to_owned()),
+    }
+}
+
+/// RFC 6750 §3.1 and RFC 9068 §4: the token must be an `at+jwt` of this issuer with a valid
+/// signature, unexpired, issued for the admin API (`aud`), to a client for itself (the client
+/// credentials grant: `sub` is the client), not revoked, its client still registered, enabled
+/// and marked `admin_api`; otherwise `invalid_token` (401). A valid admin-API token without
+/// `tessera:admin` is `insufficient_scope` (403). Returns the calling client's id.
+pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
+    let keys = core.keys.current();
+    let claims: AccessTokenClaims = keys
+        .verifier
+        .verify(token, ACCESS_TOKEN_TYP, core.issuer())
+        .map_err(|_| OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid"))?;
+    let client_id = claims.client_id.as_str();
+    if claims.exp <= core.now() {
+        return Err(invalid_token("the access token expired", client_id));
+    }
+    if !claims.aud.contains(&core.admin_api_identifier()) {
+        return Err(invalid_token(
+            "the access token is not for the admin API",
+            client_id,
+        ));
+    }
+    if claims.sub != claims.client_id {
+        return Err(invalid_token(
+            "admin API tokens come from the client_credentials grant",
+            client_id,
+        ));
+    }
+    if crate::store::revocations::is_revoked(&core.db, &claims.jti)
+        .await
+        .map_err(OAuthError::from)?
+    {
+        return Err(invalid_token("the access token was revoked", client_id));
+    }
+    let client = core
+        .cached_client(client_id)
+        .await
+        .map_err(OAuthError::from)?;
+    if !client.is_some_and(|c| !c.disabled && c.admin_api) {
+        return Err(invalid_token(
+            "the client may not use the admin API",
+            client_id,
+        ));
+    }
+    let scope = claims.scope.as_deref().unwrap_or_default();
+    if !scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+        return Err(Denied {
+            error: OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the access token does not grant tessera:admin",
+            ),
+            client_id: Some(claims.client_id),
+        });
+    }
+    Ok(claims.client_id)
+}
+
+/// RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+fn challenge() -> Response {
+    let mut r = StatusCode::UNAUTHORIZED.into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"tessera\""),
+    );
+    r
+}
+
+/// RFC 6750 §2.1: the token travels in the `Authorization` header only. Another scheme, or
+/// none, is a request without credentials.
+fn bearer(req: &Request) -> Result<Option<String>, OAuthError> {
+    // RFC 9700 §2.5: tokens must not travel in URLs (RFC 6750 §2.3 would allow the query).
+    if let Some(q) = req.uri().query()
+        && Params::parse(q.as_bytes()).is_ok_and(|p| p.get("access_token").is_some())
+    {
+        return Err(OAuthError::invalid_request(
+            "access tokens are not accepted in the URL query",
+        ));
+    }
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
+    Ok(match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+        }
+        _ => None,
+    })
+}
+
+/// The authentication layer of every admin-API route, and the audit of reads, refusals and
+/// refused tokens.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    // Inside the nest the URI has lost its /admin/api prefix; the audit names the whole path.
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
+    let token = match bearer(&req) {
+        Ok(Some(token)) => token,
+        Ok(None) => return challenge(),
+        Err(e) => return e.into_response(),
+    };
+    let client_id = match verify(&state, &token).await {
+        Ok(client_id) => client_id,
+        Err(denied) => {
+            if denied.error.code != ErrorCode::ServerError {
+                let mut event =
+                    AuditEvent::new(kind::ADMIN_API_DENIED, state.now(), Outcome::Failure)
+                        .ip(ip.as_str())
+                        .target(path)
+                        .detail(serde_json::json!({
+                            "error": denied.error.code.as_str(),
+                            "reason": denied.error.description.as_deref(),
+                        }));
+                if let Some(c) = denied.client_id {
+                    event = event.actor(c.as_str()).client(c);
+                }
+                state.audit.record(event);
+            }
+            return denied.error.into_response();
+        }
+    };
+    let method = req.method().clone();
+    req.extensions_mut().insert(Caller {
+        client_id: client_id.clone(),
+        ip: ip.clone(),
+    });
+    let response = next.run(req).await;
+    let status = response.status();
+    let outcome = if status.is_client_error() || status.is_server_error() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    let event = |kind: &str, detail: serde_json::Value| {
+        AuditEvent::new(kind, state.now(), outcome)
+            .actor(client_id.as_str())
+            .client(client_id.as_str())
+            .ip(ip.as_str())
+            .target(path.as_str())
+            .detail(detail)
+    };
+    if method == Method::GET {
+        state.audit.record(event(
+            kind::ADMIN_API_READ,
+            serde_json::json!({"status": status.as_u16()}),
+        ));
+    } else if outcome == Outcome::Failure {
+        let refusal = response.extensions().get::<Refusal>();
+        state.audit.record(event(
+            kind::ADMIN_API_REFUSED,
+            serde_json::json!({
+                "method": method.as_str(),
+                "status": status.as_u16(),
+                "error": refusal.map(|r| r.error),
+                "field": refusal.and_then(|r| r.field.as_deref()),
+            }),
+        ));
+    }
+    response
+}

@@ -1,0 +1,1355 @@
+//! The JSON admin API over real HTTP: tokens come from /token (the `oauth2` crate as client)
+//! for a client registered with `admin_api` and the admin API resource; every operation, its
+//! refusals, the token rules, the audit lines and the OpenAPI document.
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use tessera::model::{Actor, GrantType, SigningAlg};
+use tessera::service::ServiceError;
+use tessera::service::clients::ClientSpec;
+use tessera::store::audit::Filter;
+
+use crate::helpers::{TestApp, basic, spawn_app};
+use crate::signin::{
+    API, Browser, CHALLENGE, REDIRECT, callback_params, enc, setup_with, sign_in_tokens,
+};
+
+const ADMIN_SCOPE: &str = "tessera:admin";
+
+/// An answer: status, headers and the JSON body (Null when empty).
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    /// A refusal naming `field`.
+    #[track_caller]
+    fn refused(&self, status: u16, field: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["error"], "invalid_request", "{}", self.body);
+        assert_eq!(self.body["field"], field, "{}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+    }
+
+    #[track_caller]
+    fn is(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        &self.body
+    }
+}
+
+/// A client registered as `tessera clients create --admin-api --resource {issuer}/admin/api
+/// --grant-type client_credentials` would be.
+async fn admin_client(app: &TestApp, name: &str) -> (String, String) {
+    let mut spec = ClientSpec::new(name);
+    spec.admin_api = true;
+    spec.grant_types = vec![GrantType::ClientCredentials];
+    spec.resources = vec![app.core.admin_api_identifier()];
+    let reg = app
+        .core
+        .create_client(spec, &Actor::cli())
+        .await
+        .expect("admin client");
+    (reg.client.client_id.0, reg.secret.expect("secret"))
+}
+
+/// A client_credentials token from /token, through an independent OAuth client.
+async fn token_for(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    resource: &str,
+    scope: &[&str],
+) -> String {
+    let client = BasicClient::new(ClientId::new(id.to_owned()))
+        .set_client_secret(ClientSecret::new(secret.to_owned()))
+        .set_token_uri(TokenUrl::new(app.url("/token")).expect("url"))
+        .set_auth_type(AuthType::BasicAuth);
+    let mut request = client
+        .exchange_client_credentials()
+        .add_extra_param("resource", resource);
+    for s in scope {
+        request = request.add_scope(Scope::new((*s).to_owned()));
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let token = request.request_async(&http).await.expect("token response");
+    token.access_token().secret().clone()
+}
+
+async fn admin_token(app: &TestApp, id: &str, secret: &str) -> String {
+    token_for(
+        app,
+        id,
+        secret,
+        &app.core.admin_api_identifier(),
+        &[ADMIN_SCOPE],
+    )
+    .await
+}
+
+/// Calls with an admin-API token.
+struct Api<'a> {
+    app: &'a TestApp,
+    client_id: String,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    async fn new(app: &'a TestApp) -> Self {
+        let (client_id, secret) = admin_client(app, "automation").await;
+        let token = admin_token(app, &client_id, &secret).await;
+        Self {
+            app,
+            client_id,
+            token,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        call(self.app, Some(&self.token), Method::GET, path, None).await
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Value) -> Answer {
+        call(self.app, Some(&self.token), method, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> Answer {
+        call(self.app, Some(&self.token), Method::DELETE, path, None).await
+    }
+}
+
+async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    let mut req = app
+        .http
+        .request(method, app.url(&format!("/admin/api{path}")));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON answer: {text}"))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// One percent-encoded path segment.
+fn seg(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[tokio::test]
+async fn token_rules() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    assert_eq!(admin.get("/clients").await.status, 200);
+
+    // RFC 6750 §3.1: no credentials, a bare challenge.
+    let r = call(app, None, Method::GET, "/clients", None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["www-authenticate"], "Bearer realm=\"tessera\"");
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let r = call(app, Some(""), Method::GET, "/clients", None).await;
+    assert_eq!(r.status, 401);
+
+    // A token for another audience.
+    app.resource(API, SigningAlg::ES256).await;
+    let mut spec = ClientSpec::new("both");
+    spec.admin_api = true;
+    spec.resources = vec![API.into(), app.core.admin_api_identifier()];
+    let both = app
+        .core
+        .create_client(spec, &Actor::cli())
+        .await
+        .expect("client");
+    let (both_id, both_secret) = (both.client.client_id.0, both.secret.expect("secret"));
+    let orders = token_for(app, &both_id, &both_secret, API, &["read"]).await;
+    let r = call(app, Some(&orders), Method::GET, "/clients", None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["error"], "invalid_token");
+    assert_eq!(
+        r.headers["www-authenticate"],
+        "Bearer realm=\"tessera\", error=\"invalid_token\""
+    );
+
+    // The admin API's audience without its scope.
+    let bare = token_for(
+        app,
+        &both_id,
+        &both_secret,
+        &app.core.admin_api_identifier(),
+        &[],
+    )
+    .await;
+    let r = call(app, Some(&bare), Method::GET, "/clients", None).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["error"], "insufficient_scope");
+
+    // Garbage and a token sent in the URL.
+    let r = call(app, Some("not.a.jwt"), Method::GET, "/clients", None).await;
+    assert_eq!(r.status, 401);
+    let r = call(
+        app,
+        None,
+        Method::GET,
+        &format!("/clients?access_token={}", admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    // Revoked at /revoke: refused on the next call.
+    let (id, secret) = admin_client(app, "short-lived").await;
+    let token = admin_token(app, &id, &secret).await;
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        200
+    );
+    let r = app
+        .post_form(
+            "/revoke",
+            Some(&basic(&id, &secret)),
+            &format!("token={token}"),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = call(app, Some(&token), Method::GET, "/keys", None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["error"], "invalid_token");
+
+    // Disabled through the API itself: its live token stops working at once.
+    let (id, secret) = admin_client(app, "to-disable").await;
+    let token = admin_token(app, &id, &secret).await;
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        200
+    );
+    let r = admin
+        .send(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(r.is(200)["disabled"], true);
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        401
+    );
+
+    // No longer marked admin_api (its grant removed with it): refused too.
+    let (id, secret) = admin_client(app, "to-demote").await;
+    let token = admin_token(app, &id, &secret).await;
+    let r = admin
+        .send(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            json!({"admin_api": false, "resources": [], "scopes": null,
+                   "default_resource": null, "default_scopes": ""}),
+        )
+        .await;
+    assert_eq!(r.is(200)["admin_api"], false);
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        401
+    );
+
+    // Deleted.
+    let (id, secret) = admin_client(app, "to-delete").await;
+    let token = admin_token(app, &id, &secret).await;
+    assert_eq!(admin.delete(&format!("/clients/{id}")).await.status, 204);
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn only_clients_marked_admin_api_hold_the_scope_and_never_by_default() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let admin_api = app.core.admin_api_identifier();
+
+    // The service refuses it to an unmarked client, whoever asks.
+    let mut spec = ClientSpec::new("sneaky");
+    spec.resources = vec![admin_api.clone()];
+    match app.core.create_client(spec, &Actor::cli()).await {
+        Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "resources"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    admin
+        .send(
+            Method::POST,
+            "/clients",
+            json!({"name": "sneaky", "resources": [admin_api]}),
+        )
+        .await
+        .refused(422, "resources");
+    let r = admin
+        .send(Method::POST, "/clients", json!({"name": "ordinary"}))
+        .await;
+    let id = r.is(201)["client"]["client_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    admin
+        .send(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            json!({"resources": [admin_api]}),
+        )
+        .await
+        .refused(422, "resources");
+
+    // Marked: granted, yet never a default scope.
+    let r = admin
+        .send(
+            Method::POST,
+            "/clients",
+            json!({"name": "robot", "admin_api": true, "resources": [admin_api]}),
+        )
+        .await;
+    let body = r.is(201);
+    assert_eq!(body["client"]["grants"][0]["scopes"], ADMIN_SCOPE);
+    assert_eq!(body["client"]["default_scopes"], "");
+    admin
+        .send(
+            Method::POST,
+            "/clients",
+            json!({"name": "robot", "admin_api": true, "resources": [admin_api],
+                   "default_scopes": ADMIN_SCOPE}),
+        )
+        .await
+        .refused(422, "default_scopes");
+
+    // Its secret, shown once, gets a token that works here.
+    let robot = body["client"]["client_id"].as_str().expect("id");
+    let secret = body["client_secret"].as_str().expect("secret");
+    let token = admin_token(app, robot, secret).await;
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/users", None)
+            .await
+            .status,
+        200
+    );
+    assert!(admin.get(&format!("/clients/{robot}")).await.body["client_secret"].is_null());
+}
+
+/// `authorize::the_admin_scope_is_refused_at_the_authorization_endpoint` covers a fresh
+/// request; a signed-in user who already consented to the client is refused before any consent
+/// page too.
+#[tokio::test]
+async fn tessera_admin_never_reaches_a_signed_in_users_consent_page() {
+    let s = setup_with(|_| {}).await;
+    let mut spec = ClientSpec::from_client(&s.app.core.client(&s.client_id).await.expect("client"));
+    spec.admin_api = true;
+    spec.resources.push(s.app.core.admin_api_identifier());
+    spec.scopes = None;
+    s.app
+        .core
+        .update_client(&s.client_id, spec, &Actor::cli())
+        .await
+        .expect("granted the admin API");
+    let b = Browser::new();
+    sign_in_tokens(&s, &b, "openid read").await;
+    for scope in [ADMIN_SCOPE, "openid read tessera:admin"] {
+        let url = s.app.url(&format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&resource={}\
+             &state=st&prompt=consent&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            s.client_id,
+            enc(REDIRECT),
+            enc(scope),
+            enc(&s.app.core.admin_api_identifier())
+        ));
+        let r = b.get(&url).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let location = r.location.expect("location");
+        assert!(!location.contains("/consent"), "{location}");
+        let p = callback_params(&location);
+        assert_eq!(p["error"], "invalid_scope", "{p:?}");
+        assert_eq!(p["state"], "st");
+    }
+}
+
+#[tokio::test]
+async fn resources() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let builtin = app.core.admin_api_identifier();
+    let r = admin.get("/resources").await;
+    assert_eq!(r.headers["cache-control"], "no-store");
+    assert!(
+        r.is(200)["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["identifier"] == builtin.as_str())
+    );
+
+    let r = admin
+        .send(
+            Method::POST,
+            "/resources",
+            json!({"identifier": API, "name": "Orders",
+                   "scopes": [{"name": "read", "description": "Read your orders"}]}),
+        )
+        .await;
+    let created = r.is(201);
+    assert_eq!(created["name"], "Orders");
+    assert_eq!(created["signing_alg"], "ES256");
+    assert_eq!(created["access_token_ttl"], 600);
+    let r = admin
+        .send(Method::POST, "/resources", json!({"identifier": API}))
+        .await;
+    assert_eq!(r.is(409)["error"], "conflict");
+
+    // Refusals name the field: the service's, and serde's.
+    for (body, field) in [
+        (json!({"identifier": "orders"}), "identifier"),
+        (
+            json!({"identifier": "urn:x", "scopes": [{"name": "tessera:x", "description": ""}]}),
+            "scopes",
+        ),
+        (
+            json!({"identifier": "urn:x", "access_token_ttl": 0}),
+            "access_token_ttl",
+        ),
+        (
+            json!({"identifier": "urn:x", "access_token_ttl": "long"}),
+            "access_token_ttl",
+        ),
+        (
+            json!({"identifier": "urn:x", "signing_alg": "HS256"}),
+            "signing_alg",
+        ),
+        (json!({"identifier": "urn:x", "colour": "blue"}), "colour"),
+        (json!({"name": "no identifier"}), "identifier"),
+        (
+            json!({"identifier": "urn:x", "scopes": [{"name": "a"}]}),
+            "scopes[0].description",
+        ),
+    ] {
+        admin
+            .send(Method::POST, "/resources", body)
+            .await
+            .refused(422, field);
+    }
+
+    // Bodies that cannot be read at all: 400/415, never 500.
+    let url = app.url("/admin/api/resources");
+    let r = app
+        .http
+        .post(&url)
+        .bearer_auth(&admin.token)
+        .header("content-type", "application/json")
+        .body("{\"identifier\": ")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("not valid JSON")
+    );
+    let r = app
+        .http
+        .post(&url)
+        .bearer_auth(&admin.token)
+        .header("content-type", "text/plain")
+        .body("identifier=urn:x")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 415);
+
+    // Addressed by the identifier as one percent-encoded segment.
+    let path = format!("/resources/{}", seg(API));
+    assert_eq!(admin.get(&path).await.is(200)["identifier"], API);
+    let r = admin
+        .send(
+            Method::PATCH,
+            &path,
+            json!({"name": "Orders API", "access_token_ttl": 120,
+                   "scopes": [{"name": "read", "description": "Read"},
+                              {"name": "write", "description": "Write"}]}),
+        )
+        .await;
+    let changed = r.is(200);
+    assert_eq!(changed["name"], "Orders API");
+    assert_eq!(changed["access_token_ttl"], 120);
+    assert_eq!(changed["scopes"][1]["name"], "write");
+    admin
+        .send(Method::PATCH, &path, json!({"access_token_ttl": 100000}))
+        .await
+        .refused(422, "access_token_ttl");
+    let r = admin
+        .send(
+            Method::PATCH,
+            &format!("/resources/{}", seg(&builtin)),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(r.is(409)["error"], "conflict");
+    assert_eq!(
+        admin
+            .delete(&format!("/resources/{}", seg(&builtin)))
+            .await
+            .status,
+        409
+    );
+
+    assert_eq!(admin.delete(&path).await.status, 204);
+    assert_eq!(admin.get(&path).await.is(404)["error"], "not_found");
+    assert_eq!(admin.delete(&path).await.status, 404);
+    let r = admin
+        .send(Method::PATCH, &path, json!({"name": "gone"}))
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn clients() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    app.resource(API, SigningAlg::ES256).await;
+
+    let r = admin
+        .send(
+            Method::POST,
+            "/clients",
+            json!({"name": "Billing", "resources": [API], "scopes": "read"}),
+        )
+        .await;
+    let body = r.is(201);
+    let id = body["client"]["client_id"].as_str().expect("id").to_owned();
+    let secret = body["client_secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    assert_eq!(body["client"]["grants"][0]["scopes"], "read");
+    assert_eq!(body["client"]["grant_types"], json!(["client_credentials"]));
+    assert!(body["client"].get("secret_hash").is_none());
+    let (status, token) = app.token(&id, &secret, "").await;
+    assert_eq!(status, 200, "{token}");
+
+    // Refusals.
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (
+            json!({"name": "x", "public": true, "grant_types": ["authorization_code"]}),
+            "redirect_uris",
+        ),
+        (
+            json!({"name": "x", "grant_types": ["authorization_code"],
+                   "redirect_uris": ["http://example.com/cb"]}),
+            "redirect_uris",
+        ),
+        (
+            json!({"name": "x", "grant_types": ["password"]}),
+            "grant_types[0]",
+        ),
+        (
+            json!({"name": "x", "resources": ["https://nowhere.example"]}),
+            "resources",
+        ),
+        (
+            json!({"name": "x", "resources": [API], "scopes": "read \"x"}),
+            "scopes",
+        ),
+        (
+            json!({"name": "x", "resources": [API], "scopes": "delete"}),
+            "scopes",
+        ),
+        (
+            json!({"name": "x", "auth_method": "private_key_jwt"}),
+            "auth_method",
+        ),
+        (json!({"name": "x", "secret": "mine"}), "secret"),
+    ] {
+        admin
+            .send(Method::POST, "/clients", body)
+            .await
+            .refused(422, field);
+    }
+
+    // Read and change.
+    let path = format!("/clients/{id}");
+    assert_eq!(admin.get(&path).await.is(200)["name"], "Billing");
+    assert_eq!(
+        admin.get("/clients/c_nope").await.is(404)["error"],
+        "not_found"
+    );
+    let r = admin
+        .send(
+            Method::PATCH,
+            &path,
+            json!({"name": "Billing v2", "access_token_ttl": 60}),
+        )
+        .await;
+    let changed = r.is(200);
+    assert_eq!(changed["name"], "Billing v2");
+    assert_eq!(changed["access_token_ttl"], 60);
+    assert_eq!(
+        changed["grants"][0]["scopes"], "read",
+        "untouched fields stay"
+    );
+    let r = admin
+        .send(Method::PATCH, &path, json!({"access_token_ttl": null}))
+        .await;
+    assert!(r.is(200)["access_token_ttl"].is_null());
+    admin
+        .send(Method::PATCH, &path, json!({"public": true}))
+        .await
+        .refused(422, "public");
+    admin
+        .send(
+            Method::PATCH,
+            &path,
+            json!({"allowed_origins": ["https://a.example/path"]}),
+        )
+        .await
+        .refused(422, "allowed_origins");
+    assert_eq!(
+        admin
+            .send(Method::PATCH, "/clients/c_nope", json!({"name": "x"}))
+            .await
+            .status,
+        404
+    );
+
+    // Secret rotation with an overlap: both secrets work until it ends.
+    let r = admin
+        .send(
+            Method::POST,
+            &format!("{path}/secret"),
+            json!({"overlap_seconds": 3600}),
+        )
+        .await;
+    let rotated = r.is(200);
+    let new_secret = rotated["client_secret"]
+        .as_str()
+        .expect("new secret")
+        .to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(rotated["previous_secret_expires_at"], app.core.now() + 3600);
+    assert_eq!(app.token(&id, &new_secret, "").await.0, 200);
+    assert_eq!(app.token(&id, &secret, "").await.0, 200);
+    // Without an overlap (and without a body) the old one stops at once.
+    let r = call(
+        app,
+        Some(&admin.token),
+        Method::POST,
+        &format!("{path}/secret"),
+        None,
+    )
+    .await;
+    let newest = r.is(200)["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    assert_eq!(app.token(&id, &newest, "").await.0, 200);
+    assert_eq!(app.token(&id, &new_secret, "").await.0, 401);
+    admin
+        .send(
+            Method::POST,
+            &format!("{path}/secret"),
+            json!({"overlap_seconds": -1}),
+        )
+        .await
+        .refused(422, "overlap_seconds");
+    let r = admin
+        .send(
+            Method::POST,
+            "/clients",
+            json!({"name": "SPA", "public": true, "redirect_uris": ["https://spa.example/cb"]}),
+        )
+        .await;
+    let public = r.is(201);
+    assert!(public["client_secret"].is_null());
+    let spa = public["client"]["client_id"].as_str().expect("id");
+    admin
+        .send(Method::POST, &format!("/clients/{spa}/secret"), json!({}))
+        .await
+        .refused(422, "client_id");
+
+    // Disabled through an update: no more tokens. Enabled again: tokens again.
+    let r = admin
+        .send(Method::PATCH, &path, json!({"disabled": true}))
+        .await;
+    assert_eq!(r.is(200)["disabled"], true);
+    assert_eq!(app.token(&id, &newest, "").await.0, 401);
+    admin
+        .send(Method::PATCH, &path, json!({"disabled": false}))
+        .await
+        .is(200);
+    assert_eq!(app.token(&id, &newest, "").await.0, 200);
+
+    assert_eq!(admin.delete(&path).await.status, 204);
+    assert_eq!(admin.get(&path).await.status, 404);
+    assert_eq!(admin.delete(&path).await.status, 404);
+    assert_eq!(app.token(&id, &newest, "").await.0, 401);
+}
+
+#[tokio::test]
+async fn client_search_and_keyset_pagination() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    for name in [
+        "Pager e", "pager A", "Pager c", "Pager b", "pager d", "Other",
+    ] {
+        admin
+            .send(Method::POST, "/clients", json!({"name": name}))
+            .await
+            .is(201);
+    }
+    let mut seen = Vec::new();
+    let mut query = "/clients?q=PAGER&limit=2".to_owned();
+    loop {
+        let r = admin.get(&query).await;
+        let page = r.is(200);
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|c| c["name"].as_str().expect("name").to_owned()),
+        );
+        let next = &page["next"];
+        if next.is_null() {
+            break;
+        }
+        query = format!(
+            "/clients?q=pager&limit=2&after={}&after_id={}",
+            enc(next["after"].as_str().expect("after")),
+            enc(next["after_id"].as_str().expect("after_id"))
+        );
+    }
+    assert_eq!(
+        seen,
+        ["pager A", "Pager b", "Pager c", "pager d", "Pager e"]
+    );
+    let all = admin.get("/clients").await;
+    assert_eq!(all.is(200)["items"].as_array().expect("items").len(), 7);
+    assert!(all.body["next"].is_null());
+
+    admin.get("/clients?limit=0").await.refused(422, "limit");
+    admin.get("/clients?limit=501").await.refused(422, "limit");
+    admin.get("/clients?limit=ten").await.refused(422, "limit");
+    admin.get("/clients?after=x").await.refused(422, "after_id");
+    admin.get("/clients?page=2").await.refused(422, "page");
+}
+
+#[tokio::test]
+async fn users() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let r = admin
+        .send(
+            Method::POST,
+            "/users",
+            json!({"username": "Carol", "password": "a long enough password",
+                   "email": "carol@example.com", "email_verified": true, "name": "Carol C"}),
+        )
+        .await;
+    let carol = r.is(201).clone();
+    let sub = carol["sub"].as_str().expect("sub").to_owned();
+    assert_eq!(carol["email_verified"], true);
+    assert!(carol.get("password").is_none() && carol.get("password_hash").is_none());
+    let r = admin
+        .send(
+            Method::POST,
+            "/users",
+            json!({"username": "carol", "password": "another long password"}),
+        )
+        .await;
+    assert_eq!(r.is(409)["error"], "conflict");
+    for (body, field) in [
+        (json!({"username": "dave", "password": "short"}), "password"),
+        (
+            json!({"username": "da ve", "password": "a long enough password"}),
+            "username",
+        ),
+        (
+            json!({"username": "dave", "password": "a long enough password", "email": "dave"}),
+            "email",
+        ),
+        (
+            json!({"username": "dave", "password": "a long enough password",
+                   "email_verified": true}),
+            "email_verified",
+        ),
+        (json!({"username": "dave"}), "password"),
+        (
+            json!({"username": "dave", "password": "a long enough password", "role": "x"}),
+            "role",
+        ),
+    ] {
+        admin
+            .send(Method::POST, "/users", body)
+            .await
+            .refused(422, field);
+    }
+    for name in ["dave", "Dan", "erin"] {
+        admin
+            .send(
+                Method::POST,
+                "/users",
+                json!({"username": name, "password": "a long enough password"}),
+            )
+            .await
+            .is(201);
+    }
+
+    // Search and pages (the bootstrap admin is a user too).
+    let r = admin.get("/users?q=DA&limit=1").await;
+    let first = r.is(200);
+    assert_eq!(first["items"][0]["username"], "Dan");
+    let next = &first["next"];
+    let r = admin
+        .get(&format!(
+            "/users?q=da&limit=1&after={}&after_id={}",
+            enc(next["after"].as_str().expect("after")),
+            enc(next["after_id"].as_str().expect("after_id"))
+        ))
+        .await;
+    assert_eq!(r.is(200)["items"][0]["username"], "dave");
+    let r = admin.get("/users").await;
+    let names: Vec<&str> = r.is(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| u["username"].as_str().expect("username"))
+        .collect();
+    assert_eq!(names, ["admin", "Carol", "Dan", "dave", "erin"]);
+
+    // One user.
+    let path = format!("/users/{sub}");
+    assert_eq!(admin.get(&path).await.is(200)["username"], "Carol");
+    assert_eq!(admin.get("/users/nobody").await.status, 404);
+    // A new address is unverified unless said otherwise; null clears the name.
+    let r = admin
+        .send(
+            Method::PATCH,
+            &path,
+            json!({"email": "c@example.org", "name": null, "admin": true}),
+        )
+        .await;
+    let changed = r.is(200);
+    assert_eq!(changed["email"], "c@example.org");
+    assert_eq!(changed["email_verified"], false);
+    assert!(changed["name"].is_null());
+    assert_eq!(changed["admin"], true);
+    admin
+        .send(
+            Method::PATCH,
+            &path,
+            json!({"email": null, "email_verified": true}),
+        )
+        .await
+        .refused(422, "email_verified");
+    admin
+        .send(Method::PATCH, &path, json!({"username": "x"}))
+        .await
+        .refused(422, "username");
+
+    // Password.
+    admin
+        .send(
+            Method::PUT,
+            &format!("{path}/password"),
+            json!({"password": "tiny"}),
+        )
+        .await
+        .refused(422, "password");
+    let r = admin
+        .send(
+            Method::PUT,
+            &format!("{path}/password"),
+            json!({"password": "a brand new password"}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let signed_in = app
+        .core
+        .authenticate_user("carol", "a brand new password")
+        .await
+        .expect("check");
+    assert_eq!(signed_in.map(|u| u.sub), Some(sub.clone()));
+
+    // Disable and enable.
+    let r = admin
+        .send(Method::POST, &format!("{path}/disable"), json!({}))
+        .await;
+    assert_eq!(r.is(200)["disabled"], true);
+    let refused = app
+        .core
+        .authenticate_user("carol", "a brand new password")
+        .await;
+    assert!(
+        refused.expect("check").is_none(),
+        "a disabled user cannot sign in"
+    );
+    let r = admin
+        .send(Method::POST, &format!("{path}/enable"), json!({}))
+        .await;
+    assert_eq!(r.is(200)["disabled"], false);
+    assert_eq!(
+        admin
+            .send(Method::POST, "/users/nobody/disable", json!({}))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_users_sessions_consents_and_refresh_families() {
+    let s = setup_with(|spec| {
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    })
+    .await;
+    let admin = Api::new(&s.app).await;
+    let b = Browser::new();
+    let tokens = sign_in_tokens(&s, &b, "openid read").await;
+    let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+    let user = format!("/users/{}", s.sub);
+
+    let r = admin.get(&format!("{user}/sessions")).await;
+    let sessions = r.is(200)["items"].as_array().expect("items").clone();
+    assert_eq!(sessions.len(), 1);
+    let sid = sessions[0]["sid"].as_str().expect("sid").to_owned();
+    let r = admin.get(&format!("{user}/consents")).await;
+    assert_eq!(r.is(200)["items"][0]["client_id"], s.client_id.as_str());
+    let r = admin.get(&format!("{user}/refresh-families")).await;
+    let family = r.is(200)["items"][0].clone();
+    assert_eq!(family["client_id"], s.client_id.as_str());
+    let family_id = family["family_id"].as_str().expect("family");
+    assert_eq!(admin.get("/users/nobody/sessions").await.status, 404);
+
+    // Revoking the family kills the refresh token; a second revocation finds nothing.
+    let path = format!("{user}/refresh-families/{family_id}");
+    assert_eq!(admin.delete(&path).await.status, 204);
+    let r = s
+        .app
+        .post_form(
+            "/token",
+            Some(&basic(&s.client_id, &s.secret)),
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(admin.delete(&path).await.status, 404);
+
+    let path = format!("{user}/consents/{}", s.client_id);
+    assert_eq!(admin.delete(&path).await.status, 204);
+    assert_eq!(admin.delete(&path).await.status, 404);
+    let r = admin.get(&format!("{user}/consents")).await;
+    assert_eq!(r.is(200)["items"], json!([]));
+
+    let path = format!("{user}/sessions/{sid}");
+    assert_eq!(admin.delete(&path).await.status, 204);
+    assert_eq!(admin.delete(&path).await.status, 404);
+    let r = admin.get(&format!("{user}/sessions")).await;
+    assert_eq!(r.is(200)["items"], json!([]));
+}
+
+#[tokio::test]
+async fn signing_keys_and_lockouts() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let r = admin.get("/keys").await;
+    let keys = r.is(200)["items"].as_array().expect("items").clone();
+    assert_eq!(keys.len(), 6);
+    let key = |alg: &str, state: &str| {
+        keys.iter()
+            .find(|k| k["alg"] == alg && k["state"] == state)
+            .and_then(|k| k["kid"].as_str())
+            .expect("key")
+            .to_owned()
+    };
+    let (active, next) = (key("EdDSA", "active"), key("EdDSA", "next"));
+    assert!(keys.iter().all(|k| k.get("private_key").is_none()));
+
+    admin
+        .send(Method::POST, "/keys/rotate", json!({"alg": "HS256"}))
+        .await
+        .refused(422, "alg");
+    admin
+        .send(Method::POST, "/keys/rotate", json!({}))
+        .await
+        .refused(422, "alg");
+    let r = admin
+        .send(Method::POST, "/keys/rotate", json!({"alg": "EdDSA"}))
+        .await;
+    let rotated = r.is(200);
+    assert_eq!(rotated["kid"], next.as_str());
+    assert_eq!(rotated["state"], "active");
+    // The new next key was published just now: too early without force.
+    let r = admin
+        .send(Method::POST, "/keys/rotate", json!({"alg": "EdDSA"}))
+        .await;
+    assert_eq!(r.is(409)["error"], "conflict");
+    let r = admin.get("/keys").await;
+    let states: Vec<(String, String)> = r.is(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|k| k["alg"] == "EdDSA")
+        .map(|k| {
+            (
+                k["kid"].as_str().expect("kid").to_owned(),
+                k["state"].as_str().expect("state").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&(active.clone(), "retired".to_owned())),
+        "{states:?}"
+    );
+    let new_next = states
+        .iter()
+        .find(|(_, s)| s == "next")
+        .map(|(k, _)| k.clone())
+        .expect("a new next key");
+
+    // Retiring: a next key cannot be; a retired one is unpublished; unknown ones are 404.
+    let r = admin
+        .send(Method::POST, &format!("/keys/{new_next}/retire"), json!({}))
+        .await;
+    assert_eq!(r.is(409)["error"], "conflict");
+    let r = admin
+        .send(Method::POST, &format!("/keys/{active}/retire"), json!({}))
+        .await;
+    assert_eq!(r.status, 204);
+    let jwks: Value = app
+        .http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .all(|k| k["kid"] != active.as_str())
+    );
+    let r = admin
+        .send(Method::POST, "/keys/nokey/retire", json!({}))
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Lockouts: failures counted by the sign-in code, listed and cleared here.
+    for _ in 0..6 {
+        app.core
+            .login_failed("bob", "192.0.2.7")
+            .await
+            .expect("failure");
+    }
+    let r = admin.get("/lockouts").await;
+    let lockouts = r.is(200)["items"].as_array().expect("items").clone();
+    let bob = lockouts
+        .iter()
+        .find(|l| l["key"] == "account:bob")
+        .expect("bob's counter");
+    assert_eq!(bob["failures"], 6);
+    assert!(lockouts.iter().any(|l| l["key"] == "ip:192.0.2.7"));
+    assert_eq!(admin.delete("/lockouts/account:bob").await.status, 204);
+    assert_eq!(admin.delete("/lockouts/bob").await.status, 404);
+    assert_eq!(admin.delete("/lockouts/ip:192.0.2.7").await.status, 204);
+    let r = admin.get("/lockouts").await;
+    assert_eq!(r.is(200)["items"], json!([]));
+}
+
+#[tokio::test]
+async fn every_call_is_audited_with_the_client() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let me = admin.client_id.as_str();
+    // The server started (and registered its built-in resource) ten seconds before this.
+    app.clock.advance(10);
+    let since = app.core.now();
+
+    admin.get("/keys").await.is(200);
+    admin
+        .send(Method::POST, "/resources", json!({"identifier": "nope"}))
+        .await
+        .refused(422, "identifier");
+    admin
+        .send(Method::POST, "/resources", json!({"identifier": API}))
+        .await
+        .is(201);
+    let (id, secret) = admin_client(app, "revoked").await;
+    let token = admin_token(app, &id, &secret).await;
+    app.post_form(
+        "/revoke",
+        Some(&basic(&id, &secret)),
+        &format!("token={token}"),
+    )
+    .await;
+    assert_eq!(
+        call(app, Some(&token), Method::GET, "/keys", None)
+            .await
+            .status,
+        401
+    );
+    app.core.audit.flush().await.expect("flush");
+
+    let mine = Filter {
+        client_id: Some(me.to_owned()),
+        ..Filter::default()
+    };
+    let events = app
+        .core
+        .audit_events(&mine, None, 100)
+        .await
+        .expect("events");
+    let find = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e.event.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {events:?}"))
+    };
+    let read = find("admin_api.read");
+    assert_eq!(read.event.actor.as_deref(), Some(me));
+    assert_eq!(read.event.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(read.event.target.as_deref(), Some("/admin/api/keys"));
+    assert_eq!(read.event.outcome, tessera::model::Outcome::Success);
+    let refused = find("admin_api.refused");
+    assert_eq!(refused.event.outcome, tessera::model::Outcome::Failure);
+    let detail = refused.event.detail.as_ref().expect("detail");
+    assert_eq!(detail["field"], "identifier");
+    assert_eq!(detail["status"], 422);
+    assert_eq!(detail["method"], "POST");
+    // The change itself is audited by the service, in its transaction, as the client.
+    let created = find("resource.created");
+    assert_eq!(created.event.actor.as_deref(), Some(me));
+    assert_eq!(created.event.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(created.event.target.as_deref(), Some(API));
+    let denied = app
+        .core
+        .audit_events(
+            &Filter {
+                kind: Some("admin_api.denied".into()),
+                ..Filter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("events");
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0].event.client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        denied[0].event.detail.as_ref().expect("detail")["reason"],
+        "the access token was revoked"
+    );
+
+    // The same log through the API: filters and keyset paging backwards.
+    let r = admin
+        .get(&format!(
+            "/audit-events?client={me}&kind=admin_api.&limit=1"
+        ))
+        .await;
+    let page = r.is(200).clone();
+    assert_eq!(page["items"].as_array().expect("items").len(), 1);
+    let newest = page["items"][0]["id"].as_i64().expect("id");
+    let before = page["next"]["before"].as_i64().expect("next page");
+    assert_eq!(before, newest);
+    let r = admin
+        .get(&format!(
+            "/audit-events?client={me}&kind=admin_api.&from={since}&before={before}"
+        ))
+        .await;
+    let older = r.is(200)["items"].as_array().expect("items").clone();
+    assert!(!older.is_empty());
+    assert!(older.iter().all(|e| e["id"].as_i64().expect("id") < before
+        && e["kind"].as_str().expect("kind").starts_with("admin_api.")
+        && e["client_id"] == me));
+    let r = admin
+        .get(&format!("/audit-events?actor={me}&kind=resource.created"))
+        .await;
+    assert_eq!(r.is(200)["items"].as_array().expect("items").len(), 1);
+    let r = admin
+        .get(&format!(
+            "/audit-events?kind=resource.created&until={since}"
+        ))
+        .await;
+    let before_calls = r.is(200)["items"].as_array().expect("items").clone();
+    assert_eq!(before_calls.len(), 1, "{before_calls:?}");
+    assert_eq!(before_calls[0]["actor"], "system");
+    admin
+        .get("/audit-events?limit=0")
+        .await
+        .refused(422, "limit");
+    admin
+        .get("/audit-events?from=yesterday")
+        .await
+        .refused(422, "from");
+    admin
+        .get("/audit-events?client_id=x")
+        .await
+        .refused(422, "client_id");
+}
+
+#[tokio::test]
+async fn openapi_document_lists_what_is_served() {
+    let app = &spawn_app().await;
+    let r = app
+        .http
+        .get(app.url("/admin/api/openapi.json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/json")
+    );
+    let doc: Value = r.json().await.expect("valid JSON");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    assert_eq!(doc["servers"][0]["url"], app.url("/admin/api"));
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], app.url("/token"));
+    assert!(flow["scopes"].get(ADMIN_SCOPE).is_some());
+    let paths = doc["paths"].as_object().expect("paths");
+    for expected in [
+        "/resources",
+        "/resources/{identifier}",
+        "/clients",
+        "/clients/{client_id}",
+        "/clients/{client_id}/secret",
+        "/users",
+        "/users/{sub}",
+        "/users/{sub}/password",
+        "/users/{sub}/disable",
+        "/users/{sub}/enable",
+        "/users/{sub}/sessions",
+        "/users/{sub}/sessions/{sid}",
+        "/users/{sub}/consents",
+        "/users/{sub}/consents/{client_id}",
+        "/users/{sub}/refresh-families",
+        "/users/{sub}/refresh-families/{family_id}",
+        "/keys",
+        "/keys/rotate",
+        "/keys/{kid}/retire",
+        "/lockouts",
+        "/lockouts/{key}",
+        "/audit-events",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} missing");
+    }
+    // Every documented operation is served (a token is asked for, never 404/405), declares
+    // its path parameters and the token answers.
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            operations += 1;
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().expect("name"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let templated: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            assert_eq!(declared, templated, "{method} {path}");
+            assert!(op["responses"].get("401").is_some(), "{method} {path}");
+            let concrete = path.replace('{', "x").replace('}', "");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let r = call(app, None, method.clone(), &concrete, None).await;
+            assert_eq!(r.status, 401, "{method} {path}");
+        }
+    }
+    assert_eq!(operations, 30);
+    // Operation ids are unique and every schema reference resolves (OpenAPI 3.1 §4.8.10,
+    // §4.8.23): two request types of one name would silently overwrite each other.
+    let ids: std::collections::BTreeSet<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().expect("path item").values())
+        .map(|op| op["operationId"].as_str().expect("operationId"))
+        .collect();
+    assert_eq!(ids.len(), operations);
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let text = doc.to_string();
+    let references: Vec<&str> = text.split("\"$ref\":\"").skip(1).collect();
+    assert!(references.len() > 30, "{} references", references.len());
+    for reference in references {
+        let target = reference.split('"').next().expect("ref");
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(schemas.contains_key(name), "{target} does not resolve");
+    }
+    let body_of = |path: &str| {
+        let reference = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .as_str()
+            .expect("body schema");
+        let name = reference.rsplit('/').next().expect("name");
+        schemas[name]["properties"].clone()
+    };
+    assert!(body_of("/keys/rotate").get("alg").is_some());
+    assert!(
+        body_of("/clients/{client_id}/secret")
+            .get("overlap_seconds")
+            .is_some()
+    );
+    // Unknown paths and methods answer in JSON too.
+    let r = call(app, None, Method::GET, "/nothing", None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body["error"], "not_found");
+}
