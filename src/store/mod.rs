@@ -137,10 +137,10 @@ pub(crate) struct PageSql {
 /// - a statement prepared once and run often may switch to a generic plan, in which `LIKE $1`
 ///   cannot use an index because the pattern is unknown: every search would read the table;
 /// - for a common prefix (a single letter, a quarter of 100,000 users) the planner prefers a
-///   sequential scan, which evaluates `LOWER(..) LIKE` up to three times on every row: 200 ms
-///   against 80 ms through the indexes (BENCHMARKS.md). It does not know that `LOWER` is
-///   expensive; and the indexes are never much worse: at worst every index entry is read on top
-///   of the table.
+///   sequential scan, which evaluates `LOWER(..) LIKE` up to three times on every row: 181 ms
+///   a page (p50) against 45-62 ms through the indexes (BENCHMARKS.md). It does not know that
+///   `LOWER` is expensive; and the indexes are never much worse: at worst every index entry is
+///   read on top of the table.
 pub(crate) async fn fetch_page<R>(db: &Db, page: PageSql, limit: i64) -> Result<Vec<R>, StoreError>
 where
     R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
