@@ -320,24 +320,23 @@ pub async fn delete(db: &Db, id: &str, audit: &AuditEvent) -> Result<bool, Store
 }
 
 /// One page of clients in (lower-cased name, id) order after `after`, optionally narrowed to
-/// those whose name or id starts with `prefix` (any letter case). Keyset pagination: the cost of
-/// a page does not grow with how far into the list it is.
+/// those whose name or id starts with `prefix` (any letter case). Keyset pagination; what a page
+/// costs is in [`super::prefix_page`].
 pub async fn page(
     db: &Db,
     prefix: Option<&str>,
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> Result<Vec<Client>, StoreError> {
-    let (tail, binds) =
-        super::prefix_page(&["name", "client_id"], "name", "client_id", prefix, after);
-    let sql = format!("SELECT {COLUMNS} FROM clients {tail}");
-    let rows: Vec<Row> = with_pool!(db, pool => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.bind(limit).fetch_all(pool).await
-    })?;
+    let page = super::prefix_page(
+        "clients",
+        COLUMNS,
+        &["name", "client_id"],
+        ("name", "client_id"),
+        prefix,
+        after,
+    );
+    let rows: Vec<Row> = super::fetch_page(db, page, limit).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }

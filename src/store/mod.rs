@@ -57,42 +57,122 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
-/// The `WHERE … ORDER BY … LIMIT` of a console list: rows whose `columns` start with `prefix`
-/// in any letter case, after the keyset cursor `(LOWER(order), id)`. Returns the SQL and its
-/// text parameters; the limit is the last parameter, bound by the caller. Every condition is an
-/// expression some index serves (migration 0008), so a page costs the same at any depth.
+/// One page of a console list as SQL: the rows of `table` (as `select`) whose `columns` start
+/// with `prefix` in any letter case, after the keyset cursor `(LOWER(order), id)`, in that order.
+/// The limit is the last parameter, bound by the caller.
+///
+/// Without a prefix the page is an index range scan in page order (the ordering indexes of
+/// migration 0008), so it costs the same at any depth.
+///
+/// With a prefix, every match is found first, through the prefix indexes of migration 0008 (one
+/// per column, OR-ed as a bitmap); only the matches' keys are sorted, then the page's rows are
+/// read. The `MATERIALIZED` fence stops the planner from walking the page order instead and
+/// filtering until it has a page: that looks cheap when matches are assumed to be spread evenly
+/// over the order, but a name or email prefix is correlated with the username (users called
+/// "Maria G…" are "maria…", "mgarcia…", "garciam…"), and such walks read 27,000 to 63,000 of
+/// 100,000 users for one page (BENCHMARKS.md, "Admin console at scale"). A search page costs in
+/// proportion to its matches instead; [`fetch_page`] makes sure PostgreSQL finds them through
+/// the indexes.
 pub(crate) fn prefix_page(
+    table: &str,
+    select: &str,
     columns: &[&str],
-    order: &str,
-    id: &str,
+    (order, id): (&str, &str),
     prefix: Option<&str>,
     after: Option<(&str, &str)>,
-) -> (String, Vec<String>) {
-    let mut sql = String::from("WHERE 1 = 1");
+) -> PageSql {
     let mut binds = Vec::new();
+    let mut filter = Vec::new();
     if let Some(p) = prefix {
         binds.push(format!("{}%", like_escape(&p.to_lowercase())));
         let any: Vec<String> = columns
             .iter()
             .map(|c| format!("LOWER({c}) LIKE $1 ESCAPE '\\'"))
             .collect();
-        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        filter.push(format!("({})", any.join(" OR ")));
     }
     if let Some((key, last)) = after {
         let n = binds.len();
-        sql.push_str(&format!(
-            " AND (LOWER({order}), {id}) > (${}, ${})",
-            n + 1,
-            n + 2
-        ));
+        filter.push(format!("(LOWER({order}), {id}) > (${}, ${})", n + 1, n + 2));
         binds.push(key.to_lowercase());
         binds.push(last.to_owned());
     }
-    sql.push_str(&format!(
-        " ORDER BY LOWER({order}), {id} LIMIT ${}",
-        binds.len() + 1
-    ));
-    (sql, binds)
+    let filter = if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filter.join(" AND "))
+    };
+    let limit = binds.len() + 1;
+    let sql = if prefix.is_some() {
+        format!(
+            "WITH matches AS MATERIALIZED \
+             (SELECT LOWER({order}) AS k, {id} AS id FROM {table}{filter}) \
+             SELECT {select} FROM {table} \
+             WHERE {id} IN (SELECT id FROM matches ORDER BY k, id LIMIT ${limit}) \
+             ORDER BY LOWER({order}), {id}"
+        )
+    } else {
+        format!("SELECT {select} FROM {table}{filter} ORDER BY LOWER({order}), {id} LIMIT ${limit}")
+    };
+    PageSql {
+        sql,
+        binds,
+        persistent: prefix.is_none(),
+    }
+}
+
+/// A console list page's statement, from [`prefix_page`].
+pub(crate) struct PageSql {
+    pub sql: String,
+    /// Text parameters, in order; the limit comes after them.
+    pub binds: Vec<String>,
+    /// Whether the statement may be kept prepared on its connection (searches may not).
+    pub persistent: bool,
+}
+
+/// Runs a page from [`prefix_page`] with its `limit`.
+///
+/// On PostgreSQL a search runs as an unnamed statement, in a transaction with sequential scans
+/// off, so its matches always come from the prefix indexes:
+/// - a statement prepared once and run often may switch to a generic plan, in which `LIKE $1`
+///   cannot use an index because the pattern is unknown: every search would read the table;
+/// - for a common prefix (a single letter, a quarter of 100,000 users) the planner prefers a
+///   sequential scan, which evaluates `LOWER(..) LIKE` up to three times on every row: 181 ms
+///   a page (p50) against 45-62 ms through the indexes (BENCHMARKS.md). It does not know that
+///   `LOWER` is expensive; and the indexes are never much worse: at worst every index entry is
+///   read on top of the table.
+pub(crate) async fn fetch_page<R>(db: &Db, page: PageSql, limit: i64) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    let PageSql {
+        sql,
+        binds,
+        persistent,
+    } = page;
+    if let (Db::Postgres(pool), false) = (db, persistent) {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.bind(limit).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    Ok(with_pool!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(persistent);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.bind(limit).fetch_all(pool).await
+    })?)
 }
 
 /// The database in use, chosen from the URL scheme.
@@ -231,5 +311,29 @@ mod tests {
     fn like_patterns_match_only_the_input() {
         assert_eq!(like_escape("a_b%c\\d"), "a\\_b\\%c\\\\d");
         assert_eq!(like_escape("plain"), "plain");
+    }
+
+    /// A list page is a kept statement reading in page order; a search collects its matches
+    /// behind a fence, as an unnamed statement (see `prefix_page` for why).
+    #[test]
+    fn a_search_page_is_fenced_and_not_kept_prepared() {
+        let list = prefix_page("t", "a", &["n", "m"], ("n", "id"), None, Some(("K", "x")));
+        assert_eq!(
+            list.sql,
+            "SELECT a FROM t WHERE (LOWER(n), id) > ($1, $2) ORDER BY LOWER(n), id LIMIT $3"
+        );
+        assert_eq!(list.binds, ["k", "x"]);
+        assert!(list.persistent);
+
+        let search = prefix_page("t", "a", &["n", "m"], ("n", "id"), Some("Ab_"), None);
+        assert_eq!(
+            search.sql,
+            "WITH matches AS MATERIALIZED (SELECT LOWER(n) AS k, id AS id FROM t \
+             WHERE (LOWER(n) LIKE $1 ESCAPE '\\' OR LOWER(m) LIKE $1 ESCAPE '\\')) \
+             SELECT a FROM t WHERE id IN (SELECT id FROM matches ORDER BY k, id LIMIT $2) \
+             ORDER BY LOWER(n), id"
+        );
+        assert_eq!(search.binds, ["ab\\_%"]);
+        assert!(!search.persistent);
     }
 }

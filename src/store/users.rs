@@ -114,21 +114,15 @@ pub async fn page(
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
-    let (tail, binds) = super::prefix_page(
+    let page = super::prefix_page(
+        "users",
+        COLUMNS,
         &["username", "email", "name"],
-        "username",
-        "sub",
+        ("username", "sub"),
         prefix,
         after,
     );
-    let sql = format!("SELECT {COLUMNS} FROM users {tail}");
-    let rows: Vec<Row> = with_pool!(db, pool => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.bind(limit).fetch_all(pool).await
-    })?;
+    let rows: Vec<Row> = super::fetch_page(db, page, limit).await?;
     Ok(rows.into_iter().map(|r| StoredUser::from(r).user).collect())
 }
 
