@@ -153,6 +153,11 @@ pub async fn create(
     State(state): State<AppState>,
     Form(f): Form<Fields>,
 ) -> Response {
+    save(admin, state, f, false).await
+}
+
+/// Register (`editing` false) or update: the same form, checks and refusals.
+async fn save(admin: Admin, state: AppState, f: Fields, editing: bool) -> Response {
     if let Err(page) = admin.check(&f).await {
         return page;
     }
@@ -160,7 +165,12 @@ pub async fn create(
     let mut errors = Errors::default();
     let spec = form.spec(&f, &mut errors);
     if errors.is_empty() {
-        match state.create_resource(spec, &admin.actor()).await {
+        let saved = if editing {
+            state.update_resource(spec, &admin.actor()).await
+        } else {
+            state.create_resource(spec, &admin.actor()).await
+        };
+        match saved {
             Ok(_) => return see_other("/admin/resources"),
             Err(e) => {
                 if let Some(page) = errors.absorb(e) {
@@ -169,7 +179,7 @@ pub async fn create(
             }
         }
     }
-    form_page(&admin, false, &form, &errors)
+    form_page(&admin, editing, &form, &errors)
 }
 
 #[derive(Deserialize)]
@@ -189,23 +199,7 @@ pub async fn update(
     State(state): State<AppState>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let form = ResourceForm::from_fields(&f);
-    let mut errors = Errors::default();
-    let spec = form.spec(&f, &mut errors);
-    if errors.is_empty() {
-        match state.update_resource(spec, &admin.actor()).await {
-            Ok(_) => return see_other("/admin/resources"),
-            Err(e) => {
-                if let Some(page) = errors.absorb(e) {
-                    return page;
-                }
-            }
-        }
-    }
-    form_page(&admin, true, &form, &errors)
+    save(admin, state, f, true).await
 }
 
 pub async fn delete(

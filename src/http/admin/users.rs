@@ -221,6 +221,12 @@ async fn load(state: &AppState, sub: &str) -> Result<User, Response> {
     }
 }
 
+/// A form post about the user `sub`: its CSRF token checked, then the user loaded.
+async fn checked(admin: &Admin, state: &AppState, sub: &str, f: &Fields) -> Result<User, Response> {
+    admin.check(f).await?;
+    load(state, sub).await
+}
+
 #[derive(Deserialize)]
 pub struct Notice {
     done: Option<String>,
@@ -259,10 +265,7 @@ pub async fn update(
     Path(sub): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let user = match load(&state, &sub).await {
+    let user = match checked(&admin, &state, &sub, &f).await {
         Ok(u) => u,
         Err(page) => return page,
     };
@@ -299,10 +302,7 @@ pub async fn set_password(
     Path(sub): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let user = match load(&state, &sub).await {
+    let user = match checked(&admin, &state, &sub, &f).await {
         Ok(u) => u,
         Err(page) => return page,
     };
@@ -329,10 +329,7 @@ pub async fn set_disabled(
     Path(sub): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let user = match load(&state, &sub).await {
+    let user = match checked(&admin, &state, &sub, &f).await {
         Ok(u) => u,
         Err(page) => return page,
     };
@@ -375,10 +372,7 @@ pub async fn revoke(
     Path(sub): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let user = match load(&state, &sub).await {
+    let user = match checked(&admin, &state, &sub, &f).await {
         Ok(u) => u,
         Err(page) => return page,
     };
