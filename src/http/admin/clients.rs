@@ -43,17 +43,7 @@ pub async fn list(
         Ok(c) => c,
         Err(e) => return service_error(e),
     };
-    let lower: Option<String> = clients.last().map(|c| c.name.to_lowercase());
-    let next = (clients.len() as i64 == PAGE_SIZE)
-        .then(|| {
-            next_page(
-                prefix,
-                lower
-                    .as_deref()
-                    .zip(clients.last().map(|c| c.client_id.0.as_str())),
-            )
-        })
-        .flatten();
+    let next = next_page(prefix, &clients, |c| (&c.name, &c.client_id.0));
     render(
         StatusCode::OK,
         &ListPage {

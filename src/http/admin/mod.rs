@@ -282,13 +282,22 @@ pub async fn home(_admin: Admin) -> Response {
     see_other("/admin/clients")
 }
 
-/// The query string that continues a list after its last row.
-pub fn next_page(q: Option<&str>, last: Option<(&str, &str)>) -> Option<String> {
-    let (key, id) = last?;
+/// The query string that continues a list after its last row, when the page was full (a
+/// shorter page is the end). `cursor` gives a row's (sort key, id); the key is lower-cased as
+/// the store orders by it.
+pub fn next_page<T>(
+    q: Option<&str>,
+    rows: &[T],
+    cursor: impl Fn(&T) -> (&str, &str),
+) -> Option<String> {
+    let last = rows.last().filter(|_| rows.len() as i64 == PAGE_SIZE)?;
+    let (key, id) = cursor(last);
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if let Some(q) = q {
         query.append_pair("q", q);
     }
-    query.append_pair("after", key).append_pair("after_id", id);
+    query
+        .append_pair("after", &key.to_lowercase())
+        .append_pair("after_id", id);
     Some(query.finish())
 }

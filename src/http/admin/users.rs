@@ -42,15 +42,7 @@ pub async fn list(
         Ok(u) => u,
         Err(e) => return service_error(e),
     };
-    let lower = users.last().map(|u| u.username.to_lowercase());
-    let next = (users.len() as i64 == PAGE_SIZE)
-        .then(|| {
-            next_page(
-                prefix,
-                lower.as_deref().zip(users.last().map(|u| u.sub.as_str())),
-            )
-        })
-        .flatten();
+    let next = next_page(prefix, &users, |u| (&u.username, &u.sub));
     render(
         StatusCode::OK,
         &ListPage {
