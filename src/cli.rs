@@ -381,7 +381,13 @@ pub fn main() -> ExitCode {
     } else {
         None
     };
-    let _log_guard = init_tracing(&config, serving, telemetry.as_ref());
+    let _log_guard = match init_tracing(&config, serving, telemetry.as_ref()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: cannot start the log writer: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match runtime.block_on(run(cli, config, telemetry)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -391,16 +397,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr through a background writer, so request threads only format the line;
-/// the writer batches lines into one write (it flushes whenever its queue is drained) and
-/// blocks rather than drops when the queue is full.
-/// ANSI colours only on a terminal. The guard flushes the writer when dropped at exit.
+/// Logs go to stderr through a background writer ([`crate::log_writer`]), so request threads
+/// only format the line and copy it into a buffer; lines reach stderr within
+/// [`crate::log_writer::FLUSH_INTERVAL`] and are never dropped.
+/// ANSI colours only on a terminal. The guard writes out what is left when dropped at exit.
 /// With `telemetry`, spans are also exported as OpenTelemetry traces.
 fn init_tracing(
     config: &Config,
     serving: bool,
     telemetry: Option<&Telemetry>,
-) -> tracing_appender::non_blocking::WorkerGuard {
+) -> Result<crate::log_writer::FlushGuard, CliError> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::Layer;
@@ -414,12 +420,7 @@ fn init_tracing(
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = crate::log_writer::batched(std::io::stderr())?;
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
@@ -432,7 +433,7 @@ fn init_tracing(
         .with(fmt)
         .with(telemetry.map(Telemetry::layer))
         .try_init();
-    guard
+    Ok(guard)
 }
 
 async fn run(cli: Cli, config: Config, telemetry: Option<Telemetry>) -> Result<(), CliError> {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod log_writer;
 pub mod metrics;
 pub mod model;
 pub mod oauth;
