@@ -1,4 +1,4 @@
-//! One info-level access-log line per request, inside a span carrying the request id, plus the
+//! One info-level access-log line per request, carrying the request id, plus the
 //! hidden cause of any 5xx answer. Query strings are never logged: they may carry codes.
 //!
 //! Handlers and error renderers say who a request was for ([`ClientTag`]) and how it ended
@@ -86,10 +86,17 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
     let id = incoming_id(&req).unwrap_or_else(|| state.request_ids.next());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    // The otel.* fields stay empty, and out of the log, unless traces are exported.
-    let span =
-        tracing::info_span!("request", request_id = %id, otel.name = Empty, otel.kind = Empty);
     let traced = state.config.otel.enabled();
+    // At full load a span per request cost more than the access line itself, so the line
+    // carries the request id as a field, and the span exists only where it earns its keep: as
+    // the server span of an exported trace, or at debug level, where a handler's own events
+    // then carry the request id too. The otel.* fields stay empty, and out of the log, unless
+    // traces are exported.
+    let span = if traced {
+        tracing::info_span!("request", request_id = %id, otel.name = Empty, otel.kind = Empty)
+    } else {
+        tracing::debug_span!("request", request_id = %id)
+    };
     if traced {
         span.record("otel.name", format!("{method} {route}"));
         span.record("otel.kind", "server");
@@ -116,9 +123,10 @@ pub async fn access_log(State(state): State<AppState>, req: Request, next: Next)
         .unwrap_or_else(|| RequestOutcome::of_status(status));
     span.in_scope(|| {
         if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
-            tracing::error!(%method, %path, status = status.as_u16(), cause = %cause, "request failed");
+            tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), cause = %cause, "request failed");
         }
         tracing::info!(
+            request_id = %id,
             %method,
             %path,
             status = status.as_u16(),

@@ -863,7 +863,7 @@ fn access_line(lines: &[String], id: &str) -> Value {
     lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["fields"]["message"] == "request" && v["span"]["request_id"] == id)
+        .find(|v| v["fields"]["message"] == "request" && v["fields"]["request_id"] == id)
         .unwrap_or_else(|| panic!("no access-log line for {id}:\n{}", lines.join("\n")))
 }
 

@@ -20,7 +20,9 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 /// `ip` is the caller's, for the audit event of a replay.
-#[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+// Debug level: the access-log line already names the client, and an info span per token
+// request costs more than the line itself.
+#[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
     core: &Core,
     client: &Client,

@@ -9,7 +9,9 @@ use crate::oauth::{ErrorCode, OAuthError};
 use crate::service::Core;
 
 /// RFC 6749 §4.4.2 / §4.4.3. `sub` is the client_id (RFC 9068 §2.2).
-#[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+// Debug level: the access-log line already names the client, and an info span per token
+// request costs more than the line itself.
+#[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
     core: &Core,
     client: &Client,
