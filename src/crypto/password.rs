@@ -203,6 +203,17 @@ impl PasswordHasher {
         answer.await.map_err(|_| PasswordError::Stopped)?
     }
 
+    /// Like [`hash`](Self::hash), on a blocking thread outside the pool with a buffer of its own
+    /// that is freed afterwards, for a hash computed once (the bootstrap admin's) that should
+    /// not leave a pool thread holding m KiB for the rest of the process's life.
+    pub async fn hash_once(&self, password: &str) -> Result<String, PasswordError> {
+        let params = self.params.clone();
+        let password = password.as_bytes().to_vec();
+        tokio::task::spawn_blocking(move || guarded(|| hash(&params, &mut [], &password)))
+            .await
+            .map_err(|_| PasswordError::Panicked)?
+    }
+
     /// Checks `password` against a stored PHC string; the tags are compared in constant time.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<Verification, PasswordError> {
         let (reply, answer) = oneshot::channel();

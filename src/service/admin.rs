@@ -5,7 +5,7 @@ use super::{Core, ServiceError};
 use crate::crypto::master_key::create_key_file;
 use crate::crypto::random;
 use crate::model::{Actor, Resource, ScopeDef, SigningAlg};
-use crate::service::users::UserSpec;
+use crate::service::users::{NewUser, UserSpec};
 
 /// The scope an admin-API token must carry. Never a default scope, never on a consent page,
 /// grantable only to clients with `admin_api` set.
@@ -67,7 +67,12 @@ impl Core {
         let mut spec = UserSpec::new("admin");
         spec.admin = true;
         match self
-            .insert_user(spec, &password, generated, &Actor::system())
+            .insert_user(
+                spec,
+                &password,
+                NewUser::Bootstrap { generated },
+                &Actor::system(),
+            )
             .await
         {
             Ok(_) => {}

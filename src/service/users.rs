@@ -106,6 +106,16 @@ fn validate_name(name: Option<String>) -> Result<Option<String>, ServiceError> {
     Ok(Some(name))
 }
 
+/// How a user comes to exist.
+pub(crate) enum NewUser {
+    /// By an admin or the CLI.
+    Created,
+    /// The first admin, created by `serve`; a `generated` password only the file has seen must
+    /// be changed at the first sign-in. Hashed with memory of its own that is freed afterwards:
+    /// a server that nobody has signed in to yet should not hold the hashing pool's m KiB.
+    Bootstrap { generated: bool },
+}
+
 impl Core {
     /// OWASP Password Storage / Authentication Cheat Sheets: a minimum length
     /// (`passwords.min_length`), a maximum that stops denial of service, no composition rules.
@@ -125,15 +135,15 @@ impl Core {
         password: &str,
         actor: &Actor,
     ) -> Result<User, ServiceError> {
-        self.insert_user(spec, password, false, actor).await
+        self.insert_user(spec, password, NewUser::Created, actor)
+            .await
     }
 
-    /// `must_change_password` is for generated passwords only someone else has seen.
     pub(crate) async fn insert_user(
         &self,
         spec: UserSpec,
         password: &str,
-        must_change_password: bool,
+        origin: NewUser,
         actor: &Actor,
     ) -> Result<User, ServiceError> {
         validate_username(&spec.username)?;
@@ -143,7 +153,12 @@ impl Core {
         }
         let name = validate_name(spec.name)?;
         self.check_password_policy(password)?;
-        let hash = self.passwords.hash(password).await?;
+        let (hash, must_change_password) = match origin {
+            NewUser::Created => (self.passwords.hash(password).await?, false),
+            NewUser::Bootstrap { generated } => {
+                (self.passwords.hash_once(password).await?, generated)
+            }
+        };
         let now = self.now();
         let user = User {
             sub: uuid::Uuid::new_v4().to_string(),
