@@ -205,7 +205,12 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Checkpoint every 10,000 WAL pages (~40 MB) rather than SQLite's 1,000: every
+                // code exchange and refresh writes, and a checkpoint copies each hot index page
+                // once however often it changed since the last one, so fewer, larger
+                // checkpoints copy and fsync less (BENCHMARKS.md, sign-in benchmarks).
+                .pragma("wal_autocheckpoint", "10000");
             if let Some(dir) = options.get_filename().parent()
                 && !dir.as_os_str().is_empty()
             {
