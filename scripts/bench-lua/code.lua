@@ -50,3 +50,13 @@ function request()
   next_code = next_code + 1
   return wrk.format(nil, nil, nil, prefix .. code .. suffix)
 end
+
+-- BENCH_PACE_MS (optional): a pause before each request on every connection, for a run below
+-- saturation; the rate is about connections × 1000 / (pace + latency) per second, and wrk's
+-- latencies do not include the pause.
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace then
+  function delay()
+    return pace
+  end
+end

@@ -105,6 +105,14 @@ fn the_grafana_dashboard_uses_registered_metrics() {
     let source = std::fs::read_to_string(format!("{root}/src/metrics.rs")).expect("metrics.rs");
     let panels = dashboard["panels"].as_array().expect("panels");
     assert!(panels.len() >= 8);
+    // The counters that say the server is degraded have a panel.
+    let exprs = dashboard.to_string();
+    for degraded in [
+        "tessera_audit_events_dropped_total",
+        "tessera_rate_limit_sync_failures_total",
+    ] {
+        assert!(exprs.contains(degraded), "no panel charts {degraded}");
+    }
     for panel in panels {
         for target in panel["targets"].as_array().expect("targets") {
             let expr = target["expr"].as_str().expect("expr");
