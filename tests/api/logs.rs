@@ -526,6 +526,7 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
     let r = http
         .get(url("/userinfo"))
         .bearer_auth(&access)
+        .header("x-request-id", "userinfo-ok")
         .send()
         .await
         .expect("userinfo");
@@ -712,6 +713,11 @@ async fn no_secret_token_code_or_password_reaches_the_logs_at_trace_level() {
             assert!(
                 lines.iter().any(|l| l.contains("bootstrap-admin-password")),
                 "{what}: the file is named in the log"
+            );
+            let userinfo = access_line(&lines, "userinfo-ok");
+            assert_eq!(
+                userinfo["fields"]["client_id"], clients.web.0,
+                "{what}: /userinfo names the token's client: {userinfo}"
             );
         }
         assert_logged_at_trace(&what, &lines);

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
 use crate::http::extract::BODY_LIMIT;
+use crate::http::log::tag_client;
 use crate::http::oauth::error::no_store;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
@@ -83,8 +84,10 @@ pub async fn userinfo(State(state): State<AppState>, req: Request) -> Result<Res
     let (claims, client_id) = userinfo::claims(&state, &token).await?;
     let mut response = Json(claims).into_response();
     no_store(&mut response);
-    if let Some(client) = state.cached_client(&client_id).await? {
-        crate::http::cors::for_client(&client, origin.as_deref(), &mut response);
-    }
-    Ok(response)
+    let Some(client) = state.cached_client(&client_id).await? else {
+        return Ok(response);
+    };
+    crate::http::cors::for_client(&client, origin.as_deref(), &mut response);
+    // The access-log line names the client the token was issued to.
+    Ok(tag_client(response, Some(client.client_id.clone())))
 }
