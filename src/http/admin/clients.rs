@@ -5,22 +5,17 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
-use super::{Admin, Errors, Fields, PAGE_SIZE, confirm, next_page, see_other, service_error};
+use super::{
+    Admin, Ask, Errors, Fields, ListQuery, PAGE_SIZE, after_confirmation, confirm, next_page,
+    see_other, service_error,
+};
 use crate::http::AppState;
 use crate::http::ui::{internal, render};
 use crate::model::{
     ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, User,
 };
 use crate::service::clients::ClientSpec;
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    q: Option<String>,
-    after: Option<String>,
-    after_id: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "admin/clients.html")]
@@ -37,8 +32,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let prefix = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let after = q.after.as_deref().zip(q.after_id.as_deref());
+    let (prefix, after) = (q.prefix(), q.after());
     let clients = match state.client_page(prefix, after, PAGE_SIZE).await {
         Ok(c) => c,
         Err(e) => return service_error(e),
@@ -405,11 +399,13 @@ pub async fn rotate(
         return confirm(
             &admin,
             &f,
-            "Rotate the client secret?",
-            "A new secret is generated and shown once. Without an overlap the current secret stops working at once.",
-            &format!("/admin/clients/{id}/rotate"),
-            "Rotate secret",
-            &back,
+            Ask {
+                title: "Rotate the client secret?",
+                message: "A new secret is generated and shown once. Without an overlap the current secret stops working at once.",
+                action: &format!("/admin/clients/{id}/rotate"),
+                button: "Rotate secret",
+                cancel: &back,
+            },
         );
     }
     let overlap = match f.text("overlap").map(|o| o.parse::<i64>()) {
@@ -453,21 +449,17 @@ pub async fn delete(
     if let Err(page) = admin.check(&f).await {
         return page;
     }
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            "Delete this client?",
-            &format!(
-                "Client {id} is removed with its grants, codes and refresh tokens. Apps using it stop working. This cannot be undone."
-            ),
-            &format!("/admin/clients/{id}/delete"),
-            "Delete client",
-            &format!("/admin/clients/{id}"),
-        );
-    }
-    match state.delete_client(&id, &admin.actor()).await {
-        Ok(()) => see_other("/admin/clients"),
-        Err(e) => service_error(e),
-    }
+    let ask = Ask {
+        title: "Delete this client?",
+        message: &format!(
+            "Client {id} is removed with its grants, codes and refresh tokens. Apps using it stop working. This cannot be undone."
+        ),
+        action: &format!("/admin/clients/{id}/delete"),
+        button: "Delete client",
+        cancel: &format!("/admin/clients/{id}"),
+    };
+    after_confirmation(&admin, &f, ask, "/admin/clients", async || {
+        state.delete_client(&id, &admin.actor()).await
+    })
+    .await
 }

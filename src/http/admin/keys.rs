@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Admin, Fields, confirm, see_other, service_error, when};
+use super::{Admin, Ask, Fields, after_confirmation, service_error, when};
 use crate::http::AppState;
 use crate::http::ui::render;
 use crate::model::{SigningAlg, User};
@@ -55,21 +55,17 @@ pub async fn rotate(
         Ok(a) => a,
         Err(e) => return service_error(crate::service::invalid("alg", e.to_string())),
     };
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            &format!("Rotate the {} key?", alg.as_str()),
-            "The next key starts signing, the active key retires (still published until its tokens expire) and a new next key is published.",
-            "/admin/keys/rotate",
-            "Rotate key",
-            "/admin/keys",
-        );
-    }
-    match state.rotate_key(alg, false, &admin.actor()).await {
-        Ok(_) => see_other("/admin/keys"),
-        Err(e) => service_error(e),
-    }
+    let ask = Ask {
+        title: &format!("Rotate the {} key?", alg.as_str()),
+        message: "The next key starts signing, the active key retires (still published until its tokens expire) and a new next key is published.",
+        action: "/admin/keys/rotate",
+        button: "Rotate key",
+        cancel: "/admin/keys",
+    };
+    after_confirmation(&admin, &f, ask, "/admin/keys", async || {
+        state.rotate_key(alg, false, &admin.actor()).await
+    })
+    .await
 }
 
 pub async fn retire(
@@ -81,23 +77,19 @@ pub async fn retire(
         return page;
     }
     let kid = f.get("kid").unwrap_or_default().to_owned();
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            "Retire this key now?",
-            &format!(
-                "Key {kid}: an active key is replaced at once by the next key (verifiers that have not fetched it yet reject new tokens until they refresh the JWKS); a retired key stops being published and the tokens it signed stop verifying. Use this after a compromise."
-            ),
-            "/admin/keys/retire",
-            "Retire key",
-            "/admin/keys",
-        );
-    }
-    match state.retire_key(&kid, &admin.actor()).await {
-        Ok(()) => see_other("/admin/keys"),
-        Err(e) => service_error(e),
-    }
+    let ask = Ask {
+        title: "Retire this key now?",
+        message: &format!(
+            "Key {kid}: an active key is replaced at once by the next key (verifiers that have not fetched it yet reject new tokens until they refresh the JWKS); a retired key stops being published and the tokens it signed stop verifying. Use this after a compromise."
+        ),
+        action: "/admin/keys/retire",
+        button: "Retire key",
+        cancel: "/admin/keys",
+    };
+    after_confirmation(&admin, &f, ask, "/admin/keys", async || {
+        state.retire_key(&kid, &admin.actor()).await
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -135,23 +127,19 @@ pub async fn clear_lockout(
         return page;
     }
     let key = f.get("key").unwrap_or_default().to_owned();
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            "Clear this lockout?",
-            &format!(
-                "{key}: its failure count is reset and sign-in attempts are no longer delayed."
-            ),
-            "/admin/lockouts/clear",
-            "Clear lockout",
-            "/admin/lockouts",
-        );
-    }
-    match state.clear_lockout(&key, &admin.actor()).await {
-        Ok(()) => see_other("/admin/lockouts"),
-        Err(e) => service_error(e),
-    }
+    let ask = Ask {
+        title: "Clear this lockout?",
+        message: &format!(
+            "{key}: its failure count is reset and sign-in attempts are no longer delayed."
+        ),
+        action: "/admin/lockouts/clear",
+        button: "Clear lockout",
+        cancel: "/admin/lockouts",
+    };
+    after_confirmation(&admin, &f, ask, "/admin/lockouts", async || {
+        state.clear_lockout(&key, &admin.actor()).await
+    })
+    .await
 }
 
 /// For the keys page: `when` of an optional time, or a dash.

@@ -233,16 +233,19 @@ struct ConfirmPage<'a> {
     fields: Vec<(&'a str, &'a str)>,
 }
 
+/// What a confirmation page says and where its buttons go.
+pub struct Ask<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    /// Where the confirmed form is posted again.
+    pub action: &'a str,
+    pub button: &'a str,
+    /// Where "Cancel" leads.
+    pub cancel: &'a str,
+}
+
 /// Asks before a destructive action: the page re-posts the same form with `confirmed=yes`.
-pub fn confirm(
-    admin: &Admin,
-    form: &Fields,
-    title: &str,
-    message: &str,
-    action: &str,
-    button: &str,
-    cancel: &str,
-) -> Response {
+pub fn confirm(admin: &Admin, form: &Fields, ask: Ask<'_>) -> Response {
     let fields = form
         .0
         .iter()
@@ -255,14 +258,32 @@ pub fn confirm(
             admin: &admin.user,
             section: "",
             csrf: &admin.csrf,
-            title,
-            message,
-            action,
-            button,
-            cancel,
+            title: ask.title,
+            message: ask.message,
+            action: ask.action,
+            button: ask.button,
+            cancel: ask.cancel,
             fields,
         },
     )
+}
+
+/// A destructive action: the confirmation page until the form comes back confirmed, then
+/// `act`, answered with a redirect to `done` or the error page.
+pub async fn after_confirmation<T>(
+    admin: &Admin,
+    form: &Fields,
+    ask: Ask<'_>,
+    done: &str,
+    act: impl AsyncFnOnce() -> Result<T, ServiceError>,
+) -> Response {
+    if !form.confirmed() {
+        return confirm(admin, form, ask);
+    }
+    match act().await {
+        Ok(_) => see_other(done),
+        Err(e) => service_error(e),
+    }
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` for tables.
@@ -280,6 +301,26 @@ pub fn when(unix: &i64) -> String {
 /// `/admin` opens the clients list.
 pub async fn home(_admin: Admin) -> Response {
     see_other("/admin/clients")
+}
+
+/// A console list's query string: a search prefix and the keyset cursor of the page.
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    after: Option<String>,
+    after_id: Option<String>,
+}
+
+impl ListQuery {
+    /// The search prefix, when one was typed.
+    pub fn prefix(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// The (sort key, id) of the last row of the previous page.
+    pub fn after(&self) -> Option<(&str, &str)> {
+        self.after.as_deref().zip(self.after_id.as_deref())
+    }
 }
 
 /// The query string that continues a list after its last row, when the page was full (a

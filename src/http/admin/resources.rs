@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Admin, Errors, Fields, confirm, see_other, service_error};
+use super::{Admin, Ask, Errors, Fields, after_confirmation, see_other, service_error};
 use crate::http::AppState;
 use crate::http::ui::render;
 use crate::model::{Resource, ScopeDef, SigningAlg, User};
@@ -211,21 +211,17 @@ pub async fn delete(
         return page;
     }
     let identifier = f.get("identifier").unwrap_or_default().to_owned();
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            "Delete this API?",
-            &format!(
-                "{identifier} is removed and no client can get tokens for it any more. Tokens already issued stay valid until they expire."
-            ),
-            "/admin/resources/delete",
-            "Delete API",
-            "/admin/resources",
-        );
-    }
-    match state.delete_resource(&identifier, &admin.actor()).await {
-        Ok(()) => see_other("/admin/resources"),
-        Err(e) => service_error(e),
-    }
+    let ask = Ask {
+        title: "Delete this API?",
+        message: &format!(
+            "{identifier} is removed and no client can get tokens for it any more. Tokens already issued stay valid until they expire."
+        ),
+        action: "/admin/resources/delete",
+        button: "Delete API",
+        cancel: "/admin/resources",
+    };
+    after_confirmation(&admin, &f, ask, "/admin/resources", async || {
+        state.delete_resource(&identifier, &admin.actor()).await
+    })
+    .await
 }

@@ -8,18 +8,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Admin, Errors, Fields, PAGE_SIZE, confirm, next_page, see_other, service_error};
+use super::{
+    Admin, Ask, Errors, Fields, ListQuery, PAGE_SIZE, after_confirmation, confirm, next_page,
+    see_other, service_error,
+};
 use crate::http::AppState;
 use crate::http::ui::render;
 use crate::model::User;
 use crate::service::users::{UserGrants, UserSpec};
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    q: Option<String>,
-    after: Option<String>,
-    after_id: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -36,8 +32,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let prefix = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let after = q.after.as_deref().zip(q.after_id.as_deref());
+    let (prefix, after) = (q.prefix(), q.after());
     let users = match state.user_page(prefix, after, PAGE_SIZE).await {
         Ok(u) => u,
         Err(e) => return service_error(e),
@@ -335,14 +330,16 @@ pub async fn set_disabled(
         return confirm(
             &admin,
             &f,
-            "Disable this user?",
-            &format!(
-                "{} can no longer sign in; their sessions end now, their refresh tokens stop working and their access tokens become inactive at introspection.",
-                user.username
-            ),
-            &format!("/admin/users/{sub}/disabled"),
-            "Disable user",
-            &format!("/admin/users/{sub}"),
+            Ask {
+                title: "Disable this user?",
+                message: &format!(
+                    "{} can no longer sign in; their sessions end now, their refresh tokens stop working and their access tokens become inactive at introspection.",
+                    user.username
+                ),
+                action: &format!("/admin/users/{sub}/disabled"),
+                button: "Disable user",
+                cancel: &format!("/admin/users/{sub}"),
+            },
         );
     }
     match state
@@ -390,25 +387,21 @@ pub async fn revoke(
             ));
         }
     };
-    if !f.confirmed() {
-        return confirm(
-            &admin,
-            &f,
-            title,
-            message,
-            &format!("/admin/users/{sub}/revoke"),
-            "Revoke",
-            &format!("/admin/users/{sub}"),
-        );
-    }
-    let actor = admin.actor();
-    let done = match what {
-        "session" => state.end_user_session(&user, id, &actor).await,
-        "consent" => state.revoke_user_consent(&user, id, &actor).await,
-        _ => state.revoke_user_family(&user, id, &actor).await,
+    let ask = Ask {
+        title,
+        message,
+        action: &format!("/admin/users/{sub}/revoke"),
+        button: "Revoke",
+        cancel: &format!("/admin/users/{sub}"),
     };
-    match done {
-        Ok(()) => see_other(&format!("/admin/users/{sub}?done=revoked")),
-        Err(e) => service_error(e),
-    }
+    let done = format!("/admin/users/{sub}?done=revoked");
+    after_confirmation(&admin, &f, ask, &done, async || {
+        let actor = admin.actor();
+        match what {
+            "session" => state.end_user_session(&user, id, &actor).await,
+            "consent" => state.revoke_user_consent(&user, id, &actor).await,
+            _ => state.revoke_user_family(&user, id, &actor).await,
+        }
+    })
+    .await
 }
