@@ -388,6 +388,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for name in &config.ignored_env {
+        tracing::warn!(
+            variable = %name,
+            "ignoring an environment variable that names no setting (check its spelling if it \
+             was meant as one)"
+        );
+    }
     match runtime.block_on(run(cli, config, telemetry)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

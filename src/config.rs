@@ -2,11 +2,13 @@
 //! `TESSERA_*` environment variables (nested keys joined with `__`, e.g. `TESSERA_KEYS__ROTATION_DAYS`).
 //! Validated once at start; every error names the setting it is about.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
+use figment::{Figment, Provider};
+use figment::value::Dict;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,10 @@ pub struct Config {
     pub tls: TlsConfig,
     pub otel: OtelConfig,
     pub audit: AuditConfig,
+    /// `TESSERA_*` variables that name no setting: ignored, and named in a warning at start,
+    /// because scripts use such variables for their own values (`--password-env TESSERA_PW`).
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +135,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             otel: OtelConfig::default(),
             audit: AuditConfig::default(),
+            ignored_env: Vec::new(),
         }
     }
 }
@@ -563,6 +570,16 @@ pub enum ConfigError {
     },
 }
 
+/// The top-level settings and sections (`issuer`, `keys`, …). A `TESSERA_*` variable whose first
+/// part names none of them is not meant for Tessera; one that names a section but a wrong key in
+/// it (`TESSERA_AUDIT__KEEP`) is a typo and is refused by the section's `deny_unknown_fields`.
+fn top_level_settings() -> HashSet<String> {
+    Serialized::defaults(Config::default())
+        .data()
+        .map(|profiles| profiles.into_values().flat_map(Dict::into_keys).collect())
+        .unwrap_or_default()
+}
+
 fn invalid(setting: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         setting,
@@ -584,12 +601,25 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
+        let settings = top_level_settings();
+        let ours = move |key: &str| {
+            let first = key.split('.').next().unwrap_or_default();
+            settings.contains(&first.to_ascii_lowercase())
+        };
+        let env = Env::prefixed("TESSERA_").ignore(&["CONFIG"]).split("__");
+        let ignored_env = env
+            .iter()
+            .map(|(key, _)| key.to_string())
+            .filter(|key| !ours(key))
+            .map(|key| format!("TESSERA_{}", key.replace('.', "__").to_ascii_uppercase()))
+            .collect();
         figment = figment
             .merge(Env::raw().only(&["DATABASE_URL"]))
-            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]).split("__"));
-        let config: Config = figment
+            .merge(env.filter(move |key| ours(key.as_str())));
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.ignored_env = ignored_env;
         config.validated()
     }
 
@@ -776,6 +806,27 @@ mod tests {
                 Config::load().expect("valid").database_url,
                 "sqlite://other.db"
             );
+            Ok(())
+        });
+    }
+
+    /// A script's own `TESSERA_PW` (README: `--password-env TESSERA_PW`) is ignored and named
+    /// instead of failing the start; a variable naming a section keeps being checked.
+    #[test]
+    fn variables_that_name_no_setting_are_ignored() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TESSERA_PW", "correct horse battery");
+            jail.set_env("TESSERA_ISUER", "https://typo.example");
+            jail.set_env("TESSERA_KEYS__ROTATION_DAYS", "5");
+            jail.set_env("TESSERA_ISSUER", "https://id.example.com");
+            let config = Config::load().expect("unknown variables do not stop the start");
+            assert_eq!(config.keys.rotation_days, 5);
+            assert_eq!(config.issuer(), "https://id.example.com");
+            let mut ignored = config.ignored_env.clone();
+            ignored.sort();
+            assert_eq!(ignored, ["TESSERA_ISUER", "TESSERA_PW"]);
+            jail.set_env("TESSERA_KEYS__ROTATON_DAYS", "3");
+            assert!(load_err(jail).contains("rotaton_days"), "{}", load_err(jail));
             Ok(())
         });
     }
