@@ -7,9 +7,9 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use figment::{Figment, Provider};
-use figment::value::Dict;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::Dict;
+use figment::{Figment, Provider};
 use serde::{Deserialize, Serialize};
 
 /// A configuration value that must never reach a log line.
@@ -826,7 +826,11 @@ mod tests {
             ignored.sort();
             assert_eq!(ignored, ["TESSERA_ISUER", "TESSERA_PW"]);
             jail.set_env("TESSERA_KEYS__ROTATON_DAYS", "3");
-            assert!(load_err(jail).contains("rotaton_days"), "{}", load_err(jail));
+            assert!(
+                load_err(jail).contains("rotaton_days"),
+                "{}",
+                load_err(jail)
+            );
             Ok(())
         });
     }

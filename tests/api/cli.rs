@@ -128,14 +128,14 @@ fn assert_fails_mentioning(out: &Output, needle: &str) {
 }
 
 /// A running `tessera serve`, killed on drop if a test fails before stopping it.
-struct Server {
+pub struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Self {
+    pub fn start(mut cmd: Command) -> Self {
         let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -158,7 +158,7 @@ impl Server {
     }
 
     /// Waits (up to 20 s) for a stderr line for which `find` returns a value.
-    fn wait_for<T>(&mut self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
+    pub fn wait_for<T>(&mut self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -469,7 +469,7 @@ async fn plain_http_on_a_public_address_needs_an_explicit_opt_in() {
 }
 
 /// The hint `serve` prints while no client exists.
-fn listen_port(line: &str) -> Option<u16> {
+pub fn listen_port(line: &str) -> Option<u16> {
     let rest = line.split("Tessera listens on http://127.0.0.1:").nth(1)?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()

@@ -19,6 +19,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod otel;
+mod readme;
 mod refresh;
 mod rewrap;
 mod signin;
