@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(oauth::error::method_not_allowed);
     let session_layer = session::layer(
         &state.config,
-        session::DbSessionStore::new(state.db.clone(), state.clock.clone()),
+        session::DbSessionStore::new(state.db.clone(), state.clock.clone(), &state.config),
     );
     let pages = Router::new()
         .route(

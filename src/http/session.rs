@@ -21,18 +21,31 @@ pub const COOKIE: &str = "tessera_session";
 pub struct DbSessionStore {
     db: Db,
     clock: SharedClock,
+    /// The absolute session lifetime (seconds since sign-in).
+    absolute: i64,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: Db, clock: SharedClock, config: &Config) -> Self {
+        Self {
+            db,
+            clock,
+            absolute: i64::from(config.sessions.absolute_hours) * 3600,
+        }
     }
 
     /// tower-sessions dates records by the wall clock; expiry is stored on our clock so that
-    /// it agrees with every other lifetime (and tests can move it).
+    /// it agrees with every other lifetime (and tests can move it). A signed-in session never
+    /// outlives its sign-in by more than the absolute lifetime, however active it stays
+    /// (OWASP Session Management Cheat Sheet, "Absolute Timeout"): stored here, the one end
+    /// is seen by every page, the console and the refresh tokens bound to the session.
     fn expires_at(&self, record: &Record) -> i64 {
         let remaining = record.expiry_date - OffsetDateTime::now_utc();
-        self.clock.now() + remaining.whole_seconds()
+        let idle_end = self.clock.now() + remaining.whole_seconds();
+        match signed_in_since(record) {
+            Some(auth_time) => idle_end.min(auth_time.saturating_add(self.absolute)),
+            None => idle_end,
+        }
     }
 }
 
@@ -55,6 +68,14 @@ fn signed_in(record: &Record, field: &str) -> Option<String> {
         .get(field)?
         .as_str()
         .map(str::to_owned)
+}
+
+fn signed_in_since(record: &Record) -> Option<i64> {
+    record
+        .data
+        .get(super::ui::SIGNED_IN)?
+        .get("auth_time")?
+        .as_i64()
 }
 
 fn encode(record: &Record) -> Result<String> {
@@ -168,7 +189,8 @@ mod tests {
         }
         .validated()
         .expect("config");
-        let store = DbSessionStore::new(db, std::sync::Arc::new(crate::clock::SystemClock));
+        let store =
+            DbSessionStore::new(db, std::sync::Arc::new(crate::clock::SystemClock), &config);
         let app = Router::new()
             .route(
                 "/",

@@ -22,6 +22,7 @@ mod otel;
 mod readme;
 mod refresh;
 mod rewrap;
+mod sessions;
 mod signin;
 mod tls;
 mod tokens;

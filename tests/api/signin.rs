@@ -150,7 +150,11 @@ pub struct Setup {
 
 /// A resource, a user and a confidential web client allowed the code flow.
 pub async fn setup_with(customise: impl FnOnce(&mut ClientSpec)) -> Setup {
-    let app = spawn_app().await;
+    setup_in(spawn_app().await, customise).await
+}
+
+/// [`setup_with`] on an app started with its own settings.
+pub async fn setup_in(app: TestApp, customise: impl FnOnce(&mut ClientSpec)) -> Setup {
     app.resource(API, SigningAlg::ES256).await;
     let user = app
         .core
