@@ -282,6 +282,10 @@ enum UserCommand {
     Enable {
         username: String,
     },
+    /// End every browser session of the user and revoke all their refresh tokens.
+    SignOut {
+        username: String,
+    },
 }
 
 /// Where a password comes from. Never a command-line argument: those show in `ps` and in shell
@@ -1000,6 +1004,18 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
         }
         UserCommand::Disable { username } => set_disabled(core, &username, true, json).await?,
         UserCommand::Enable { username } => set_disabled(core, &username, false, json).await?,
+        UserCommand::SignOut { username } => {
+            let u = core
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("user {username}")))?;
+            core.sign_out_everywhere(&u.sub, &Actor::cli()).await?;
+            print(
+                json,
+                &serde_json::json!({"username": u.username, "signed_out": true}),
+                format!("signed {} out everywhere", u.username),
+            );
+        }
     }
     Ok(())
 }

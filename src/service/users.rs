@@ -199,6 +199,8 @@ impl Core {
     }
 
     /// Replaces the password (policy-checked) of the user named `username` (any letter case).
+    /// The user's sessions end and their refresh tokens are revoked with it (a reset is what
+    /// an admin does when the account may be in someone else's hands).
     pub async fn set_user_password(
         &self,
         username: &str,
@@ -206,13 +208,28 @@ impl Core {
         actor: &Actor,
     ) -> Result<(), ServiceError> {
         self.check_password_policy(password)?;
-        if store::by_username(&self.db, username).await?.is_none() {
+        let Some(stored) = store::by_username(&self.db, username).await? else {
+            return Err(ServiceError::NotFound(format!("user {username}")));
+        };
+        let hash = self.passwords.hash(password).await?;
+        let sub = &stored.user.sub;
+        let audit = actor.event("user.password_set", self.now(), username);
+        if !store::set_password_hash(&self.db, sub, &hash, false, None, self.now(), &audit).await? {
             return Err(ServiceError::NotFound(format!("user {username}")));
         }
-        let hash = self.passwords.hash(password).await?;
-        let audit = actor.event("user.password_set", self.now(), username);
-        if !store::set_password_hash(&self.db, username, &hash, false, self.now(), &audit).await? {
-            return Err(ServiceError::NotFound(format!("user {username}")));
+        Ok(())
+    }
+
+    /// "Sign out everywhere": ends every browser session of the user `sub` and revokes all
+    /// their refresh tokens (offline ones too) and the access tokens issued with them.
+    pub async fn sign_out_everywhere(&self, sub: &str, actor: &Actor) -> Result<(), ServiceError> {
+        let user = self
+            .user_by_sub(sub)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))?;
+        let audit = actor.event("user.signed_out_everywhere", self.now(), &user.username);
+        if !store::sign_out_everywhere(&self.db, sub, self.now(), &audit).await? {
+            return Err(ServiceError::NotFound(format!("user {sub}")));
         }
         Ok(())
     }
@@ -350,12 +367,27 @@ impl Core {
         Ok(())
     }
 
-    /// A signed-in user replaces a password they were told to change.
+    /// A signed-in user replaces their password: only with the current one (a session left
+    /// open is not enough to take the account over), never with the same one (the forced change
+    /// of a generated password must replace it). Their other sessions end and every refresh
+    /// token is revoked; the session `current_sid` they are using stays.
     pub async fn change_own_password(
         &self,
         user: &User,
+        current: &str,
         password: &str,
+        current_sid: &str,
     ) -> Result<(), ServiceError> {
+        if self
+            .authenticate_user(&user.username, current)
+            .await?
+            .is_none_or(|u| u.sub != user.sub)
+        {
+            return Err(invalid("current_password", "is not your current password"));
+        }
+        if password == current {
+            return Err(invalid("password", "must differ from the current password"));
+        }
         self.check_password_policy(password)?;
         let hash = self.passwords.hash(password).await?;
         let actor = Actor {
@@ -364,7 +396,8 @@ impl Core {
             ip: None,
         };
         let audit = actor.event("user.password_changed", self.now(), &user.username);
-        if !store::set_password_hash(&self.db, &user.username, &hash, false, self.now(), &audit)
+        let keep = Some(current_sid);
+        if !store::set_password_hash(&self.db, &user.sub, &hash, false, keep, self.now(), &audit)
             .await?
         {
             return Err(ServiceError::NotFound(format!("user {}", user.username)));

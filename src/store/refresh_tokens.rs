@@ -212,8 +212,7 @@ async fn revoke_where(
         if let Some((sub, _)) = by_admin {
             query = query.bind(sub);
         }
-        let issued: Vec<(Option<String>, Option<i64>, String)> = query.fetch_all(&mut *tx).await?;
-        if issued.is_empty() {
+        if revoke_issued!(tx, query, now) == 0 {
             // Nothing was live: dropping the transaction rolls back, so no audit line claims a
             // revocation that did not happen.
             return Ok(false);
@@ -221,9 +220,25 @@ async fn revoke_where(
         if let Some((_, audit)) = by_admin {
             insert_event!(&mut *tx, audit)?;
         }
-        for (jti, exp, client_id) in issued {
+        tx.commit().await?;
+    });
+    Ok(true)
+}
+
+/// Revokes every live refresh token of the user `$1` (offline ones too) at `$2`.
+pub(crate) const REVOKE_ALL_OF_USER: &str = "UPDATE refresh_tokens SET revoked_at = $2 \
+    WHERE sub = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp, client_id";
+
+/// Runs `$query` (an `UPDATE refresh_tokens … RETURNING access_jti, access_exp, client_id` built
+/// for the transaction `$tx`) and revokes the unexpired access tokens issued with the refresh
+/// tokens it revoked, in the same transaction. Evaluates to how many refresh tokens it revoked.
+macro_rules! revoke_issued {
+    ($tx:ident, $query:expr, $now:expr) => {{
+        let issued: Vec<(Option<String>, Option<i64>, String)> =
+            $query.fetch_all(&mut *$tx).await?;
+        for (jti, exp, client_id) in &issued {
             if let (Some(jti), Some(exp)) = (jti, exp)
-                && exp > now
+                && *exp > $now
             {
                 sqlx::query(
                     "INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, $3) \
@@ -232,14 +247,14 @@ async fn revoke_where(
                 .bind(jti)
                 .bind(client_id)
                 .bind(exp)
-                .execute(&mut *tx)
+                .execute(&mut *$tx)
                 .await?;
             }
         }
-        tx.commit().await?;
-    });
-    Ok(true)
+        issued.len()
+    }};
 }
+pub(crate) use revoke_issued;
 
 /// Drops families past their absolute lifetime.
 pub async fn purge(db: &Db, now: i64) -> Result<u64, StoreError> {

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::audit::{execute_audited, insert_event};
+use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
 use crate::model::{AuditEvent, User};
 
@@ -191,26 +191,85 @@ pub async fn list(db: &Db) -> Result<Vec<User>, StoreError> {
     Ok(rows.into_iter().map(|r| StoredUser::from(r).user).collect())
 }
 
-/// Sets a new password hash (and whether it must be changed at the next sign-in), with its
-/// audit line. False if no such user.
+/// Sets the user's new password hash (and whether it must be changed at the next sign-in) and,
+/// in the same transaction as its audit line, ends their browser sessions (but `keep_sid`, the
+/// session of a user changing their own password) and revokes every refresh token and the
+/// access tokens issued with them: whoever knew the old password is out at once. False if no
+/// such user.
 pub async fn set_password_hash(
     db: &Db,
-    username: &str,
+    sub: &str,
     password_hash: &str,
     must_change: bool,
+    keep_sid: Option<&str>,
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let done = execute_audited!(db, Some(audit), tx => sqlx::query(
-        "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
-         WHERE LOWER(username) = LOWER($1)",
-    )
-    .bind(username)
-    .bind(password_hash)
-    .bind(must_change)
-    .bind(now));
-    Ok(done == 1)
+    Ok(with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
+             WHERE sub = $1",
+        )
+        .bind(sub)
+        .bind(password_hash)
+        .bind(must_change)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            end_access!(tx, sub, keep_sid, now);
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        done == 1
+    }))
 }
+
+/// Ends everything the user `sub` is signed in with, in one transaction with its audit line:
+/// every browser session and every refresh token (with the access tokens issued with them).
+/// False if there is no such user.
+pub async fn sign_out_everywhere(
+    db: &Db,
+    sub: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    Ok(with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let found: Option<String> = sqlx::query_scalar("SELECT sub FROM users WHERE sub = $1")
+            .bind(sub)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_some() {
+            end_access!(tx, sub, None::<&str>, now);
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        found.is_some()
+    }))
+}
+
+/// Within `$tx`: deletes the user's browser sessions (all, or all but the session `$keep_sid`)
+/// and revokes their refresh tokens, offline ones included.
+macro_rules! end_access {
+    ($tx:ident, $sub:expr, $keep_sid:expr, $now:expr) => {{
+        let keep: Option<&str> = $keep_sid;
+        sqlx::query(
+            "DELETE FROM sessions WHERE sub = $1 AND (sid IS NULL OR $2 IS NULL OR sid <> $2)",
+        )
+        .bind($sub)
+        .bind(keep)
+        .execute(&mut *$tx)
+        .await?;
+        let revoke = sqlx::query_as(super::refresh_tokens::REVOKE_ALL_OF_USER)
+            .bind($sub)
+            .bind($now);
+        super::refresh_tokens::revoke_issued!($tx, revoke, $now);
+    }};
+}
+use end_access;
 
 /// Replaces `old` with `new` only if `old` is still the stored hash, so upgrading the hash at
 /// sign-in can never undo a password change made meanwhile. The user's `updated_at` is kept:
@@ -234,7 +293,8 @@ pub async fn upgrade_password_hash(
 }
 
 /// Enables or disables a user; returns the user as now stored, None if there is none.
-/// Disabling also ends the user's browser sessions, in the same transaction as its audit line.
+/// Disabling also ends the user's browser sessions and revokes their refresh tokens, in the
+/// same transaction as its audit line, so enabling them again revives nothing.
 pub async fn set_disabled(
     db: &Db,
     username: &str,
@@ -256,10 +316,7 @@ pub async fn set_disabled(
             .await?;
         if let Some(r) = &row {
             if disabled {
-                sqlx::query("DELETE FROM sessions WHERE sub = $1")
-                    .bind(&r.sub)
-                    .execute(&mut *tx)
-                    .await?;
+                end_access!(tx, &r.sub, None::<&str>, now);
             }
             insert_event!(&mut *tx, audit)?;
             tx.commit().await?;

@@ -994,6 +994,44 @@ async fn a_users_sessions_consents_and_refresh_families() {
     assert_eq!(admin.delete(&path).await.status, 404);
     let r = admin.get(&format!("{user}/sessions")).await;
     assert_eq!(r.is(200)["items"], json!([]));
+
+    // Sign out everywhere: a new session and an offline grant both end at once.
+    let b = Browser::new();
+    let tokens = sign_in_tokens(&s, &b, "openid offline_access read").await;
+    assert_eq!(
+        admin.get(&format!("{user}/sessions")).await.is(200)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let r = admin
+        .send(Method::POST, &format!("{user}/sign-out"), json!({}))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        admin.get(&format!("{user}/sessions")).await.is(200)["items"],
+        json!([])
+    );
+    assert_eq!(
+        admin.get(&format!("{user}/refresh-families")).await.is(200)["items"],
+        json!([])
+    );
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("offline refresh token");
+    let r = s
+        .app
+        .post_form(
+            "/token",
+            Some(&basic(&s.client_id, &s.secret)),
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = admin
+        .send(Method::POST, "/users/nobody/sign-out", json!({}))
+        .await;
+    assert_eq!(r.status, 404);
 }
 
 #[tokio::test]
@@ -1314,7 +1352,7 @@ async fn openapi_document_lists_what_is_served() {
             assert_eq!(r.status, 401, "{method} {path}");
         }
     }
-    assert_eq!(operations, 30);
+    assert_eq!(operations, 31);
     // Operation ids are unique and every schema reference resolves (OpenAPI 3.1 §4.8.10,
     // §4.8.23): two request types of one name would silently overwrite each other.
     let ids: std::collections::BTreeSet<&str> = paths

@@ -352,17 +352,37 @@ async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
     let refused = b
         .post(
             &app.url("/admin/password"),
-            &[("csrf", &csrf), ("password", "short"), ("confirm", "short")],
+            &[
+                ("csrf", &csrf),
+                ("current_password", generated),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
         )
         .await;
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("at least 12"), "{}", refused.body);
+    // The generated password itself is no replacement for it.
+    let same = b
+        .post(
+            &app.url("/admin/password"),
+            &[
+                ("csrf", &csrf),
+                ("current_password", generated),
+                ("password", generated),
+                ("confirm", generated),
+            ],
+        )
+        .await;
+    assert_eq!(same.status, 422);
+    assert!(same.body.contains("must differ"), "{}", same.body);
     let new_password = "a much better admin password";
     let done = b
         .post(
             &app.url("/admin/password"),
             &[
                 ("csrf", &csrf),
+                ("current_password", generated),
                 ("password", new_password),
                 ("confirm", new_password),
             ],

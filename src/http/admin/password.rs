@@ -9,8 +9,9 @@ use axum::response::Response;
 
 use super::{Admin, Errors, Fields, see_other};
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{SIGNED_IN, internal, render};
 use crate::model::User;
+use crate::oauth::authorize::decision::SignedIn;
 
 pub const PATH: &str = "/admin/password";
 
@@ -55,13 +56,26 @@ pub async fn submit(
         return response;
     }
     let password = f.get("password").unwrap_or_default();
+    let current = f.get("current_password").unwrap_or_default();
     let mut errors = Errors::default();
     if f.get("confirm") != Some(password) {
         errors.add("confirm", "the two passwords differ");
         return page(&admin, &state, &errors);
     }
-    match state.change_own_password(&admin.user, password).await {
-        Ok(()) => see_other("/admin"),
+    let signed_in: Option<SignedIn> = match admin.session.get(SIGNED_IN).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let sid = signed_in.map(|s| s.sid).unwrap_or_default();
+    match state
+        .change_own_password(&admin.user, current, password, &sid)
+        .await
+    {
+        // A new session id too: whoever may have learnt the old cookie is out as well.
+        Ok(()) => match admin.session.cycle_id().await {
+            Ok(()) => see_other("/admin"),
+            Err(e) => internal(e),
+        },
         Err(e) => match errors.absorb(e) {
             None => page(&admin, &state, &errors),
             Some(response) => response,

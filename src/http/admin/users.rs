@@ -380,10 +380,14 @@ pub async fn revoke(
             "Revoke this grant?",
             "The refresh token and the access tokens issued with it stop working.",
         ),
+        "everywhere" => (
+            "Sign this user out everywhere?",
+            "Every browser session ends and every refresh token (offline ones too) stops working, with the access tokens issued with them.",
+        ),
         _ => {
             return service_error(crate::service::invalid(
                 "what",
-                "must be session, consent or family",
+                "must be session, consent, family or everywhere",
             ));
         }
     };
@@ -400,6 +404,7 @@ pub async fn revoke(
         match what {
             "session" => state.end_user_session(&user, id, &actor).await,
             "consent" => state.revoke_user_consent(&user, id, &actor).await,
+            "everywhere" => state.sign_out_everywhere(&user.sub, &actor).await,
             _ => state.revoke_user_family(&user, id, &actor).await,
         }
     })

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_user))
         .routes(routes!(list_user_sessions))
         .routes(routes!(end_user_session))
+        .routes(routes!(sign_out_everywhere))
         .routes(routes!(list_user_consents))
         .routes(routes!(revoke_user_consent))
         .routes(routes!(list_user_refresh_families))
@@ -271,6 +272,20 @@ async fn end_user_session(
 ) -> Result<StatusCode, ApiError> {
     let user = user(&state, &sub).await?;
     state.end_user_session(&user, &sid, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/users/{sub}/sign-out", tag = "users", params(UserPath),
+    responses(
+        (status = 204, description = "Signed out everywhere: every browser session ended, every \
+            refresh token (offline ones too) and the access tokens issued with them revoked"),
+        (status = 404, description = "No such user", body = ErrorBody)))]
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(UserPath { sub }): ApiPath<UserPath>,
+) -> Result<StatusCode, ApiError> {
+    state.sign_out_everywhere(&sub, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
