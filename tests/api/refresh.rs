@@ -19,7 +19,7 @@ async fn refresh_setup() -> Setup {
     .await
 }
 
-async fn refresh(s: &Setup, token: &str, extra: &str) -> reqwest::Response {
+pub async fn refresh(s: &Setup, token: &str, extra: &str) -> reqwest::Response {
     let body = format!("grant_type=refresh_token&refresh_token={token}{extra}");
     s.app
         .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)

@@ -6,7 +6,8 @@ use serde_json::Value;
 use tessera::model::GrantType;
 
 use crate::console::console_session;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, basic, expect_error, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, expect_error, spawn_app_with};
+use crate::refresh::refresh;
 use crate::signin::{Browser, Setup, authorize_for, hidden, setup_in, sign_in_tokens};
 
 /// Sessions that stay alive for 10 idle hours but end one hour after sign-in.
@@ -23,13 +24,6 @@ async fn code_and_refresh(app: TestApp) -> Setup {
         spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     })
     .await
-}
-
-async fn refresh(s: &Setup, token: &str) -> reqwest::Response {
-    let body = format!("grant_type=refresh_token&refresh_token={token}");
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
 }
 
 fn refresh_token(tokens: &Value) -> String {
@@ -52,7 +46,7 @@ async fn the_absolute_lifetime_ends_pages_and_session_bound_refresh_tokens() {
     assert_eq!(again.status, 303);
     let location = again.location.expect("location");
     assert!(!location.contains("/login"), "still signed in: {location}");
-    let r = refresh(&s, &refresh_token(&tokens)).await;
+    let r = refresh(&s, &refresh_token(&tokens), "").await;
     assert_eq!(r.status(), 200, "the session is alive at 40 minutes");
     let tokens: Value = r.json().await.expect("json");
 
@@ -64,7 +58,7 @@ async fn the_absolute_lifetime_ends_pages_and_session_bound_refresh_tokens() {
         location.contains("/login"),
         "signed out at 61 minutes: {location}"
     );
-    let r = refresh(&s, &refresh_token(&tokens)).await;
+    let r = refresh(&s, &refresh_token(&tokens), "").await;
     assert_eq!(expect_error(r, 400).await, "invalid_grant");
 }
 
@@ -102,7 +96,7 @@ async fn assert_signed_out(s: &Setup, b: &Browser, tokens: &Value) {
     assert_eq!(page.status, 303);
     let location = page.location.expect("location");
     assert!(location.contains("/login"), "signed out: {location}");
-    let r = refresh(s, &refresh_token(tokens)).await;
+    let r = refresh(s, &refresh_token(tokens), "").await;
     assert_eq!(
         expect_error(r, 400).await,
         "invalid_grant",
@@ -145,7 +139,7 @@ async fn sign_out_everywhere_from_the_console() {
     let form = [("csrf", csrf.as_str()), ("what", "everywhere")];
     let ask = admin.post(&url, &form).await;
     assert_eq!(ask.status, 200, "a confirmation page first");
-    let r = refresh(&s, &refresh_token(&tokens)).await;
+    let r = refresh(&s, &refresh_token(&tokens), "").await;
     assert_eq!(r.status(), 200, "nothing ended before the confirmation");
     let tokens: Value = r.json().await.expect("json");
     let done = admin
