@@ -16,6 +16,10 @@ use crate::store::sessions::Owner;
 use crate::store::{Db, sessions};
 
 pub const COOKIE: &str = "tessera_session";
+/// The name over https: browsers accept a `__Host-` cookie only with Secure, Path=/ and no
+/// Domain, so a sibling subdomain or a plain-http page cannot plant or overwrite it
+/// (RFC 6265bis §4.1.3.2).
+pub const HOST_COOKIE: &str = "__Host-tessera_session";
 
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -156,14 +160,16 @@ impl SessionStore for DbSessionStore {
 
 /// SameSite=Lax, not the library's Strict default: Strict drops the cookie on the navigation
 /// from the client's site to /authorize, which silently breaks single sign-on and prompt=none.
-/// HttpOnly always; Secure whenever the issuer is https; ended after the idle lifetime.
+/// HttpOnly always; Secure and the `__Host-` name whenever the issuer is https; ended after the
+/// idle lifetime.
 pub fn layer(config: &Config, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
     let idle = time::Duration::minutes(i64::from(config.sessions.idle_minutes));
+    let https = config.issuer().starts_with("https://");
     SessionManagerLayer::new(store)
-        .with_name(COOKIE)
+        .with_name(if https { HOST_COOKIE } else { COOKIE })
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
-        .with_secure(config.issuer().starts_with("https://"))
+        .with_secure(https)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
 }
@@ -212,13 +218,15 @@ mod tests {
     #[tokio::test]
     async fn cookie_attributes() {
         let cookie = set_cookie("https://id.example.com").await;
-        assert!(cookie.starts_with("tessera_session="), "{cookie}");
+        assert!(cookie.starts_with("__Host-tessera_session="), "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("Secure"), "{cookie}");
         assert!(cookie.contains("Path=/"), "{cookie}");
         assert!(cookie.contains("Max-Age=1800"), "idle lifetime: {cookie}");
         let cookie = set_cookie("http://127.0.0.1:8080").await;
+        assert!(cookie.starts_with("tessera_session="), "{cookie}");
         assert!(
             !cookie.contains("Secure"),
             "no Secure over loopback http: {cookie}"

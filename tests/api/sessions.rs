@@ -239,3 +239,45 @@ async fn changing_your_own_password_needs_the_current_one_and_ends_other_session
             .is_some()
     );
 }
+
+/// OWASP CSRF Prevention Cheat Sheet, "Login CSRF": the token of the signed-out login page (which
+/// an attacker can fetch for a browser, or plant) is worthless once signed in.
+#[tokio::test]
+async fn signing_in_rotates_the_csrf_token() {
+    let app = crate::helpers::spawn_app().await;
+    let b = Browser::new();
+    let login = b.get(&app.url("/login?next=%2Fadmin%2Fpassword")).await;
+    let before = hidden(&login.body, "csrf");
+    let done = b
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &before),
+                ("next", "/admin/password"),
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let form = b.get(&app.url("/admin/password")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let after = hidden(&form.body, "csrf");
+    assert_ne!(before, after, "a new token after sign-in");
+    fn fields(csrf: &str) -> [(&str, &str); 4] {
+        [
+            ("csrf", csrf),
+            ("current_password", ADMIN_PASSWORD),
+            ("password", "a brand new passphrase 42"),
+            ("confirm", "a brand new passphrase 42"),
+        ]
+    }
+    let old = b.post(&app.url("/admin/password"), &fields(&before)).await;
+    assert_eq!(
+        old.status, 403,
+        "the pre-sign-in token is refused: {}",
+        old.body
+    );
+    let new = b.post(&app.url("/admin/password"), &fields(&after)).await;
+    assert_eq!(new.status, 303, "{}", new.body);
+}

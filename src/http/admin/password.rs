@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::{Admin, Errors, Fields, see_other};
 use crate::http::AppState;
-use crate::http::ui::{SIGNED_IN, internal, render};
+use crate::http::ui::{SIGNED_IN, internal, render, rotate_csrf};
 use crate::model::User;
 use crate::oauth::authorize::decision::SignedIn;
 
@@ -73,7 +73,10 @@ pub async fn submit(
     {
         // A new session id too: whoever may have learnt the old cookie is out as well.
         Ok(()) => match admin.session.cycle_id().await {
-            Ok(()) => see_other("/admin"),
+            Ok(()) => match rotate_csrf(&admin.session).await {
+                Ok(()) => see_other("/admin"),
+                Err(page) => page,
+            },
             Err(e) => internal(e),
         },
         Err(e) => match errors.absorb(e) {

@@ -11,8 +11,8 @@ use tower_sessions::Session;
 
 use super::authorize::proceed;
 use super::{
-    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, secure_page, too_many,
-    unpark,
+    SIGNED_IN, check_csrf, csrf_token, error_page, internal, parked, render, rotate_csrf,
+    secure_page, too_many, unpark,
 };
 use crate::crypto::random;
 use crate::http::AppState;
@@ -275,6 +275,9 @@ async fn sign_in(
     // A new session id at sign-in defeats session fixation (OWASP Session Management).
     if let Err(e) = session.cycle_id().await {
         return internal(e);
+    }
+    if let Err(page) = rotate_csrf(session).await {
+        return page;
     }
     let signed_in = SignedIn {
         sub: user.sub.clone(),

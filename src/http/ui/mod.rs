@@ -136,6 +136,17 @@ pub async fn csrf_token(session: &Session) -> Result<String, Response> {
     Ok(token)
 }
 
+/// Drops the session's CSRF token at sign-in, so that a token issued before it (to the signed-out
+/// page, or planted by an attacker: OWASP CSRF Prevention Cheat Sheet, "Login CSRF") is no
+/// good afterwards; the next form gets a fresh one from [`csrf_token`].
+pub async fn rotate_csrf(session: &Session) -> Result<(), Response> {
+    session
+        .remove::<String>(CSRF)
+        .await
+        .map(drop)
+        .map_err(internal)
+}
+
 /// Checks a form's CSRF token against the session's, in constant time; a mismatch is a 403 page.
 pub async fn check_csrf(session: &Session, submitted: Option<&str>) -> Result<(), Response> {
     let expected = session.get::<String>(CSRF).await.map_err(internal)?;
