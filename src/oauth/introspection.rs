@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience};
+use super::access_token::{Refused, verify_access_token};
+use super::tokens::Audience;
 use crate::model::Client;
 use crate::oauth::OAuthError;
 use crate::service::Core;
@@ -46,36 +47,17 @@ pub async fn introspect(
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let keys = core.keys.current();
-    let Ok(claims) =
-        keys.verifier
-            .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, core.issuer())
-    else {
-        return Ok(Introspection::inactive());
+    let claims = match verify_access_token(core, token).await {
+        Ok(verified) => verified.claims,
+        Err(Refused::Internal(e)) => return Err(e),
+        Err(Refused::Token { .. }) => return Ok(Introspection::inactive()),
     };
     let allowed = claims.client_id == caller.client_id.0
         || caller
             .resource_server_for
             .as_deref()
             .is_some_and(|rs| claims.aud.contains(rs));
-    if !allowed || claims.exp <= core.now() {
-        return Ok(Introspection::inactive());
-    }
-    let owner = core.cached_client(&claims.client_id).await?;
-    if owner.is_none_or(|c| c.disabled) {
-        return Ok(Introspection::inactive());
-    }
-    // A token about a user dies with the user's account (disabled or deleted).
-    if claims.sub != claims.client_id {
-        let user = core
-            .user_by_sub(&claims.sub)
-            .await
-            .map_err(OAuthError::internal)?;
-        if user.is_none_or(|u| u.disabled) {
-            return Ok(Introspection::inactive());
-        }
-    }
-    if crate::store::revocations::is_revoked(&core.db, &claims.jti).await? {
+    if !allowed {
         return Ok(Introspection::inactive());
     }
     Ok(Introspection {

@@ -1,6 +1,7 @@
 //! All integration tests in one binary: each test starts the real server on an ephemeral port
 //! against its own database.
 
+mod access_tokens;
 mod admin_api;
 mod audit;
 mod authorize;
