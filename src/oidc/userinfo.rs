@@ -1,6 +1,6 @@
 //! The UserInfo endpoint's decisions (OIDC Core §5.3, RFC 6750 §3.1).
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::oauth::access_token::{Refused, Verified, verify_access_token};
 use crate::oauth::{ErrorCode, OAuthError};
@@ -30,20 +30,5 @@ pub async fn claims(core: &Core, token: &str) -> Result<(Value, String), OAuthEr
             "the token is not about a user",
         ));
     };
-    let mut out = Map::new();
-    out.insert("sub".into(), json!(user.sub));
-    if has("profile") {
-        out.insert("preferred_username".into(), json!(user.username));
-        if let Some(name) = &user.name {
-            out.insert("name".into(), json!(name));
-        }
-        out.insert("updated_at".into(), json!(user.updated_at));
-    }
-    if has("email")
-        && let Some(email) = &user.email
-    {
-        out.insert("email".into(), json!(email));
-        out.insert("email_verified".into(), json!(user.email_verified));
-    }
-    Ok((Value::Object(out), claims.client_id))
+    Ok((super::claims::for_scopes(&user, has), claims.client_id))
 }

@@ -987,7 +987,7 @@ async fn access_log_lines_carry_the_client_and_the_outcome() {
         .expect("authorize");
     expected.push(("a-ok", r.status().as_u16(), Some(&web.0), "ok"));
     let r = http
-        .get(authorize("openid no-such-scope"))
+        .get(authorize("read no-such-scope"))
         .header("x-request-id", "a-scope")
         .send()
         .await

@@ -7,6 +7,7 @@ mod audit;
 mod authorize;
 mod browser;
 mod cache;
+mod claims;
 mod cli;
 mod console;
 mod deploy;

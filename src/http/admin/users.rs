@@ -115,6 +115,7 @@ pub async fn create(
         email_verified: form.email_verified,
         name: f.text("name"),
         admin: form.admin,
+        claims: Default::default(),
     };
     let mut errors = Errors::default();
     let password = f.get("password").unwrap_or_default();
