@@ -11,9 +11,11 @@ use crate::app::{App, Init, shutdown_signal};
 use crate::clock::SystemClock;
 use crate::config::{Config, LogFormat};
 use crate::error::AppError;
+use crate::model::UserClaims;
 use crate::model::{Actor, ApplicationType, AuthMethod, GrantType, Scope, ScopeDef, SigningAlg};
 use crate::service::clients::ClientSpec;
 use crate::service::resources::ResourceSpec;
+use crate::service::user_claims::apply_settings;
 use crate::service::users::UserSpec;
 use crate::service::{Core, ServiceError};
 use crate::telemetry::Telemetry;
@@ -262,8 +264,20 @@ enum UserCommand {
         /// May use the admin console.
         #[arg(long)]
         admin: bool,
+        /// A standard claim (OpenID Connect Core §5.1), e.g. `given_name=Ada`,
+        /// `phone_number=+44 20 7946 0958`, `address.locality=London`; repeatable.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
         #[command(flatten)]
         password: PasswordArg,
+    },
+    /// Change a user's standard claims; the others stay, an empty value removes one.
+    Update {
+        username: String,
+        /// A standard claim (OpenID Connect Core §5.1), e.g. `locale=en-GB`,
+        /// `address.country=UK`, `nickname=` (removes it); repeatable.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
     },
     List,
     Show {
@@ -967,6 +981,7 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
             email_verified,
             name,
             admin,
+            claims,
             password,
         } => {
             let password = read_password(&password)?;
@@ -976,6 +991,7 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
                 email_verified,
                 name,
                 admin,
+                claims: apply_settings(UserClaims::default(), &claims)?,
             };
             let u = core.create_user(spec, &password, &Actor::cli()).await?;
             print(json, &u, format!("created user {}", describe_user(&u)));
@@ -1004,6 +1020,17 @@ async fn users(core: &Core, command: UserCommand, json: bool) -> Result<(), CliE
         }
         UserCommand::Disable { username } => set_disabled(core, &username, true, json).await?,
         UserCommand::Enable { username } => set_disabled(core, &username, false, json).await?,
+        UserCommand::Update { username, claims } => {
+            let u = core
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("user {username}")))?;
+            let claims = apply_settings(u.claims, &claims)?;
+            let u = core
+                .update_user_claims(&u.sub, claims, &Actor::cli())
+                .await?;
+            print(json, &u, format!("updated user {}", describe_user(&u)));
+        }
         UserCommand::SignOut { username } => {
             let u = core
                 .user_by_username(&username)

@@ -49,6 +49,7 @@ fn admin_pages() -> Router<AppState> {
         .route("/admin/users/new", get(users::new))
         .route("/admin/users/{sub}", get(users::show).post(users::update))
         .route("/admin/users/{sub}/password", post(users::set_password))
+        .route("/admin/users/{sub}/claims", post(users::set_claims))
         .route("/admin/users/{sub}/disabled", post(users::set_disabled))
         .route("/admin/users/{sub}/revoke", post(users::revoke))
         .route("/admin/keys", get(keys::list))

@@ -10,7 +10,7 @@ pub use audit::{Actor, AuditEvent, Outcome, StoredEvent};
 pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};
 pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
 pub use scope::{Scope, is_scope_token};
-pub use user::User;
+pub use user::{Address, User, UserClaims};
 
 /// A wire string that did not match any known value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,10 +2,13 @@
 
 use serde::Serialize;
 
-use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience};
+use super::access_token::{Reason, Refused, verify_access_token};
+use super::tokens::Audience;
 use crate::model::Client;
 use crate::oauth::OAuthError;
+use crate::oauth::authorize::decision::hash_secret;
 use crate::service::Core;
+use crate::store::{refresh_tokens, sessions};
 
 /// RFC 7662 §2.2. `active: false` carries nothing else.
 #[derive(Debug, Serialize)]
@@ -21,11 +24,15 @@ pub struct Details {
     pub scope: Option<String>,
     pub client_id: String,
     pub sub: String,
-    pub aud: Audience,
+    /// Access tokens only: a refresh token is for the authorization server itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
     pub iss: String,
     pub exp: i64,
     pub iat: i64,
-    pub jti: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
     pub token_type: &'static str,
 }
 
@@ -38,44 +45,31 @@ impl Introspection {
     }
 }
 
-/// RFC 7662 §2.2 and §4: answers `active: true` only for a valid, unexpired, unrevoked access
-/// token of this issuer, asked by the client it was issued to or by the resource server it is
-/// for. Everyone else learns nothing, not even that the token exists.
+/// RFC 7662 §2.2 and §4: answers `active: true` only for an access token that is still good
+/// (`verify_access_token`), asked by the client it was issued to or by the resource server it is
+/// for, or for a live refresh token asked by its client. Everyone else learns nothing, not even that the token exists.
 pub async fn introspect(
     core: &Core,
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let keys = core.keys.current();
-    let Ok(claims) =
-        keys.verifier
-            .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, core.issuer())
-    else {
-        return Ok(Introspection::inactive());
+    let claims = match verify_access_token(core, token).await {
+        Ok(verified) => verified.claims,
+        Err(Refused::Internal(e)) => return Err(e),
+        // Not one of our access tokens: perhaps a refresh token (RFC 7662 §2.1: the hint is only
+        // a hint, and the two kinds cannot be mistaken for each other).
+        Err(Refused::Token {
+            reason: Reason::Invalid,
+            ..
+        }) => return refresh_token(core, caller, token).await,
+        Err(Refused::Token { .. }) => return Ok(Introspection::inactive()),
     };
     let allowed = claims.client_id == caller.client_id.0
         || caller
             .resource_server_for
             .as_deref()
             .is_some_and(|rs| claims.aud.contains(rs));
-    if !allowed || claims.exp <= core.now() {
-        return Ok(Introspection::inactive());
-    }
-    let owner = core.cached_client(&claims.client_id).await?;
-    if owner.is_none_or(|c| c.disabled) {
-        return Ok(Introspection::inactive());
-    }
-    // A token about a user dies with the user's account (disabled or deleted).
-    if claims.sub != claims.client_id {
-        let user = core
-            .user_by_sub(&claims.sub)
-            .await
-            .map_err(OAuthError::internal)?;
-        if user.is_none_or(|u| u.disabled) {
-            return Ok(Introspection::inactive());
-        }
-    }
-    if crate::store::revocations::is_revoked(&core.db, &claims.jti).await? {
+    if !allowed {
         return Ok(Introspection::inactive());
     }
     Ok(Introspection {
@@ -84,12 +78,53 @@ pub async fn introspect(
             scope: claims.scope,
             client_id: claims.client_id,
             sub: claims.sub,
-            aud: claims.aud,
+            aud: Some(claims.aud),
             iss: claims.iss,
             exp: claims.exp,
             iat: claims.iat,
-            jti: claims.jti,
+            jti: Some(claims.jti),
             token_type: "Bearer",
+        }),
+    })
+}
+
+/// RFC 7662 §2.1–§2.2 for a refresh token (stored by hash): active only while it is the live
+/// token of its family (not rotated out, not revoked, unexpired, its session alive unless it is
+/// offline) and only to the client it was issued to — a resource server has no business with it.
+async fn refresh_token(
+    core: &Core,
+    caller: &Client,
+    token: &str,
+) -> Result<Introspection, OAuthError> {
+    let now = core.now();
+    let Some(row) = refresh_tokens::live(&core.db, &hash_secret(token), now).await? else {
+        return Ok(Introspection::inactive());
+    };
+    if row.client_id != caller.client_id.0 {
+        return Ok(Introspection::inactive());
+    }
+    if !row.offline && !sessions::sid_alive(&core.db, &row.sid, now).await? {
+        return Ok(Introspection::inactive());
+    }
+    let user = core
+        .user_by_sub(&row.sub)
+        .await
+        .map_err(OAuthError::internal)?;
+    if user.is_none_or(|u| u.disabled) {
+        return Ok(Introspection::inactive());
+    }
+    Ok(Introspection {
+        active: true,
+        details: Some(Details {
+            scope: Some(row.scope).filter(|s| !s.is_empty()),
+            client_id: row.client_id,
+            sub: row.sub,
+            aud: None,
+            iss: core.issuer().to_owned(),
+            exp: row.expires_at.min(row.family_expires_at),
+            iat: row.created_at,
+            jti: None,
+            token_type: "refresh_token",
         }),
     })
 }

@@ -1,6 +1,7 @@
 //! The protocol: request parameters, client authentication, grants, tokens, introspection and
 //! revocation. No axum types: handlers pass in what they read from the request.
 
+pub mod access_token;
 pub mod authorize;
 pub mod client_auth;
 pub mod error;

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
+use super::claims::{ADDRESS_CLAIMS, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS};
 use crate::model::SigningAlg;
+use crate::oauth::authorize::OIDC_SCOPES;
 
 #[derive(Debug, Serialize)]
 pub struct Metadata {
@@ -48,7 +50,7 @@ pub fn build(issuer: &str) -> Metadata {
         jwks_uri: format!("{issuer}/jwks.json"),
         introspection_endpoint: format!("{issuer}/introspect"),
         revocation_endpoint: format!("{issuer}/revoke"),
-        scopes_supported: vec!["openid", "profile", "email", "offline_access"],
+        scopes_supported: OIDC_SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: vec!["authorization_code", "client_credentials", "refresh_token"],
@@ -77,12 +79,13 @@ pub fn build(issuer: &str) -> Metadata {
             "at_hash",
             "azp",
             "sid",
-            "name",
-            "preferred_username",
-            "email",
-            "email_verified",
-            "updated_at",
-        ],
+        ]
+        .into_iter()
+        .chain(PROFILE_CLAIMS)
+        .chain(EMAIL_CLAIMS)
+        .chain(ADDRESS_CLAIMS)
+        .chain(PHONE_CLAIMS)
+        .collect(),
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
         authorization_response_iss_parameter_supported: true,
         claims_parameter_supported: false,

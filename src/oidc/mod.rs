@@ -1,5 +1,6 @@
 //! OpenID Connect and OAuth metadata.
 
+pub mod claims;
 pub mod id_token;
 pub mod metadata;
 pub mod userinfo;

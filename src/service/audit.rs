@@ -46,6 +46,10 @@ pub mod kind {
     /// target: the user's `sub`; detail: `family_id`, `family_revoked`, `already_revoked` (the
     /// family had been revoked before, e.g. at /revoke).
     pub const REFRESH_REPLAY_DETECTED: &str = "refresh.replay_detected";
+    /// A refresh token revoked while it was live (logout, /revoke, sign out everywhere, a
+    /// password change, an admin) used afterwards: refused, and not a replay. actor and client:
+    /// the client; target: the user's `sub`; detail: `family_id`.
+    pub const REFRESH_REVOKED_TOKEN_USED: &str = "refresh.revoked_token_used";
     /// An authorization code redeemed twice; what it issued is revoked. actor and client: the
     /// client; detail: `revoked_access_token_jti`, `revoked_family_id`.
     pub const CODE_REPLAY_DETECTED: &str = "code.replay_detected";

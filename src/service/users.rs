@@ -6,7 +6,7 @@ use super::{Core, ServiceError, invalid};
 use crate::config::PasswordsConfig;
 use crate::crypto::CryptoError;
 use crate::crypto::password::{PasswordError, policy_violation};
-use crate::model::{Actor, User};
+use crate::model::{Actor, User, UserClaims};
 use crate::store::consents::Consent;
 use crate::store::refresh_tokens::Family;
 use crate::store::sessions::SessionInfo;
@@ -31,6 +31,8 @@ pub struct UserSpec {
     pub name: Option<String>,
     /// May use the admin console.
     pub admin: bool,
+    /// The other standard claims (OIDC Core §5.1).
+    pub claims: UserClaims,
 }
 
 impl UserSpec {
@@ -152,6 +154,7 @@ impl Core {
             return Err(invalid("email_verified", "needs an email address"));
         }
         let name = validate_name(spec.name)?;
+        let claims = super::user_claims::validate(spec.claims)?;
         self.check_password_policy(password)?;
         let (hash, must_change_password) = match origin {
             NewUser::Created => (self.passwords.hash(password).await?, false),
@@ -171,6 +174,7 @@ impl Core {
             must_change_password,
             created_at: now,
             updated_at: now,
+            claims,
         };
         let audit = self.audit_change(actor, "user.created", &user.username, &user);
         match store::insert(&self.db, &user, &hash, &audit).await {
@@ -285,6 +289,26 @@ impl Core {
                 "email": &email, "email_verified": email_verified, "name": &name, "admin": admin,
             }));
         store::update_profile(&self.db, sub, &profile, self.now(), &audit)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))
+    }
+
+    /// Replaces the standard claims (OIDC Core §5.1) of the user `sub`, validated.
+    pub async fn update_user_claims(
+        &self,
+        sub: &str,
+        claims: UserClaims,
+        actor: &Actor,
+    ) -> Result<User, ServiceError> {
+        let claims = super::user_claims::validate(claims)?;
+        let existing = self
+            .user_by_sub(sub)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))?;
+        let audit = actor
+            .event("user.updated", self.now(), &existing.username)
+            .detail(serde_json::json!({ "claims": &claims }));
+        store::update_claims(&self.db, sub, &claims, self.now(), &audit)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")))
     }

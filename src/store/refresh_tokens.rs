@@ -132,6 +132,22 @@ pub async fn get(db: &Db, token_hash: &str) -> Result<Option<RefreshRow>, StoreE
     })?)
 }
 
+/// The token if it is still the live one of its family: not rotated out, not revoked, within its
+/// idle and absolute lifetimes.
+pub async fn live(db: &Db, token_hash: &str, now: i64) -> Result<Option<RefreshRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2"
+    );
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+    })?)
+}
+
 /// The family of a token and the client it was issued to, for revocation (RFC 7009).
 pub async fn family_of(db: &Db, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
     Ok(with_pool!(db, pool => {

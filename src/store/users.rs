@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
-use crate::model::{AuditEvent, User};
+use crate::model::{AuditEvent, User, UserClaims};
 
 #[derive(FromRow)]
 struct Row {
@@ -20,6 +20,7 @@ struct Row {
     must_change_password: bool,
     created_at: i64,
     updated_at: i64,
+    claims: String,
 }
 
 /// A user with the PHC string of their password, which only the service layer sees.
@@ -39,10 +40,11 @@ impl std::fmt::Debug for StoredUser {
 }
 
 const COLUMNS: &str = "sub, username, email, email_verified, name, password_hash, disabled, \
-    admin, must_change_password, created_at, updated_at";
+    admin, must_change_password, created_at, updated_at, claims";
 
 impl From<Row> for StoredUser {
     fn from(r: Row) -> Self {
+        let claims = parse_claims(&r.sub, &r.claims);
         StoredUser {
             password_hash: r.password_hash,
             user: User {
@@ -56,9 +58,23 @@ impl From<Row> for StoredUser {
                 must_change_password: r.must_change_password,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
+                claims,
             },
         }
     }
+}
+
+/// The stored claims; only this module writes them, so a value that does not parse is a bug,
+/// logged, and served as no claims rather than failing every request about the user.
+fn parse_claims(sub: &str, raw: &str) -> UserClaims {
+    serde_json::from_str(raw).unwrap_or_else(|error| {
+        tracing::error!(%sub, %error, "stored user claims do not parse");
+        UserClaims::default()
+    })
+}
+
+fn claims_json(claims: &UserClaims) -> Result<String, StoreError> {
+    serde_json::to_string(claims).map_err(|e| StoreError::Corrupt(format!("user claims: {e}")))
 }
 
 /// Fails with a unique violation when the username is taken in any letter case. The audit
@@ -69,12 +85,13 @@ pub async fn insert(
     password_hash: &str,
     audit: &AuditEvent,
 ) -> Result<(), StoreError> {
+    let claims = claims_json(&u.claims)?;
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (sub, username, email, email_verified, name, password_hash, \
-             disabled, created_at, updated_at, admin, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             disabled, created_at, updated_at, admin, must_change_password, claims) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&u.sub)
         .bind(&u.username)
@@ -87,6 +104,7 @@ pub async fn insert(
         .bind(u.updated_at)
         .bind(u.admin)
         .bind(u.must_change_password)
+        .bind(&claims)
         .execute(&mut *tx)
         .await?;
         insert_event!(&mut *tx, audit)?;
@@ -155,6 +173,35 @@ pub async fn update_profile(
             .bind(p.email_verified)
             .bind(p.name)
             .bind(p.admin)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if row.is_some() {
+            insert_event!(&mut *tx, audit)?;
+            tx.commit().await?;
+        }
+        row
+    });
+    Ok(row.map(|r| StoredUser::from(r).user))
+}
+
+/// Replaces the user's standard claims (and sets `updated_at`) with its audit line; None
+/// (nothing written) if no such user.
+pub async fn update_claims(
+    db: &Db,
+    sub: &str,
+    claims: &UserClaims,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<Option<User>, StoreError> {
+    let claims = claims_json(claims)?;
+    let sql =
+        format!("UPDATE users SET claims = $2, updated_at = $3 WHERE sub = $1 RETURNING {COLUMNS}");
+    let row: Option<Row> = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(sub)
+            .bind(&claims)
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;

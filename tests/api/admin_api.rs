@@ -1391,3 +1391,57 @@ async fn openapi_document_lists_what_is_served() {
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"], "not_found");
 }
+
+/// OIDC Core §5.1 claims through the API: set at creation, replaced as a whole by PATCH,
+/// validated with the field named.
+#[tokio::test]
+async fn users_standard_claims() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let r = admin
+        .send(
+            Method::POST,
+            "/users",
+            json!({"username": "ada", "password": "a long enough password",
+                   "claims": {"given_name": "Ada", "locale": "en-GB",
+                              "address": {"country": "UK"}}}),
+        )
+        .await;
+    let body = r.is(201);
+    assert_eq!(body["claims"]["given_name"], "Ada");
+    assert_eq!(body["claims"]["address"]["country"], "UK");
+    let user = format!("/users/{}", body["sub"].as_str().expect("sub"));
+    let created_at = body["updated_at"].as_i64().expect("updated_at");
+
+    app.clock.advance(10);
+    let r = admin
+        .send(
+            Method::PATCH,
+            &user,
+            json!({"claims": {"phone_number": "+1 (425) 555-1212"}}),
+        )
+        .await;
+    let body = r.is(200);
+    assert_eq!(
+        body["claims"],
+        json!({"phone_number": "+1 (425) 555-1212", "phone_number_verified": false})
+    );
+    assert_eq!(body["updated_at"], created_at + 10);
+    let r = admin
+        .send(Method::PATCH, &user, json!({"name": "Ada"}))
+        .await;
+    assert_eq!(r.is(200)["claims"]["phone_number"], "+1 (425) 555-1212");
+
+    admin
+        .send(
+            Method::PATCH,
+            &user,
+            json!({"claims": {"birthdate": "10/12/1815"}}),
+        )
+        .await
+        .refused(422, "birthdate");
+    let r = admin
+        .send(Method::PATCH, &user, json!({"claims": {"shoe_size": "42"}}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+}

@@ -26,7 +26,7 @@ use crate::signin::{
 };
 
 /// Events of `kind` (a family when it ends with a dot), newest first, after a flush.
-async fn events(app: &TestApp, kind: &str) -> Vec<StoredEvent> {
+pub async fn events(app: &TestApp, kind: &str) -> Vec<StoredEvent> {
     app.core.audit.flush().await.expect("flush");
     let filter = Filter {
         kind: Some(kind.to_owned()),

@@ -118,7 +118,7 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
         (vec![("response_type", None)], "invalid_request"),
         (vec![("response_mode", Some("fragment"))], "invalid_request"),
         (
-            vec![("scope", Some("openid write-everything"))],
+            vec![("scope", Some("read write-everything"))],
             "invalid_scope",
         ),
         (vec![("scope", Some("openid \"bad\""))], "invalid_scope"),
@@ -702,6 +702,7 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
                 email_verified: false,
                 name: None,
                 admin: false,
+                claims: Default::default(),
             },
             "another long password",
             &tessera::model::Actor::cli(),

@@ -819,3 +819,56 @@ fn keys_rewrap_generate_adds_a_master_key_and_rewraps() {
         "everything still opens"
     );
 }
+
+/// `users create --claim` and `users update --claim` set the standard claims (OIDC Core §5.1).
+#[tokio::test]
+async fn users_standard_claims_from_the_command_line() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let pw = [("PW", "ada's long password")];
+    let ada = users_json(
+        &s,
+        &[
+            "users",
+            "create",
+            "--username",
+            "ada",
+            "--password-env",
+            "PW",
+            "--claim",
+            "given_name=Ada",
+            "--claim",
+            "address.country=UK",
+        ],
+        &pw,
+        None,
+    );
+    assert_eq!(ada["claims"]["given_name"], "Ada");
+    assert_eq!(ada["claims"]["address"]["country"], "UK");
+    let ada = users_json(
+        &s,
+        &[
+            "users",
+            "update",
+            "ada",
+            "--claim",
+            "locale=en-GB",
+            "--claim",
+            "given_name=",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(
+        ada["claims"],
+        serde_json::json!({"locale": "en-GB", "address": {"country": "UK"}, "phone_number_verified": false})
+    );
+    let out = run_users(
+        &s,
+        &["users", "update", "ada", "--claim", "locale=not a tag"],
+        &[],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(describe(&out).contains("locale"), "{}", describe(&out));
+}

@@ -854,3 +854,58 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         );
     }
 }
+
+/// The user page edits the standard claims (OIDC Core §5.1); a refused value comes back next
+/// to its field with what was typed kept.
+#[tokio::test]
+async fn the_user_page_edits_the_standard_claims() {
+    let app = spawn_app().await;
+    let user = app.user("ada", PASSWORD).await;
+    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let path = format!("/admin/users/{}", user.sub);
+    let page = b.get(&app.url(&path)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"given_name\""), "{}", page.body);
+    let csrf = hidden(&page.body, "csrf");
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut all = vec![("csrf", csrf.as_str()), ("claims", "1")];
+        all.extend(fields);
+        let b = &b;
+        let url = app.url(&format!("{path}/claims"));
+        async move { b.post(&url, &all).await }
+    };
+    let refused = post(vec![
+        ("given_name", "Ada"),
+        ("website", "ftp://example.com"),
+    ])
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("http or https URL of at most"));
+    assert!(refused.body.contains("value=\"Ada\""), "typed value kept");
+
+    let saved = post(vec![
+        ("given_name", "Ada"),
+        ("locale", "en-GB"),
+        ("phone_number", "+44 20 7946 0958"),
+        ("phone_number_verified", "on"),
+        ("address.country", "UK"),
+    ])
+    .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app
+        .core
+        .user_by_sub(&user.sub)
+        .await
+        .expect("lookup")
+        .expect("user")
+        .claims;
+    assert_eq!(stored.given_name.as_deref(), Some("Ada"));
+    assert_eq!(stored.locale.as_deref(), Some("en-GB"));
+    assert!(stored.phone_number_verified);
+    assert_eq!(
+        stored.address.and_then(|a| a.country).as_deref(),
+        Some("UK")
+    );
+    let page = b.get(&app.url(&path)).await;
+    assert!(page.body.contains("value=\"en-GB\""), "{}", page.body);
+}

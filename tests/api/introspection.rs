@@ -1,9 +1,12 @@
 //! RFC 7662 introspection and RFC 7009 revocation policies.
 
-use tessera::model::SigningAlg;
+use oauth2::{AccessToken, IntrospectionUrl, TokenIntrospectionResponse};
+use tessera::clock::Clock;
+use tessera::model::{GrantType, SigningAlg};
 use tessera::service::clients::ClientSpec;
 
 use crate::helpers::{TestApp, basic, expect_error, spawn_app};
+use crate::signin::{Browser, oidc_client, setup_with, sign_in_tokens};
 
 const API: &str = "https://api.example.com/orders";
 
@@ -194,5 +197,94 @@ async fn revocation_policies() {
     assert_eq!(
         p.app.introspect(&p.owner.0, &p.owner.1, &fresh).await["active"],
         true
+    );
+}
+
+/// RFC 7662 §2.1: the token may be a refresh token, whatever `token_type_hint` says. Its own
+/// client sees it active while it is the live token of its family; nobody else ever does.
+#[tokio::test]
+async fn refresh_tokens_are_active_only_to_their_client_while_live() {
+    let s = setup_with(|spec| {
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        spec.refresh_idle_ttl = Some(3600);
+    })
+    .await;
+    let t = sign_in_tokens(&s, &Browser::new(), "openid offline_access read").await;
+    let rt = t["refresh_token"].as_str().expect("rt").to_owned();
+
+    // Through an independent client, with the hint saying otherwise.
+    let client = oidc_client(&s)
+        .set_introspection_url(IntrospectionUrl::new(s.app.url("/introspect")).expect("url"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    let answer = client
+        .introspect(&AccessToken::new(rt.clone()))
+        .set_token_type_hint("access_token")
+        .request_async(&http)
+        .await
+        .expect("introspection");
+    assert!(answer.active());
+    assert_eq!(answer.scopes().map(Vec::len), Some(3));
+
+    let v = s.app.introspect(&s.client_id, &s.secret, &rt).await;
+    let now = s.app.clock.now();
+    assert_eq!(v["active"], true, "{v}");
+    assert_eq!(v["token_type"], "refresh_token");
+    assert_eq!(v["client_id"], s.client_id.as_str());
+    assert_eq!(v["scope"], "offline_access openid read");
+    assert_eq!(v["sub"], s.sub.as_str());
+    assert_eq!(v["iat"], now);
+    assert_eq!(v["exp"], now + 3600);
+
+    // Another client, even one that may introspect: nothing.
+    let other = s.app.client(&[API]).await;
+    let other = (other.client.client_id.0, other.secret.expect("secret"));
+    let v = s.app.introspect(&other.0, &other.1, &rt).await;
+    assert_eq!(v, serde_json::json!({"active": false}));
+
+    // Rotated out: inactive; its successor is live.
+    let r = crate::refresh::refresh(&s, &rt, "").await;
+    let next: serde_json::Value = r.json().await.expect("json");
+    let next = next["refresh_token"]
+        .as_str()
+        .expect("successor")
+        .to_owned();
+    assert_eq!(
+        s.app.introspect(&s.client_id, &s.secret, &rt).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        s.app.introspect(&s.client_id, &s.secret, &next).await["active"],
+        true
+    );
+
+    // Expired (idle lifetime): inactive.
+    s.app.clock.advance(3601);
+    assert_eq!(
+        s.app.introspect(&s.client_id, &s.secret, &next).await["active"],
+        false
+    );
+
+    // Revoked: inactive.
+    let t = sign_in_tokens(&s, &Browser::new(), "openid offline_access read").await;
+    let rt = t["refresh_token"].as_str().expect("rt");
+    assert_eq!(
+        s.app.introspect(&s.client_id, &s.secret, rt).await["active"],
+        true
+    );
+    let r = s
+        .app
+        .post_form(
+            "/revoke",
+            Some(&basic(&s.client_id, &s.secret)),
+            &format!("token={rt}"),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        s.app.introspect(&s.client_id, &s.secret, rt).await["active"],
+        false
     );
 }

@@ -1,8 +1,10 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and CORS for browser apps.
 
 use tessera::model::GrantType;
+use tessera::service::audit::kind;
 
-use crate::helpers::basic;
+use crate::audit::events;
+use crate::helpers::{basic, expect_error};
 use crate::signin::{
     Browser, REDIRECT, Setup, VERIFIER, authorize_for, callback_params, enc, hidden, setup_with,
     sign_in_and_consent, sign_in_tokens,
@@ -206,4 +208,36 @@ async fn cors_only_for_registered_origins() {
         "https://spa.example.com"
     );
     assert_ne!(r.headers()["access-control-allow-origin"], "*");
+}
+
+/// Logout revokes the session's refresh tokens; using one afterwards is `invalid_grant` and
+/// audited as a revoked token, not as a replay (nothing was rotated out).
+#[tokio::test]
+async fn a_token_revoked_by_logout_is_refused_without_a_replay() {
+    let s = logout_setup().await;
+    let b = Browser::new();
+    let bound = sign_in_tokens(&s, &b, "openid").await;
+    let rt = bound["refresh_token"].as_str().expect("rt");
+    let hint = bound["id_token"].as_str().expect("id token");
+    let r = b
+        .get(&s.app.url(&format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc(AFTER)
+        )))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    let r = crate::refresh::refresh(&s, rt, "").await;
+    assert_eq!(expect_error(r, 400).await, "invalid_grant");
+    assert!(
+        events(&s.app, kind::REFRESH_REPLAY_DETECTED)
+            .await
+            .is_empty()
+    );
+    let used = events(&s.app, kind::REFRESH_REVOKED_TOKEN_USED).await;
+    assert_eq!(used.len(), 1);
+    let e = &used[0].event;
+    assert_eq!(e.client_id.as_deref(), Some(s.client_id.as_str()));
+    assert_eq!(e.target.as_deref(), Some(s.sub.as_str()));
+    assert!(!serde_json::to_string(&used[0]).expect("json").contains(rt));
 }

@@ -790,8 +790,13 @@ fn assert_audited(what: &str, lines: &[String], c: &Clients) {
     );
     assert_eq!(
         find("refresh.replay_detected").len(),
-        2,
-        "{what}: both used refresh tokens"
+        1,
+        "{what}: the rotated-out refresh token"
+    );
+    assert_eq!(
+        find("refresh.revoked_token_used").len(),
+        1,
+        "{what}: the refresh token revoked at /revoke"
     );
     assert_eq!(find("code.replay_detected").len(), 1, "{what}");
     // Token issuance: counted, and logged per client and grant when written (at shutdown).
@@ -982,7 +987,7 @@ async fn access_log_lines_carry_the_client_and_the_outcome() {
         .expect("authorize");
     expected.push(("a-ok", r.status().as_u16(), Some(&web.0), "ok"));
     let r = http
-        .get(authorize("openid no-such-scope"))
+        .get(authorize("read no-such-scope"))
         .header("x-request-id", "a-scope")
         .send()
         .await

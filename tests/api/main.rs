@@ -1,11 +1,13 @@
 //! All integration tests in one binary: each test starts the real server on an ephemeral port
 //! against its own database.
 
+mod access_tokens;
 mod admin_api;
 mod audit;
 mod authorize;
 mod browser;
 mod cache;
+mod claims;
 mod cli;
 mod console;
 mod deploy;

@@ -5,7 +5,9 @@ use jsonwebtoken::dangerous::insecure_decode;
 use oauth2::{RefreshToken, TokenResponse};
 use serde_json::Value;
 use tessera::model::GrantType;
+use tessera::service::audit::kind;
 
+use crate::audit::events;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
     Browser, CHALLENGE, REDIRECT, Setup, callback_params, enc, oidc_client, setup_with,
@@ -290,4 +292,55 @@ async fn concurrent_refreshes_without_a_grace_window_succeed_at_most_once() {
         }
     }
     assert!(ok <= 1, "{ok} concurrent refreshes succeeded");
+}
+
+/// A token revoked while live (at /revoke, by "sign out everywhere") is refused as revoked, not
+/// as a replay; a token rotated out before the revocation is still a replay.
+#[tokio::test]
+async fn revoked_tokens_are_refused_as_revoked_and_rotated_ones_as_replays() {
+    let s = refresh_setup().await;
+    let b = Browser::new();
+    let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
+    let rt = t["refresh_token"].as_str().expect("rt");
+    let r = s
+        .app
+        .post_form(
+            "/revoke",
+            Some(&basic(&s.client_id, &s.secret)),
+            &format!("token={rt}"),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        expect_error(refresh(&s, rt, "").await, 400).await,
+        "invalid_grant"
+    );
+
+    let t = sign_in_tokens(&s, &b, "openid offline_access read").await;
+    let rotated = t["refresh_token"].as_str().expect("rt");
+    let r = refresh(&s, rotated, "").await;
+    let live: Value = r.json().await.expect("json");
+    let live = live["refresh_token"].as_str().expect("successor");
+    s.app
+        .core
+        .sign_out_everywhere(&s.sub, &tessera::model::Actor::cli())
+        .await
+        .expect("sign out everywhere");
+    assert_eq!(
+        expect_error(refresh(&s, live, "").await, 400).await,
+        "invalid_grant"
+    );
+
+    let used = events(&s.app, kind::REFRESH_REVOKED_TOKEN_USED).await;
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        events(&s.app, kind::REFRESH_REPLAY_DETECTED)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        expect_error(refresh(&s, rotated, "").await, 400).await,
+        "invalid_grant"
+    );
+    assert_eq!(events(&s.app, kind::REFRESH_REPLAY_DETECTED).await.len(), 1);
 }

@@ -165,6 +165,7 @@ pub async fn setup_in(app: TestApp, customise: impl FnOnce(&mut ClientSpec)) -> 
                 email_verified: true,
                 name: Some("Alice Example".into()),
                 admin: false,
+                claims: Default::default(),
             },
             PASSWORD,
             &tessera::model::Actor::cli(),

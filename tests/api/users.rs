@@ -38,6 +38,7 @@ async fn a_created_user_signs_in_with_their_password_in_any_username_case() {
         email_verified: true,
         name: Some("Alice Smith".into()),
         admin: false,
+        claims: Default::default(),
     };
     let alice = app
         .core

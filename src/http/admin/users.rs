@@ -14,7 +14,7 @@ use super::{
 };
 use crate::http::AppState;
 use crate::http::ui::render;
-use crate::model::User;
+use crate::model::{Address, User, UserClaims};
 use crate::service::users::{UserGrants, UserSpec};
 
 #[derive(Template)]
@@ -115,6 +115,7 @@ pub async fn create(
         email_verified: form.email_verified,
         name: f.text("name"),
         admin: form.admin,
+        claims: Default::default(),
     };
     let mut errors = Errors::default();
     let password = f.get("password").unwrap_or_default();
@@ -143,9 +144,108 @@ struct UserPage<'a> {
     name: &'a str,
     is_admin: bool,
     grants: &'a UserGrants,
+    /// The standard claims, as stored or as typed when a change was refused.
+    claims: Vec<ClaimField>,
+    phone_number_verified: bool,
     errors: &'a Errors,
     notice: Option<&'a str>,
     min_length: u32,
+}
+
+/// One text field of the standard-claims form (OIDC Core §5.1); the form field is the claim's
+/// name, `address.PART` for the address.
+struct ClaimField {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+}
+
+/// The claims form's fields in display order, with their labels and hints.
+const CLAIM_FIELDS: [(&str, &str, &str); 18] = [
+    ("given_name", "Given name", ""),
+    ("family_name", "Family name", ""),
+    ("middle_name", "Middle name", ""),
+    ("nickname", "Nickname", ""),
+    ("profile", "Profile page", "http or https URL"),
+    ("picture", "Picture", "http or https URL"),
+    ("website", "Website", "http or https URL"),
+    ("gender", "Gender", ""),
+    ("birthdate", "Birthdate", "YYYY-MM-DD, 0000-MM-DD or YYYY"),
+    ("zoneinfo", "Time zone", "e.g. Europe/Paris"),
+    ("locale", "Locale", "e.g. en-US"),
+    ("phone_number", "Phone number", "e.g. +1 (425) 555-1212"),
+    ("address.formatted", "Address (formatted)", ""),
+    ("address.street_address", "Street address", ""),
+    ("address.locality", "City", ""),
+    ("address.region", "Region", ""),
+    ("address.postal_code", "Postal code", ""),
+    ("address.country", "Country", ""),
+];
+
+fn claim_value(c: &UserClaims, name: &str) -> Option<String> {
+    let a = c.address.as_ref();
+    let part = |f: fn(&Address) -> &Option<String>| a.and_then(|a| f(a).clone());
+    match name {
+        "given_name" => c.given_name.clone(),
+        "family_name" => c.family_name.clone(),
+        "middle_name" => c.middle_name.clone(),
+        "nickname" => c.nickname.clone(),
+        "profile" => c.profile.clone(),
+        "picture" => c.picture.clone(),
+        "website" => c.website.clone(),
+        "gender" => c.gender.clone(),
+        "birthdate" => c.birthdate.clone(),
+        "zoneinfo" => c.zoneinfo.clone(),
+        "locale" => c.locale.clone(),
+        "phone_number" => c.phone_number.clone(),
+        "address.formatted" => part(|a| &a.formatted),
+        "address.street_address" => part(|a| &a.street_address),
+        "address.locality" => part(|a| &a.locality),
+        "address.region" => part(|a| &a.region),
+        "address.postal_code" => part(|a| &a.postal_code),
+        "address.country" => part(|a| &a.country),
+        _ => None,
+    }
+}
+
+/// The claims as posted (validated by the service).
+fn claims_from(f: &Fields) -> UserClaims {
+    UserClaims {
+        given_name: f.text("given_name"),
+        family_name: f.text("family_name"),
+        middle_name: f.text("middle_name"),
+        nickname: f.text("nickname"),
+        profile: f.text("profile"),
+        picture: f.text("picture"),
+        website: f.text("website"),
+        gender: f.text("gender"),
+        birthdate: f.text("birthdate"),
+        zoneinfo: f.text("zoneinfo"),
+        locale: f.text("locale"),
+        phone_number: f.text("phone_number"),
+        phone_number_verified: f.flag("phone_number_verified"),
+        address: Some(Address {
+            formatted: f.text("address.formatted"),
+            street_address: f.text("address.street_address"),
+            locality: f.text("address.locality"),
+            region: f.text("address.region"),
+            postal_code: f.text("address.postal_code"),
+            country: f.text("address.country"),
+        }),
+    }
+}
+
+fn claim_fields(c: &UserClaims) -> Vec<ClaimField> {
+    CLAIM_FIELDS
+        .iter()
+        .map(|&(name, label, hint)| ClaimField {
+            name,
+            label,
+            hint,
+            value: claim_value(c, name).unwrap_or_default(),
+        })
+        .collect()
 }
 
 async fn user_page(
@@ -164,6 +264,10 @@ async fn user_page(
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let claims = match typed {
+        Some(f) if f.get("claims").is_some() => claims_from(f),
+        _ => user.claims.clone(),
     };
     let (email, email_verified, name, is_admin) = match typed {
         Some(f) => (
@@ -191,6 +295,8 @@ async fn user_page(
             name,
             is_admin,
             grants: &grants,
+            claims: claim_fields(&claims),
+            phone_number_verified: claims.phone_number_verified,
             errors,
             notice,
             min_length: state.config.passwords.min_length,
@@ -277,6 +383,32 @@ pub async fn update(
                 if let Some(page) = errors.absorb(e) {
                     return page;
                 }
+            }
+        }
+    }
+    user_page(&admin, &state, &user, Some(&f), &errors, None).await
+}
+
+/// The standard claims form (OIDC Core §5.1), replacing them all.
+pub async fn set_claims(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let user = match checked(&admin, &state, &sub, &f).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let mut errors = Errors::default();
+    match state
+        .update_user_claims(&sub, claims_from(&f), &admin.actor())
+        .await
+    {
+        Ok(_) => return see_other(&format!("/admin/users/{sub}?done=saved")),
+        Err(e) => {
+            if let Some(page) = errors.absorb(e) {
+                return page;
             }
         }
     }

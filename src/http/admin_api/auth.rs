@@ -13,8 +13,8 @@ use super::error::{ApiError, Refusal};
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::model::{Actor, AuditEvent, Outcome};
+use crate::oauth::access_token::{Refused, verify_access_token};
 use crate::oauth::params::Params;
-use crate::oauth::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::service::Core;
 use crate::service::admin::ADMIN_SCOPE;
@@ -71,21 +71,23 @@ fn invalid_token(description: &'static str, client_id: &str) -> Denied {
     }
 }
 
-/// RFC 6750 §3.1 and RFC 9068 §4: the token must be an `at+jwt` of this issuer with a valid
-/// signature, unexpired, issued for the admin API (`aud`), to a client for itself (the client
-/// credentials grant: `sub` is the client), not revoked, its client still registered, enabled
-/// and marked `admin_api`; otherwise `invalid_token` (401). A valid admin-API token without
+/// RFC 6750 §3.1 and RFC 9068 §4: the token must be still good (`verify_access_token`: our
+/// signature and issuer, unexpired, not revoked, its client registered and enabled), issued for
+/// the admin API (`aud`), to a client for itself (the client credentials grant: `sub` is the
+/// client), and that client marked `admin_api`; otherwise `invalid_token` (401). A valid admin-API token without
 /// `tessera:admin` is `insufficient_scope` (403). Returns the calling client's id.
 pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
-    let keys = core.keys.current();
-    let claims: AccessTokenClaims = keys
-        .verifier
-        .verify(token, ACCESS_TOKEN_TYP, core.issuer())
-        .map_err(|_| OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid"))?;
+    let claims = match verify_access_token(core, token).await {
+        Ok(verified) => verified.claims,
+        Err(Refused::Internal(error)) => return Err(error.into()),
+        Err(Refused::Token { reason, client_id }) => {
+            return Err(Denied {
+                error: OAuthError::new(ErrorCode::InvalidToken, reason.description()),
+                client_id,
+            });
+        }
+    };
     let client_id = claims.client_id.as_str();
-    if claims.exp <= core.now() {
-        return Err(invalid_token("the access token expired", client_id));
-    }
     if !claims.aud.contains(&core.admin_api_identifier()) {
         return Err(invalid_token(
             "the access token is not for the admin API",
@@ -98,17 +100,11 @@ pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
             client_id,
         ));
     }
-    if crate::store::revocations::is_revoked(&core.db, &claims.jti)
-        .await
-        .map_err(OAuthError::from)?
-    {
-        return Err(invalid_token("the access token was revoked", client_id));
-    }
     let client = core
         .cached_client(client_id)
         .await
         .map_err(OAuthError::from)?;
-    if !client.is_some_and(|c| !c.disabled && c.admin_api) {
+    if !client.is_some_and(|c| c.admin_api) {
         return Err(invalid_token(
             "the client may not use the admin API",
             client_id,

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Cursor, Items, Page, PageQuery, nullable};
 use crate::http::AppState;
-use crate::model::User;
+use crate::model::{User, UserClaims};
 use crate::service::users::UserSpec;
 use crate::store::consents::Consent;
 use crate::store::refresh_tokens::Family;
@@ -87,6 +87,9 @@ pub struct NewUser {
     /// May use the admin console.
     #[serde(default)]
     admin: bool,
+    /// The other standard claims (OIDC Core §5.1).
+    #[serde(default)]
+    claims: UserClaims,
 }
 
 /// What to change; absent fields stay as they are, `null` clears `email` or `name`. A new
@@ -102,6 +105,8 @@ pub struct UserChanges {
     #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     admin: Option<bool>,
+    /// Replaces all the standard claims (OIDC Core §5.1) at once; absent: unchanged.
+    claims: Option<UserClaims>,
 }
 
 /// No `Debug`: it holds a password.
@@ -145,6 +150,7 @@ async fn create_user(
         email_verified: body.email_verified,
         name: body.name,
         admin: body.admin,
+        claims: body.claims,
     };
     let user = state
         .create_user(spec, &body.password, &caller.actor())
@@ -186,7 +192,14 @@ async fn update_user(
     let updated = state
         .update_user_profile(&sub, email, email_verified, name, admin, &caller.actor())
         .await?;
-    Ok(Json(updated))
+    match changes.claims {
+        Some(claims) => Ok(Json(
+            state
+                .update_user_claims(&sub, claims, &caller.actor())
+                .await?,
+        )),
+        None => Ok(Json(updated)),
+    }
 }
 
 #[utoipa::path(put, path = "/users/{sub}/password", tag = "users", params(UserPath),

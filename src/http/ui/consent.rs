@@ -52,7 +52,7 @@ async fn describe(
     };
     // OIDC scopes first (who you are), then what the application may do at the API.
     let scope = request.scope();
-    let oidc = ["openid", "profile", "email", "offline_access"];
+    let oidc = crate::oauth::authorize::OIDC_SCOPES;
     let ordered = oidc
         .iter()
         .copied()
@@ -62,8 +62,10 @@ async fn describe(
         .map(|s| {
             let words = match s {
                 "openid" => "Sign you in with your account".to_owned(),
-                "profile" => "See your name and username".to_owned(),
+                "profile" => "See your name and username, and your profile details".to_owned(),
                 "email" => "See your email address".to_owned(),
+                "address" => "See your postal address".to_owned(),
+                "phone" => "See your phone number".to_owned(),
                 "offline_access" => "Stay connected when you are not using it".to_owned(),
                 other => resource
                     .as_ref()

@@ -19,7 +19,14 @@ use crate::service::Core;
 
 /// Scopes defined by OpenID Connect (OIDC Core §5.4, §11); every other scope belongs to a
 /// resource.
-pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const OIDC_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseMode {
@@ -191,15 +198,29 @@ pub async fn validate(
         .and_then(|r| client.grant_for(r))
         .map(|g| g.scopes.clone())
         .unwrap_or_default();
-    if let Some(bad) = scope
-        .iter()
-        .find(|s| !OIDC_SCOPES.contains(s) && !granted.contains(s))
-    {
-        return Err(target.error(
-            "invalid_scope",
-            format!("scope {bad} is not granted to this client"),
-        ));
-    }
+    let known = |s: &str| OIDC_SCOPES.contains(&s) || granted.contains(s);
+    let (scope, resource) = if openid {
+        // OIDC Core §3.1.2.1: scope values that are not understood are ignored; the resource
+        // stays only if it was asked for or some API scope of it remains.
+        let scope = Scope::from_tokens(
+            scope
+                .iter()
+                .filter(|s| known(s))
+                .map(str::to_owned)
+                .collect(),
+        );
+        let api_scopes = scope.iter().any(|s| !OIDC_SCOPES.contains(&s));
+        let resource = resource.filter(|_| api_scopes || params.get("resource").is_some());
+        (scope, resource)
+    } else {
+        if let Some(bad) = scope.iter().find(|s| !known(s)) {
+            return Err(target.error(
+                "invalid_scope",
+                format!("scope {bad} is not granted to this client"),
+            ));
+        }
+        (scope, resource)
+    };
     if scope.is_empty() {
         return Err(target.error("invalid_scope", "no scope requested"));
     }

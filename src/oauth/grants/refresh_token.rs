@@ -51,6 +51,14 @@ pub async fn grant(
             Used::Unknown => return Err(invalid_grant("unknown refresh token")),
             Used::Replayed {
                 family_id,
+                used_at: None,
+                revoked: true,
+                ..
+            } => {
+                return Err(revoked_token_used(core, client, &hash, &family_id, ip).await?);
+            }
+            Used::Replayed {
+                family_id,
                 used_at,
                 revoked,
                 successor: sealed,
@@ -113,6 +121,34 @@ pub async fn grant(
     refresh::store(core, client, &family, &successor, (&jti, exp)).await?;
     response.refresh_token = Some(successor);
     Ok(response)
+}
+
+/// A token revoked while it was the live one of its family — at logout, at /revoke, by "sign out
+/// everywhere", a password change or an admin — used afterwards. RFC 6749 §5.2: `invalid_grant`.
+/// Not a replay (RFC 9700 §4.14.2 is about a token used after it was rotated out): its family
+/// was already revoked with it, so there is nothing more to end, and the audit says what it was.
+async fn revoked_token_used(
+    core: &Core,
+    client: &Client,
+    hash: &str,
+    family_id: &str,
+    ip: &str,
+) -> Result<OAuthError, OAuthError> {
+    let sub = refresh_tokens::get(&core.db, hash).await?.map(|r| r.sub);
+    let mut event = AuditEvent::new(
+        kind::REFRESH_REVOKED_TOKEN_USED,
+        core.now(),
+        Outcome::Failure,
+    )
+    .actor(client.client_id.0.clone())
+    .client(client.client_id.0.clone())
+    .ip(ip)
+    .detail(serde_json::json!({ "family_id": family_id }));
+    if let Some(sub) = sub {
+        event = event.target(sub);
+    }
+    core.audit.record(event);
+    Ok(invalid_grant("refresh token revoked"))
 }
 
 /// A new access token (and ID token for OpenID grants) from the family's grant.
