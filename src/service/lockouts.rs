@@ -1,21 +1,24 @@
 //! Brute-force protection on login (OWASP Authentication Cheat Sheet, "Account Lockout"):
 //! failures are counted per account and per source IP; past a threshold each further attempt
 //! must wait, doubling up to a cap of a few minutes — a delay, never a lock an attacker could
-//! hold forever. Unknown usernames are counted exactly like known ones.
+//! hold forever. Unknown usernames are counted exactly like known ones. An account's counter is
+//! keyed on the canonical form of the username (`model::username`), so every spelling that
+//! reaches the account shares it; counters are purged a day after their last failure.
 
 use super::audit::kind;
 use super::{Core, ServiceError};
+use crate::model::username::canonical;
 use crate::model::{Actor, AuditEvent, Outcome};
 use crate::store::login_failures::{self, LoginFailure};
 
-/// Failures older than a day no longer count.
-const RESET_AFTER: i64 = 86_400;
+/// Failures older than a day no longer count, and their counters are purged.
+pub(crate) const RESET_AFTER: i64 = 86_400;
 /// The per-IP threshold is this many times the per-account one: one address may legitimately
 /// serve many people.
 const IP_FACTOR: i64 = 5;
 
 fn account_key(username: &str) -> String {
-    format!("account:{}", username.trim().to_lowercase())
+    format!("account:{}", canonical(username))
 }
 
 fn ip_key(ip: &str) -> String {
@@ -59,7 +62,7 @@ impl Core {
                     kind = key.split(':').next().unwrap_or(""),
                     "login delayed after repeated failures"
                 );
-                let name = username.trim().to_lowercase();
+                let name = canonical(username);
                 let mut event = AuditEvent::new(kind::LOCKOUT_STARTED, now, Outcome::Failure)
                     .ip(ip)
                     .detail(serde_json::json!({"failures": failures, "delay_seconds": delay}));
@@ -83,12 +86,13 @@ impl Core {
         Ok(login_failures::list(&self.db).await?)
     }
 
-    /// Clears a counter: `account:<username>`, `ip:<address>`, or a bare username.
+    /// Clears a counter: `account:<username>`, `ip:<address>`, or a bare username (any
+    /// spelling of it).
     pub async fn clear_lockout(&self, key: &str, actor: &Actor) -> Result<(), ServiceError> {
-        let key = if key.starts_with("account:") || key.starts_with("ip:") {
-            key.to_owned()
-        } else {
-            account_key(key)
+        let key = match key.strip_prefix("account:") {
+            Some(username) => account_key(username),
+            None if key.starts_with("ip:") => key.to_owned(),
+            None => account_key(key),
         };
         let audit = actor.event("lockout.cleared", self.now(), &key);
         if !login_failures::clear(&self.db, &key, Some(&audit)).await? {

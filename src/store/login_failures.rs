@@ -77,3 +77,16 @@ pub async fn list(db: &Db) -> Result<Vec<LoginFailure>, StoreError> {
         .await
     })?)
 }
+
+/// Deletes counters whose last failure was before `reset_before` (they would restart from one
+/// anyway) and whose delay has run out by `now`.
+pub async fn purge(db: &Db, reset_before: i64, now: i64) -> Result<u64, StoreError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query("DELETE FROM login_failures WHERE last_failure_at < $1 AND delay_until <= $2")
+            .bind(reset_before)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+    })?)
+}

@@ -18,6 +18,7 @@ use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::model::username::canonical;
 use crate::model::{AuditEvent, ClientId, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
 use crate::service::audit::kind;
@@ -67,8 +68,9 @@ fn console_path(next: Option<&str>) -> Option<&str> {
     })
 }
 
-/// A sign-in attempt for the audit log: the username as typed (lower-cased, as accounts match
-/// it), the client IP and, once the authorize request is known, its client. Never the password.
+/// A sign-in attempt for the audit log: the username as typed in its canonical form (as
+/// accounts match it, capped in length), the client IP and, once the authorize request is
+/// known, its client. Never the password.
 fn attempt(
     state: &AppState,
     kind: &str,
@@ -78,8 +80,9 @@ fn attempt(
     client_id: Option<&str>,
 ) -> AuditEvent {
     let mut event = AuditEvent::new(kind, state.now(), outcome).ip(ip);
-    if !username.is_empty() {
-        event = event.actor(username.to_lowercase());
+    let name = canonical(username);
+    if !name.is_empty() {
+        event = event.actor(name);
     }
     if let Some(client_id) = client_id {
         event = event.client(client_id);
