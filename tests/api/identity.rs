@@ -184,3 +184,87 @@ async fn existing_usernames_get_their_canonical_form_and_clashes_stop_the_start(
     );
     db.close().await;
 }
+
+/// The login form of a fresh browser, ready to post: the browser and its CSRF token.
+async fn login_form(app: &TestApp) -> (Browser, String) {
+    let b = Browser::new();
+    let page = b.get(&app.url("/login?next=%2Fadmin")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = hidden(&page.body, "csrf");
+    (b, csrf)
+}
+
+#[tokio::test]
+async fn parallel_guesses_check_no_more_passwords_than_the_limit() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.user("alice", PASSWORD).await;
+    let limit = app.core.config.limits.login_failures_before_delay as usize;
+    let mut forms = Vec::new();
+    for _ in 0..60 {
+        forms.push(login_form(&app).await);
+    }
+    // Every guess is in flight before any answer comes back.
+    let mut guesses = tokio::task::JoinSet::new();
+    for (i, (b, csrf)) in forms.into_iter().enumerate() {
+        let url = app.url("/login");
+        guesses.spawn(async move {
+            let guess = format!("wrong password {i:02}");
+            b.post(
+                &url,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("next", "/admin"),
+                    ("username", "alice"),
+                    ("password", &guess),
+                ],
+            )
+            .await
+            .status
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = guesses.join_next().await {
+        statuses.push(status.expect("guess"));
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let delayed = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, delayed),
+        (limit, 60 - limit),
+        "only {limit} passwords checked: {statuses:?}"
+    );
+    // The audit log agrees: as many passwords were compared as there were bad credentials.
+    app.core.audit.flush().await.expect("flush");
+    let filter = Filter {
+        kind: Some("login.failed".to_owned()),
+        ..Filter::default()
+    };
+    let failed = app
+        .core
+        .audit_events(&filter, None, 1000)
+        .await
+        .expect("audit");
+    let compared = failed
+        .iter()
+        .filter(|e| e.event.detail == Some(serde_json::json!({"reason": "bad_credentials"})))
+        .count();
+    assert_eq!(compared, limit);
+    assert_eq!(failed.len(), 60);
+    // Even the right password waits now.
+    assert_eq!(console_login(&app, "alice", PASSWORD).await, 429);
+}
+
+#[tokio::test]
+async fn successful_logins_give_their_attempt_back() {
+    let app = spawn_app().await;
+    app.user("alice", PASSWORD).await;
+    // More successes from one address than its failure threshold (5 × 5): none is delayed.
+    for _ in 0..30 {
+        assert_eq!(console_login(&app, "alice", PASSWORD).await, 303);
+    }
+    let lockouts = app.core.lockouts().await.expect("lockouts");
+    assert!(
+        lockouts.iter().all(|l| l.failures == 0),
+        "nothing counted: {lockouts:?}"
+    );
+}
