@@ -8,7 +8,7 @@ use tessera::service::users::UserSpec;
 use tessera::store::Db;
 use tessera::store::audit::Filter;
 
-use crate::helpers::{TestApp, fresh_db, spawn_app};
+use crate::helpers::{TestApp, fresh_db, spawn_app, spawn_app_with};
 use crate::signin::{Browser, hidden};
 
 const PASSWORD: &str = "correct horse battery";
@@ -267,4 +267,50 @@ async fn successful_logins_give_their_attempt_back() {
         lockouts.iter().all(|l| l.failures == 0),
         "nothing counted: {lockouts:?}"
     );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_client_address_comes_from_every_line_of_the_one_configured_header() {
+    let app =
+        spawn_app_with(|c| c.limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")]).await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http
+        .get(app.url("/login?next=%2Fadmin"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    // The client claims two addresses; the proxy (127.0.0.1, trusted) appends a line with the
+    // one it saw. X-Forwarded-For is the configured header (the default).
+    let r = http
+        .post(app.url("/login"))
+        .header("forwarded", "for=198.51.100.66")
+        .header("x-forwarded-for", "192.0.2.200")
+        .header("x-forwarded-for", "203.0.113.7")
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("next", "/admin"),
+            ("username", "nobody"),
+            ("password", "wrong password!!"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 401);
+    let ips: Vec<String> = app
+        .core
+        .lockouts()
+        .await
+        .expect("lockouts")
+        .into_iter()
+        .map(|l| l.key)
+        .filter(|k| k.starts_with("ip:"))
+        .collect();
+    assert_eq!(ips, ["ip:203.0.113.7"]);
 }
