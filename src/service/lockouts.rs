@@ -35,7 +35,9 @@ fn delay_for(failures: i64, free: i64, cap: i64) -> i64 {
 }
 
 /// A login attempt let through by the counters, counted as a failure until it is known to be
-/// otherwise. Hand it back to [`Core::login_failed`] or [`Core::login_succeeded`].
+/// otherwise. Hand it back to [`Core::login_failed`] or [`Core::login_succeeded`]; dropped
+/// without either (an internal error while checking), it stays counted, which errs on the
+/// side of the delay.
 #[derive(Debug)]
 #[must_use]
 pub struct LoginAttempt {
