@@ -104,7 +104,8 @@ pub async fn reserve<const N: usize>(
 }
 
 /// Gives back a granted attempt that did not fail: one failure less, and the delay it started
-/// (if no later attempt has replaced it) undone.
+/// (if no later attempt has replaced it) undone. A counter back at zero goes, so that
+/// successful sign-ins leave nothing in the list of lockouts.
 pub async fn release(db: &Db, r: &Reserved) -> Result<(), StoreError> {
     with_pool!(db, pool => {
         sqlx::query(
@@ -116,8 +117,12 @@ pub async fn release(db: &Db, r: &Reserved) -> Result<(), StoreError> {
         .bind(r.previous_until)
         .bind(r.until)
         .execute(pool)
-        .await
-        .map(|_| ())
+        .await?;
+        sqlx::query("DELETE FROM login_failures WHERE key = $1 AND failures <= 0")
+            .bind(&r.key)
+            .execute(pool)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
