@@ -12,6 +12,9 @@
 //!   requested one is the only registered one).
 //! - `scope`: a `scope` parameter value.
 //! - `pkce`: a `code_verifier`, or a form body with `code_challenge`/`code_challenge_method`.
+//! - `client_ip`: lines; the first lists the trusted proxies (whitespace-separated, the peer is
+//!   the first, or an untrusted address when none parses), each other is a header line
+//!   `name: value`.
 //! - `jwt`: a compact JWS; or `header-json\npayload-json[\nsignature-bytes]`, which is
 //!   base64url-encoded into a token (and also signed with a trusted key).
 
@@ -20,8 +23,10 @@ use std::sync::OnceLock;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
+use tessera::config::ForwardedHeader;
 use tessera::crypto::jwt::{Signer, Verifier};
 use tessera::crypto::keys::KeyPair;
+use tessera::http::client_ip;
 use tessera::model::{
     ApplicationType, AuthMethod, Client, ClientId, GrantType, Scope, SigningAlg, is_scope_token,
     validate_resource_identifier,
@@ -606,4 +611,78 @@ pub fn jwt(data: &[u8]) {
         claims.to_string().as_bytes(),
     );
     assert!(verify(&forged).is_err(), "forged token accepted: {forged}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// client IP behind proxies
+
+/// `http::client_ip::resolve` with each header choice: the answer is an address, the peer's own
+/// unless the peer is trusted; the header not chosen never changes it; and a trusted proxy
+/// appending a line with an untrusted address has the last word.
+pub fn client_ip(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.lines();
+    let trusted: Vec<std::net::IpAddr> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let peer = trusted
+        .first()
+        .copied()
+        .unwrap_or_else(|| "192.0.2.254".parse().expect("ip"));
+    let peer_trusted = trusted.contains(&peer);
+    let mut headers = http::HeaderMap::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.trim().as_bytes()),
+            http::HeaderValue::from_bytes(value.trim().as_bytes()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    for (source, own, other) in [
+        (ForwardedHeader::None, "", ""),
+        (
+            ForwardedHeader::XForwardedFor,
+            "x-forwarded-for",
+            "forwarded",
+        ),
+        (ForwardedHeader::Forwarded, "forwarded", "x-forwarded-for"),
+    ] {
+        let got = client_ip::resolve(Some(peer), &headers, source, &trusted);
+        let ip: std::net::IpAddr = got.parse().expect("an address");
+        if !peer_trusted || source == ForwardedHeader::None {
+            assert_eq!(ip, peer, "{source:?}: the peer itself");
+            continue;
+        }
+        let mut without_other = headers.clone();
+        without_other.remove(other);
+        assert_eq!(
+            client_ip::resolve(Some(peer), &without_other, source, &trusted),
+            got,
+            "{source:?}: the other header changed the answer"
+        );
+        let client: std::net::IpAddr = "203.0.113.77".parse().expect("ip");
+        if !trusted.contains(&client) {
+            let appended = match source {
+                ForwardedHeader::Forwarded => "for=203.0.113.77",
+                _ => "203.0.113.77",
+            };
+            let mut proxied = headers.clone();
+            proxied.append(
+                http::HeaderName::from_static(own),
+                http::HeaderValue::from_static(appended),
+            );
+            assert_eq!(
+                client_ip::resolve(Some(peer), &proxied, source, &trusted),
+                "203.0.113.77",
+                "{source:?}: the nearest proxy's line decides"
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The command line: `serve` (default), `migrate`, management of resources, clients, users and
 //! keys through the service layer, and the audit log. Every command prints JSON with `--json`.
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::service::user_claims::apply_settings;
 use crate::service::users::UserSpec;
 use crate::service::{Core, ServiceError};
 use crate::telemetry::Telemetry;
+use crate::terminal::escape;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -555,12 +557,12 @@ fn describe_resource(r: &crate::model::Resource) -> String {
     let scopes: Vec<String> = r
         .scopes
         .iter()
-        .map(|s| format!("    {}  {}", s.name, s.description))
+        .map(|s| format!("    {}  {}", s.name, escape(&s.description)))
         .collect();
     format!(
         "{}\n  name: {}\n  alg: {}\n  access token lifetime: {}s\n  scopes:\n{}",
         r.identifier,
-        r.name,
+        escape(&r.name),
         r.signing_alg.as_str(),
         r.access_token_ttl,
         scopes.join("\n")
@@ -578,7 +580,7 @@ fn describe_client(c: &crate::model::Client) -> String {
         "{}\n  name: {}\n  type: {}\n  auth method: {}\n  grant types: {}\n  default resource: {}\n  \
          default scopes: {}\n  disabled: {}\n  resources:\n{}",
         c.client_id,
-        c.name,
+        escape(&c.name),
         if c.public { "public" } else { "confidential" },
         c.auth_method.as_str(),
         grant_types.join(" "),
@@ -807,7 +809,8 @@ async fn lockouts(core: &Core, command: LockoutCommand, json: bool) -> Result<()
                 .iter()
                 .map(|l| {
                     let wait = (l.delay_until - now).max(0);
-                    format!("{:<40} {:>4} failures  wait {wait}s", l.key, l.failures)
+                    let key = escape(&l.key);
+                    format!("{key:<40} {:>4} failures  wait {wait}s", l.failures)
                 })
                 .collect();
             print(json, &all, text.join("\n"));
@@ -887,18 +890,10 @@ async fn audit_list(core: &Core, a: AuditListArgs, json: bool) -> Result<(), Cli
         until: None,
     };
     let events = core.audit_events(&filter, a.before, a.limit).await?;
-    // Actors and client ids of failed attempts are whatever a caller typed: control characters
-    // are shown escaped so that they cannot drive the operator's terminal.
-    let dash = |v: &Option<String>| match v {
-        Some(v) => v
-            .chars()
-            .map(|c| match c.is_control() {
-                true => c.escape_default().to_string(),
-                false => c.to_string(),
-            })
-            .collect(),
-        None => "-".to_owned(),
-    };
+    // Actors and client ids of failed attempts are whatever a caller typed.
+    fn dash(v: &Option<String>) -> Cow<'_, str> {
+        v.as_deref().map_or(Cow::Borrowed("-"), escape)
+    }
     let mut text = vec![format!(
         "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
         "ID", "TIME", "KIND", "OUTCOME", "ACTOR", "CLIENT", "IP", "TARGET", "COUNT"
@@ -909,7 +904,7 @@ async fn audit_list(core: &Core, a: AuditListArgs, json: bool) -> Result<(), Cli
             "{:>8}  {:<20}  {:<24}  {:<7}  {:<20}  {:<20}  {:<15}  {:<20}  {:>5}",
             s.id,
             rfc3339(e.at),
-            e.kind,
+            escape(&e.kind),
             e.outcome.as_str(),
             dash(&e.actor),
             dash(&e.client_id),
@@ -963,11 +958,11 @@ fn read_password(arg: &PasswordArg) -> Result<String, CliError> {
 fn describe_user(u: &crate::model::User) -> String {
     format!(
         "{}\n  sub: {}\n  email: {}{}\n  name: {}\n  admin: {}\n  disabled: {}",
-        u.username,
-        u.sub,
-        u.email.as_deref().unwrap_or("-"),
+        escape(&u.username),
+        escape(&u.sub),
+        escape(u.email.as_deref().unwrap_or("-")),
         if u.email_verified { " (verified)" } else { "" },
-        u.name.as_deref().unwrap_or("-"),
+        escape(u.name.as_deref().unwrap_or("-")),
         u.admin,
         u.disabled
     )

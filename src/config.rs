@@ -261,8 +261,11 @@ pub struct LimitsConfig {
     pub revoke_per_client_per_second: u32,
     pub authorize_per_ip_per_minute: u32,
     pub login_per_ip_per_minute: u32,
-    /// Proxies (IP addresses) whose X-Forwarded-For / Forwarded headers are believed.
+    /// Proxies (IP addresses) whose `forwarded_header` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The one header the trusted proxies set: the other is ignored, so a client cannot pick
+    /// its address by sending the header the proxies leave alone.
+    pub forwarded_header: ForwardedHeader,
     /// Failed logins per account (and per IP) before each further attempt waits.
     pub login_failures_before_delay: u32,
     /// The longest such wait, in seconds: a delay, never a lock an attacker can hold forever.
@@ -275,6 +278,18 @@ pub struct LimitsConfig {
     pub redis_key_prefix: String,
     /// How often an instance pushes its counts to the shared store and reads the totals back.
     pub sync_ms: u32,
+}
+
+/// Which header carries the client address through trusted proxies.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// Neither: the socket's peer is the client.
+    None,
+    /// `X-Forwarded-For` (de facto standard).
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), its `for=` parameters.
+    Forwarded,
 }
 
 /// The store behind shared rate limits.
@@ -300,6 +315,7 @@ impl Default for LimitsConfig {
             authorize_per_ip_per_minute: 0,
             login_per_ip_per_minute: 0,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             login_failures_before_delay: 5,
             login_max_delay_seconds: 300,
             shared: SharedLimits::Off,
@@ -770,6 +786,23 @@ mod tests {
     fn load_err(jail: &mut Jail) -> String {
         let _ = jail;
         Config::load().map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_forwarded_header_is_one_named_choice() {
+        Jail::expect_with(|jail| {
+            let config = Config::load().expect("defaults are valid");
+            assert_eq!(
+                config.limits.forwarded_header,
+                ForwardedHeader::XForwardedFor
+            );
+            jail.set_env("TESSERA_LIMITS__FORWARDED_HEADER", "forwarded");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.limits.forwarded_header, ForwardedHeader::Forwarded);
+            jail.set_env("TESSERA_LIMITS__FORWARDED_HEADER", "x-real-ip");
+            assert!(Config::load().is_err());
+            Ok(())
+        });
     }
 
     #[test]

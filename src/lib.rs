@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod terminal;
 pub mod tls;
 
 pub use app::App;

@@ -72,3 +72,8 @@ fn pkce() {
 fn jwt() {
     replay("jwt", checks::jwt);
 }
+
+#[test]
+fn client_ip() {
+    replay("client_ip", checks::client_ip);
+}

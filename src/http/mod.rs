@@ -3,7 +3,7 @@
 
 mod admin;
 mod admin_api;
-mod client_ip;
+pub mod client_ip;
 mod cors;
 mod extract;
 mod health;

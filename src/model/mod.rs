@@ -5,6 +5,7 @@ mod client;
 mod resource;
 mod scope;
 mod user;
+pub mod username;
 
 pub use audit::{Actor, AuditEvent, Outcome, StoredEvent};
 pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};

@@ -97,7 +97,8 @@ impl Core {
     }
 
     /// Removes what can no longer matter: expired revocations, sessions, codes, refresh-token
-    /// families, shared rate-limit windows and audit events past `audit.retention_days`. Safe
+    /// families, shared rate-limit windows, failed-login counters past their reset period and
+    /// audit events past `audit.retention_days`. Safe
     /// on several instances at once (plain deletes).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.now();
@@ -106,6 +107,7 @@ impl Core {
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
         crate::store::rate_limits::purge(&self.db, now).await?;
+        crate::store::login_failures::purge(&self.db, now - lockouts::RESET_AFTER, now).await?;
         let retention = i64::from(self.config.audit.retention_days) * 86_400;
         crate::store::audit::purge_before(&self.db, now - retention).await?;
         Ok(())

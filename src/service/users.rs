@@ -56,7 +56,8 @@ const MAX_EMAIL: usize = 254;
 const MAX_NAME: usize = 200;
 
 /// 1–64 characters of `A-Z a-z 0-9 . _ @ -`: safe in URLs, logs and on screen, and free of
-/// look-alike Unicode. Uniqueness ignores case (the database enforces it on `LOWER(username)`).
+/// look-alike Unicode. Uniqueness is by canonical form (`model::username::canonical`), which
+/// the database enforces with a unique index on `username_canonical`.
 pub fn validate_username(username: &str) -> Result<(), ServiceError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-');
     if username.is_empty() || username.len() > MAX_USERNAME || !username.chars().all(allowed) {
@@ -191,7 +192,7 @@ impl Core {
         Ok(store::by_sub(&self.db, sub).await?.map(|s| s.user))
     }
 
-    /// Case-insensitive.
+    /// By canonical form: any letter case, full-width letters and the like.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, ServiceError> {
         Ok(store::by_username(&self.db, username)
             .await?

@@ -249,6 +249,7 @@ impl Db {
         }
     }
 
+    /// Applies the migrations, then fills in what they leave to Rust.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Db::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
@@ -266,7 +267,8 @@ impl Db {
                 }
             }
         }
-        Ok(())
+        // What SQL cannot compute for migration 0010.
+        users::fill_canonical(self).await
     }
 
     /// Readiness: the database answers a trivial query.

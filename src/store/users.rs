@@ -1,10 +1,12 @@
-//! Users. Usernames are matched with `LOWER(username) = LOWER($1)`, the expression of the
-//! unique index, so a lookup is an index lookup on both databases and "Alice" is "alice".
+//! Users. Usernames are matched by their canonical form (`model::username::canonical`), kept in
+//! its own uniquely indexed column, so a lookup is an index lookup on both databases and
+//! "Alice", "ALICE" and full-width "ａｌｉｃｅ" are "alice".
 
 use sqlx::FromRow;
 
 use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
+use crate::model::username::canonical;
 use crate::model::{AuditEvent, User, UserClaims};
 
 #[derive(FromRow)]
@@ -77,8 +79,8 @@ fn claims_json(claims: &UserClaims) -> Result<String, StoreError> {
     serde_json::to_string(claims).map_err(|e| StoreError::Corrupt(format!("user claims: {e}")))
 }
 
-/// Fails with a unique violation when the username is taken in any letter case. The audit
-/// line commits with the user.
+/// Fails with a unique violation when the username is taken in any spelling of the same
+/// canonical form. The audit line commits with the user.
 pub async fn insert(
     db: &Db,
     u: &User,
@@ -90,8 +92,9 @@ pub async fn insert(
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (sub, username, email, email_verified, name, password_hash, \
-             disabled, created_at, updated_at, admin, must_change_password, claims) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             disabled, created_at, updated_at, admin, must_change_password, claims, \
+             username_canonical) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&u.sub)
         .bind(&u.username)
@@ -105,6 +108,7 @@ pub async fn insert(
         .bind(u.admin)
         .bind(u.must_change_password)
         .bind(&claims)
+        .bind(canonical(&u.username))
         .execute(&mut *tx)
         .await?;
         insert_event!(&mut *tx, audit)?;
@@ -223,9 +227,12 @@ pub async fn by_sub(db: &Db, sub: &str) -> Result<Option<StoredUser>, StoreError
 }
 
 pub async fn by_username(db: &Db, username: &str) -> Result<Option<StoredUser>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE LOWER(username) = LOWER($1)");
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username_canonical = $1");
     let row: Option<Row> = with_pool!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(canonical(username))
+            .fetch_optional(pool)
+            .await
     })?;
     Ok(row.map(StoredUser::from))
 }
@@ -350,13 +357,13 @@ pub async fn set_disabled(
     audit: &AuditEvent,
 ) -> Result<Option<User>, StoreError> {
     let sql = format!(
-        "UPDATE users SET disabled = $2, updated_at = $3 WHERE LOWER(username) = LOWER($1) \
+        "UPDATE users SET disabled = $2, updated_at = $3 WHERE username_canonical = $1 \
          RETURNING {COLUMNS}"
     );
     let row: Option<Row> = with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(username)
+            .bind(canonical(username))
             .bind(disabled)
             .bind(now)
             .fetch_optional(&mut *tx)
@@ -371,4 +378,53 @@ pub async fn set_disabled(
         row
     });
     Ok(row.map(|r| StoredUser::from(r).user))
+}
+
+/// Fills in the canonical form of usernames stored without one (by migration 0010, or by an
+/// older instance during a rolling upgrade). Refuses, naming them, when two accounts share a
+/// form: which of them a sign-in should reach is for an admin to decide, not for the upgrade.
+pub async fn fill_canonical(db: &Db) -> Result<(), StoreError> {
+    let missing: Option<i32> = with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT 1 FROM users WHERE username_canonical IS NULL LIMIT 1")
+            .fetch_optional(pool)
+            .await
+    })?;
+    if missing.is_none() {
+        return Ok(());
+    }
+    let rows: Vec<(String, String, Option<String>)> = with_pool!(db, pool => {
+        sqlx::query_as("SELECT sub, username, username_canonical FROM users ORDER BY username")
+            .fetch_all(pool)
+            .await
+    })?;
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for (_, username, _) in &rows {
+        if let Some(first) = seen.insert(canonical(username), username) {
+            clashes.push(format!("{first:?} and {username:?}"));
+        }
+    }
+    if !clashes.is_empty() {
+        return Err(StoreError::Corrupt(format!(
+            "usernames are now compared ignoring letter case and Unicode compatibility forms, \
+             and these accounts would share a name: {}. Rename or delete one of each pair in \
+             the database (table users), then start again",
+            clashes.join("; ")
+        )));
+    }
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (sub, username, _) in rows.iter().filter(|r| r.2.is_none()) {
+            sqlx::query(
+                "UPDATE users SET username_canonical = $2 \
+                 WHERE sub = $1 AND username_canonical IS NULL",
+            )
+            .bind(sub)
+            .bind(canonical(username))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
 }

@@ -872,3 +872,66 @@ async fn users_standard_claims_from_the_command_line() {
     assert!(!out.status.success());
     assert!(describe(&out).contains("locale"), "{}", describe(&out));
 }
+
+/// What a caller typed or an import stored reaches the operator's terminal escaped: no control
+/// or text-direction character in any table the CLI prints.
+#[tokio::test]
+async fn tables_escape_control_and_direction_characters() {
+    use tessera::service::lockouts::LoginGate;
+    use tessera::service::users::UserSpec;
+
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let master_key = std::fs::read_to_string(s.key_file()).expect("master key file");
+    let url = format!("sqlite://{}", s.db_file().display());
+    let core = crate::helpers::open_core(&url, &master_key, tessera::app::Init::Forbidden)
+        .await
+        .expect("core opens");
+    let mut spec = UserSpec::new("mallory");
+    spec.name = Some("Invoice \u{202e}fdp.exe".to_owned());
+    core.create_user(
+        spec,
+        "mallory's long password",
+        &tessera::model::Actor::cli(),
+    )
+    .await
+    .expect("user");
+    // As an older version or an import may have stored it.
+    if let tessera::store::Db::Sqlite(pool) = &core.db {
+        sqlx::query("UPDATE users SET email = 'x\u{1b}]0;owned\u{7}@example.com'")
+            .execute(pool)
+            .await
+            .expect("update");
+    }
+    // Failed sign-ins under a name that is an escape sequence: a lockout row and its events.
+    for _ in 0..5 {
+        if let LoginGate::Open(attempt) = core
+            .begin_login("\u{1b}[2J\u{9b}31m", "192.0.2.1")
+            .await
+            .expect("attempt")
+        {
+            core.login_failed(attempt);
+        }
+    }
+    core.audit.flush().await.expect("flush");
+    core.db.close().await;
+
+    for args in [
+        &["users", "list"][..],
+        &["lockouts", "list"][..],
+        &["audit", "list"][..],
+    ] {
+        let out = s.run(args);
+        assert!(out.status.success(), "{args:?}: {}", describe(&out));
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|&c| {
+                (c.is_control() && c != '\n')
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            })
+            .collect();
+        assert!(raw.is_empty(), "{args:?} printed {raw:?}: {text}");
+        assert!(text.contains("\\u{1b}"), "{args:?}: {text}");
+    }
+}

@@ -5,6 +5,7 @@ use fantoccini::{Client, Locator};
 use oauth2::{AuthType, TokenResponse};
 use tessera::model::{Actor, ApplicationType, GrantType};
 use tessera::service::clients::ClientSpec;
+use tessera::service::lockouts::LoginGate;
 use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
@@ -567,10 +568,14 @@ async fn screenshots() {
         .create_user(spec, PASSWORD, &Actor::cli())
         .await
         .expect("bob");
-    app.core
-        .login_failed("mallory", "203.0.113.9")
+    if let LoginGate::Open(attempt) = app
+        .core
+        .begin_login("mallory", "203.0.113.9")
         .await
-        .expect("failure");
+        .expect("attempt")
+    {
+        app.core.login_failed(attempt);
+    }
     let _alice_session = console_session(&app, "alice", PASSWORD).await;
     let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
@@ -813,10 +818,14 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         .await;
     assert_eq!(refused.status, 409, "the next key is rotated, not retired");
 
-    app.core
-        .login_failed("mallory", "203.0.113.9")
+    if let LoginGate::Open(attempt) = app
+        .core
+        .begin_login("mallory", "203.0.113.9")
         .await
-        .expect("failure");
+        .expect("attempt")
+    {
+        app.core.login_failed(attempt);
+    }
     let page = b.get(&app.url("/admin/lockouts")).await;
     assert!(page.body.contains("account:mallory"), "{}", page.body);
     let cleared = b

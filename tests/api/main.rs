@@ -14,6 +14,7 @@ mod deploy;
 mod errors;
 mod headers;
 mod helpers;
+mod identity;
 mod introspection;
 mod keys;
 mod limits;

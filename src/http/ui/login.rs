@@ -18,10 +18,12 @@ use crate::crypto::random;
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::model::username::canonical;
 use crate::model::{AuditEvent, ClientId, Outcome};
 use crate::oauth::authorize::decision::SignedIn;
 use crate::service::audit::kind;
 use crate::service::limits::Limit;
+use crate::service::lockouts::LoginGate;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -67,8 +69,9 @@ fn console_path(next: Option<&str>) -> Option<&str> {
     })
 }
 
-/// A sign-in attempt for the audit log: the username as typed (lower-cased, as accounts match
-/// it), the client IP and, once the authorize request is known, its client. Never the password.
+/// A sign-in attempt for the audit log: the username as typed in its canonical form (as
+/// accounts match it, capped in length), the client IP and, once the authorize request is
+/// known, its client. Never the password.
 fn attempt(
     state: &AppState,
     kind: &str,
@@ -78,8 +81,9 @@ fn attempt(
     client_id: Option<&str>,
 ) -> AuditEvent {
     let mut event = AuditEvent::new(kind, state.now(), outcome).ip(ip);
-    if !username.is_empty() {
-        event = event.actor(username.to_lowercase());
+    let name = canonical(username);
+    if !name.is_empty() {
+        event = event.actor(name);
     }
     if let Some(client_id) = client_id {
         event = event.client(client_id);
@@ -182,30 +186,7 @@ async fn sign_in(
             "Too many sign-in attempts from your network. Please wait a moment and try again.",
         );
     }
-    // Brute-force protection: the same wait whether or not the account exists.
     let username = form.username.trim();
-    match state.login_delay(username, ip).await {
-        Ok(Some(wait)) => {
-            state.metrics.login("delayed");
-            state.audit.record(
-                attempt(
-                    state,
-                    kind::LOGIN_FAILED,
-                    Outcome::Failure,
-                    username,
-                    ip,
-                    None,
-                )
-                .detail(serde_json::json!({"reason": "delayed"})),
-            );
-            return too_many(
-                u64::try_from(wait).unwrap_or(1),
-                &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
-            );
-        }
-        Ok(None) => {}
-        Err(e) => return internal(e),
-    }
     let id = form.request.as_deref().unwrap_or_default();
     let console = console_path(form.next.as_deref()).filter(|_| form.request.is_none());
     let parked_request = match console {
@@ -231,6 +212,30 @@ async fn sign_in(
     *caller = client.as_ref().map(|c| c.client_id.clone());
     let client_id = client.as_ref().map(|c| c.client_id.0.as_str());
     let client_name = client.as_ref().map_or(CONSOLE, |c| c.name.as_str());
+    // Brute-force protection: the same wait whether or not the account exists, decided before
+    // the password is checked so that parallel guesses cannot outrun it.
+    let reserved = match state.begin_login(username, ip).await {
+        Ok(LoginGate::Open(reserved)) => reserved,
+        Ok(LoginGate::Delayed(wait)) => {
+            state.metrics.login("delayed");
+            state.audit.record(
+                attempt(
+                    state,
+                    kind::LOGIN_FAILED,
+                    Outcome::Failure,
+                    username,
+                    ip,
+                    client_id,
+                )
+                .detail(serde_json::json!({"reason": "delayed"})),
+            );
+            return too_many(
+                u64::try_from(wait).unwrap_or(1),
+                &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
+            );
+        }
+        Err(e) => return internal(e),
+    };
     let user = match state.authenticate_user(username, &form.password).await {
         Ok(u) => u,
         Err(e) => return internal(e),
@@ -249,9 +254,7 @@ async fn sign_in(
             )
             .detail(serde_json::json!({"reason": "bad_credentials"})),
         );
-        if let Err(e) = state.login_failed(username, ip).await {
-            return internal(e);
-        }
+        state.login_failed(reserved);
         let csrf = match csrf_token(session).await {
             Ok(t) => t,
             Err(page) => return page,
@@ -269,7 +272,7 @@ async fn sign_in(
         );
         return tag_outcome(page, RequestOutcome("login_failed"));
     };
-    if let Err(e) = state.login_succeeded(username).await {
+    if let Err(e) = state.login_succeeded(reserved).await {
         return internal(e);
     }
     // A new session id at sign-in defeats session fixation (OWASP Session Management).
