@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod deploy;
 mod errors;
+mod flood;
 mod headers;
 mod helpers;
 mod introspection;
