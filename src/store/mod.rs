@@ -266,7 +266,7 @@ impl Db {
                 }
             }
         }
-        Ok(())
+        clients::index_origins(self).await
     }
 
     /// Readiness: the database answers a trivial query.

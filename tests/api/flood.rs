@@ -1,6 +1,10 @@
 //! Garbage and floods cost bounded work and memory: failed client authentication is counted
-//! rather than stored one audit row each.
+//! rather than stored one audit row each, CORS origins are looked up by index, and oversized
+//! identifiers are refused before any lookup, cache or rate-limit table sees them.
 
+use tessera::model::{Actor, GrantType};
+use tessera::service::clients::ClientSpec;
+use tessera::store::Db;
 use tessera::store::audit::Filter;
 
 use crate::helpers::{TestApp, spawn_app_with};
@@ -65,4 +69,122 @@ async fn a_flood_of_failed_client_authentication_is_counted_not_stored_row_by_ro
         let sampled: i64 = sources.iter().filter_map(|s| s["count"].as_i64()).sum();
         assert!(sampled <= row.event.count);
     }
+}
+
+/// Runs one statement on the test's database.
+async fn sql(app: &TestApp, statement: &str, bind: &str) {
+    match &app.core.db {
+        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+            .bind(bind)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+            .bind(bind)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .expect(statement);
+}
+
+async fn preflight(app: &TestApp, origin: &str) -> u16 {
+    app.http
+        .request(reqwest::Method::OPTIONS, app.url("/token"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight")
+        .status()
+        .as_u16()
+}
+
+fn spa(origins: &[&str], disabled: bool) -> ClientSpec {
+    let mut spec = ClientSpec::new("spa");
+    spec.grant_types = vec![GrantType::AuthorizationCode];
+    spec.redirect_uris = vec!["https://app.example.com/callback".into()];
+    spec.allowed_origins = origins.iter().map(|o| o.to_string()).collect();
+    spec.disabled = disabled;
+    spec
+}
+
+/// A CORS check looks the origin up in the index the client store keeps, instead of loading
+/// every client: a client row that cannot be read does not stop another client's origin from
+/// being found (loading all clients fails on it), and the index follows every change.
+#[tokio::test]
+async fn cors_origins_are_found_through_an_index_kept_with_the_clients() {
+    // No cache: every preflight asks the database.
+    let app = spawn_app_with(|c| c.clients.cache_ttl_ms = 0).await;
+    let cli = Actor::cli();
+    let core = &app.core;
+    let id = core
+        .create_client(spa(&["https://spa.example.com"], false), &cli)
+        .await
+        .expect("spa")
+        .client
+        .client_id
+        .0;
+    let broken = core
+        .create_client(spa(&["https://broken.example.com"], false), &cli)
+        .await
+        .expect("other")
+        .client
+        .client_id
+        .0;
+    sql(
+        &app,
+        "UPDATE clients SET redirect_uris = 'not a list' WHERE client_id = $1",
+        &broken,
+    )
+    .await;
+
+    assert_eq!(preflight(&app, "https://spa.example.com").await, 204);
+    assert_eq!(
+        preflight(&app, "https://app.example.com").await,
+        204,
+        "the redirect URI's origin"
+    );
+    assert_eq!(preflight(&app, "https://evil.example").await, 403);
+    let huge = format!("https://{}.example", "a".repeat(100_000));
+    assert_eq!(preflight(&app, &huge).await, 403);
+
+    core.update_client(&id, spa(&["https://new.example.com"], false), &cli)
+        .await
+        .expect("update");
+    assert_eq!(preflight(&app, "https://spa.example.com").await, 403);
+    assert_eq!(preflight(&app, "https://new.example.com").await, 204);
+    core.update_client(&id, spa(&["https://new.example.com"], true), &cli)
+        .await
+        .expect("disable");
+    assert_eq!(
+        preflight(&app, "https://new.example.com").await,
+        403,
+        "disabled"
+    );
+    core.update_client(&id, spa(&["https://new.example.com"], false), &cli)
+        .await
+        .expect("enable");
+
+    // Clients written before the index existed are indexed at the next start (the migration
+    // step), the unreadable one included without stopping it.
+    sql(&app, "DELETE FROM client_origins WHERE client_id <> $1", "").await;
+    sql(
+        &app,
+        "UPDATE clients SET origins_indexed = FALSE WHERE client_id <> $1",
+        "",
+    )
+    .await;
+    assert_eq!(preflight(&app, "https://new.example.com").await, 403);
+    core.db.migrate().await.expect("migrate and index");
+    assert_eq!(preflight(&app, "https://new.example.com").await, 204);
+    assert_eq!(preflight(&app, "https://app.example.com").await, 204);
+    assert_eq!(
+        preflight(&app, "https://broken.example.com").await,
+        204,
+        "its explicit origins still parse"
+    );
+
+    core.delete_client(&id, &cli).await.expect("delete");
+    assert_eq!(preflight(&app, "https://new.example.com").await, 403);
 }
