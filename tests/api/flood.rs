@@ -7,7 +7,7 @@ use tessera::service::clients::ClientSpec;
 use tessera::store::Db;
 use tessera::store::audit::Filter;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, basic, expect_error, spawn_app_with};
 
 /// Every `client_auth.*` event, after a flush.
 async fn client_auth_events(app: &TestApp) -> Vec<tessera::model::StoredEvent> {
@@ -187,4 +187,105 @@ async fn cors_origins_are_found_through_an_index_kept_with_the_clients() {
 
     core.delete_client(&id, &cli).await.expect("delete");
     assert_eq!(preflight(&app, "https://new.example.com").await, 403);
+}
+
+/// Entries of the client cache, from /metrics.
+async fn cached_clients(app: &TestApp) -> usize {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape")
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("tessera_cache_entries{cache=\"clients\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no client cache gauge in {text}"))
+}
+
+/// Identifiers past their caps (README, "Limits on identifiers") are refused before they are
+/// looked up: they never become cache entries (nor rate-limit or audit keys), so a flood of
+/// huge random client ids costs no memory. Ids up to the cap are still looked up (and their
+/// absence cached, within the cache's bound).
+#[tokio::test]
+async fn oversized_identifiers_are_refused_before_any_lookup() {
+    let app = spawn_app_with(|c| {
+        c.metrics.token = Some(tessera::config::SecretString("scrape".into()));
+        c.limits.client_auth_failures_per_minute = 0;
+    })
+    .await;
+    let form = |id: &str| format!("grant_type=client_credentials&client_id={id}&client_secret=x");
+    let start = cached_clients(&app).await;
+    for i in 0..20 {
+        let id = format!("{i:03}{}", "u".repeat(252));
+        assert_eq!(
+            app.post_form("/token", None, &form(&id)).await.status(),
+            401
+        );
+    }
+    assert_eq!(
+        cached_clients(&app).await,
+        start + 20,
+        "unknown ids at the cap"
+    );
+
+    for i in 0..20 {
+        let long = format!(
+            "{i:03}{}",
+            "x".repeat(if i % 2 == 0 { 253 } else { 60_000 })
+        );
+        let r = app.post_form("/token", None, &form(&long)).await;
+        assert_eq!(expect_error(r, 400).await, "invalid_request");
+        let r = app
+            .post_form(
+                "/token",
+                Some(&basic(&long, "x")),
+                "grant_type=client_credentials",
+            )
+            .await;
+        expect_error(r, 401).await;
+        let r = app
+            .post_form("/introspect", Some(&basic(&long, "x")), "token=t")
+            .await;
+        expect_error(r, 401).await;
+    }
+    assert_eq!(
+        cached_clients(&app).await,
+        start + 20,
+        "no entry for any of them"
+    );
+    assert!(
+        client_auth_events(&app).await.iter().all(|e| e
+            .event
+            .client_id
+            .as_ref()
+            .is_none_or(|c| c.len() <= 255)),
+        "no oversized id reaches the audit log"
+    );
+
+    // The other identifiers: a whole scope, one scope value, a resource, state and nonce.
+    let reg = app.client(&[]).await;
+    let (id, secret) = (reg.client.client_id.0.clone(), reg.secret.expect("secret"));
+    let big = "b".repeat(2049);
+    for extra in [
+        format!("scope={}", "s+".repeat(1100)),
+        format!("scope={}", "s".repeat(256)),
+        format!("resource=https://api.example.com/{big}"),
+    ] {
+        let (status, body) = app.token(&id, &secret, &format!("&{extra}")).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
+    for extra in [format!("state={big}"), format!("nonce={}", "n".repeat(513))] {
+        let url = app.url(&format!(
+            "/authorize?response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fx.example%2Fcb&{extra}"
+        ));
+        let r = app.http.get(url).send().await.expect("authorize");
+        assert_eq!(r.status(), 400, "an error page, never a redirect");
+        assert!(r.headers().get("location").is_none());
+    }
 }
