@@ -72,6 +72,12 @@ impl Params {
                 .ok_or_else(|| OAuthError::invalid_request("parameters must be UTF-8"))?;
             let value = form_decode(value)
                 .ok_or_else(|| OAuthError::invalid_request("parameters must be UTF-8"))?;
+            // PostgreSQL refuses NUL in text, and no parameter may hold one.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(
+                    "parameters must not contain NUL",
+                ));
+            }
             if value.is_empty() {
                 continue;
             }
@@ -149,5 +155,6 @@ mod tests {
     fn non_utf8_is_refused() {
         assert!(Params::parse(b"a=%FF").is_err());
         assert!(Params::parse(b"a=\xff").is_err());
+        assert!(Params::parse(b"a=x%00y").is_err());
     }
 }

@@ -4,6 +4,7 @@
 mod admin_api;
 mod audit;
 mod authorize;
+mod bad_input;
 mod browser;
 mod cache;
 mod cli;
