@@ -96,8 +96,29 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// A request whose path or query holds `%00` must get exactly 400 with a JSON error or an
+    /// HTML page; every request must get something other than a 5xx.
     async fn send(&mut self, req: reqwest::RequestBuilder, what: &str) {
+        let nul_in_url = req
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .is_some_and(|r| r.url().as_str().contains("%00"));
         match req.send().await {
+            Ok(r) if nul_in_url => {
+                let status = r.status();
+                let kind = r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if status != 400
+                    || !(kind.starts_with("application/json") || kind.starts_with("text/html"))
+                {
+                    self.failures
+                        .push(format!("{what}: {status} {kind}, not a 400"));
+                }
+            }
             Ok(r) if r.status().is_server_error() => {
                 let status = r.status();
                 let body = r.text().await.unwrap_or_default();
@@ -300,7 +321,7 @@ async fn nul_bytes_and_invalid_utf8_never_give_a_server_error() {
     }
     assert!(
         walk.failures.is_empty(),
-        "{} server errors:\n{}",
+        "{} bad answers:\n{}",
         walk.failures.len(),
         walk.failures.join("\n")
     );
