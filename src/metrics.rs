@@ -49,6 +49,11 @@ pub struct LimitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub cache: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PoolLabels {
     pub state: String,
 }
@@ -75,6 +80,7 @@ pub struct Metrics {
     pub rate_limit_sync_failures: Counter,
     argon2_queue_wait: Histogram,
     db_pool: Family<PoolLabels, Gauge>,
+    cache_entries: Family<CacheLabels, Gauge>,
     pub audit_dropped: Counter,
 }
 
@@ -103,6 +109,7 @@ impl Metrics {
         let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let db_pool = Family::<PoolLabels, Gauge>::default();
         let audit_dropped = Counter::default();
+        let cache_entries = Family::<CacheLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -159,6 +166,11 @@ impl Metrics {
             db_pool.clone(),
         );
         registry.register(
+            "cache_entries",
+            "Entries in the in-memory caches (clients, resources, origins), each bounded",
+            cache_entries.clone(),
+        );
+        registry.register(
             "audit_events_dropped",
             "Audit events lost: the writer's queue was full, or the database refused writes for \
              longer than the queue could hold",
@@ -179,6 +191,7 @@ impl Metrics {
             rate_limit_sync_failures,
             argon2_queue_wait,
             db_pool,
+            cache_entries,
             audit_dropped,
         }
     }
@@ -264,8 +277,21 @@ impl Metrics {
         self.enabled.then(|| self.argon2_queue_wait.clone())
     }
 
-    /// The text exposition, with the pool gauges read now.
-    pub fn encode(&self, pool_size: u32, pool_idle: usize) -> Result<String, std::fmt::Error> {
+    /// The text exposition, with the pool and cache gauges read now (`caches`: each cache's
+    /// name and entry count).
+    pub fn encode(
+        &self,
+        pool_size: u32,
+        pool_idle: usize,
+        caches: &[(&str, usize)],
+    ) -> Result<String, std::fmt::Error> {
+        for (cache, entries) in caches {
+            self.cache_entries
+                .get_or_create(&CacheLabels {
+                    cache: (*cache).to_owned(),
+                })
+                .set(i64::try_from(*entries).unwrap_or(i64::MAX));
+        }
         let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
         let size = i64::from(pool_size);
         for (state, value) in [("idle", idle), ("in_use", (size - idle).max(0))] {

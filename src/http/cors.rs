@@ -11,20 +11,10 @@ use super::AppState;
 use crate::model::Client;
 use crate::service::Core;
 
-/// Whether any registered client allows `origin` (cached like client lookups).
+/// Whether any enabled client registered `origin` (an indexed, cached lookup); a store
+/// failure answers no.
 async fn registered(core: &Core, origin: &str) -> bool {
-    let now = core.clock.now_millis();
-    let found = core
-        .origins
-        .get(origin, now, || async {
-            let clients = crate::store::clients::list(&core.db).await?;
-            Ok(clients
-                .iter()
-                .any(|c: &Client| !c.disabled && c.allows_origin(origin))
-                .then_some(()))
-        })
-        .await;
-    matches!(found, Ok(Some(_)))
+    matches!(core.origin_registered(origin).await, Ok(true))
 }
 
 fn origin(headers: &HeaderMap) -> Option<&str> {

@@ -69,3 +69,31 @@ impl FromRequest<AppState> for OAuthForm {
         })
     }
 }
+
+/// A NUL byte (`%00`) in the path or the query is never part of a valid request, and
+/// PostgreSQL refuses it in text: such a request is answered 400 before any handler runs, as
+/// the admin API's JSON error, a readable page on browser routes, or an RFC 6749 §5.2
+/// `invalid_request` elsewhere.
+pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri();
+    if !uri
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"))
+    {
+        return next.run(req).await;
+    }
+    const WHY: &str = "NUL bytes are not allowed in the path or the query";
+    let path = uri.path();
+    let status = axum::http::StatusCode::BAD_REQUEST;
+    if path.starts_with("/admin/api/") {
+        super::admin_api::error::ApiError::bad_request(status, WHY).into_response()
+    } else if ["/authorize", "/login", "/consent", "/logout", "/admin"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        super::ui::error_page(status, WHY)
+    } else {
+        OAuthError::invalid_request(WHY).into_response()
+    }
+}

@@ -43,7 +43,12 @@ pub async fn metrics(
             .into_response();
     }
     let (size, idle) = state.db.pool_stats();
-    match state.metrics.encode(size, idle) {
+    let caches = [
+        ("clients", state.clients.entries()),
+        ("resources", state.resources.entries()),
+        ("origins", state.origins.entries()),
+    ];
+    match state.metrics.encode(size, idle, &caches) {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,

@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -199,11 +200,32 @@ impl Client {
     /// redirect URIs (web clients) plus the explicit list. Never `*`.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
-            || self.redirect_uris.iter().any(|uri| {
-                url::Url::parse(uri)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .is_some_and(|u| u.origin().ascii_serialization() == origin)
-            })
+            || self
+                .redirect_uris
+                .iter()
+                .any(|uri| uri_origin(uri).is_some_and(|o| o == origin))
     }
+
+    /// Every origin [`Client::allows_origin`] accepts: what the origin index (`client_origins`)
+    /// holds for this client.
+    pub fn origins(&self) -> BTreeSet<String> {
+        origins_of(&self.redirect_uris, &self.allowed_origins)
+    }
+}
+
+/// The browser origins of a client with these redirect URIs and explicit origins.
+pub fn origins_of(redirect_uris: &[String], allowed_origins: &[String]) -> BTreeSet<String> {
+    redirect_uris
+        .iter()
+        .filter_map(|uri| uri_origin(uri))
+        .chain(allowed_origins.iter().cloned())
+        .collect()
+}
+
+/// The serialized origin (RFC 6454 §6.1) of an http(s) redirect URI, as browsers send it.
+fn uri_origin(uri: &str) -> Option<String> {
+    url::Url::parse(uri)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization())
 }

@@ -2,13 +2,16 @@
 
 mod audit;
 mod client;
+pub mod limits;
 mod resource;
 mod scope;
 mod user;
 pub mod username;
 
 pub use audit::{Actor, AuditEvent, Outcome, StoredEvent};
-pub use client::{ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType};
+pub use client::{
+    ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, origins_of,
+};
 pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
 pub use scope::{Scope, is_scope_token};
 pub use user::{Address, User, UserClaims};

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::OAuthError;
 use super::params::{Params, form_decode};
-use crate::model::{AuthMethod, Client};
+use crate::model::{AuthMethod, Client, limits};
 use crate::service::Core;
 
 /// The credentials a request presented, before they are checked.
@@ -46,7 +46,8 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
         .ok_or_else(OAuthError::invalid_client)?;
     let id = form_decode(&raw[..colon]).ok_or_else(OAuthError::invalid_client)?;
     let secret = form_decode(&raw[colon + 1..]).ok_or_else(OAuthError::invalid_client)?;
-    if id.is_empty() {
+    // An id longer than any client's is refused before it is looked up or keys anything.
+    if id.is_empty() || id.len() > limits::CLIENT_ID {
         return Err(OAuthError::invalid_client());
     }
     Ok((id, secret))
@@ -156,6 +157,7 @@ mod tests {
         assert!(parse_basic("Bearer abc").is_err());
         assert!(parse_basic("Basic !!!").is_err());
         assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
+        assert!(parse_basic(&basic(&"a".repeat(limits::CLIENT_ID + 1), "s")).is_err());
     }
 
     #[test]

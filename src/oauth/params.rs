@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::OAuthError;
+use crate::model::limits;
 
 /// Decoded `application/x-www-form-urlencoded` parameters.
 #[derive(Default)]
@@ -37,6 +38,26 @@ pub fn form_decode(raw: &[u8]) -> Option<String> {
     String::from_utf8(decoded.into_owned()).ok()
 }
 
+/// Identifiers longer than their cap ([`limits`]) are refused before anything looks them up
+/// or keys a cache, a rate limit or an audit tally on them: RFC 6749 §5.2 `invalid_request`
+/// ("otherwise malformed").
+fn check_length(name: &str, value: &str) -> Result<(), OAuthError> {
+    let too_long = |what: &str, cap: usize| {
+        Err(OAuthError::invalid_request(format!(
+            "{what} is longer than {cap} bytes"
+        )))
+    };
+    if let Some(cap) = limits::of_parameter(name)
+        && value.len() > cap
+    {
+        return too_long(&format!("parameter {name}"), cap);
+    }
+    if name == "scope" && value.split(' ').any(|v| v.len() > limits::SCOPE_VALUE) {
+        return too_long("a scope value", limits::SCOPE_VALUE);
+    }
+    Ok(())
+}
+
 impl Params {
     /// RFC 6749 §3.1: parameters sent without a value are treated as omitted, and request
     /// parameters MUST NOT be included more than once; unknown parameters are kept and ignored.
@@ -51,9 +72,16 @@ impl Params {
                 .ok_or_else(|| OAuthError::invalid_request("parameters must be UTF-8"))?;
             let value = form_decode(value)
                 .ok_or_else(|| OAuthError::invalid_request("parameters must be UTF-8"))?;
+            // PostgreSQL refuses NUL in text, and no parameter may hold one.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(
+                    "parameters must not contain NUL",
+                ));
+            }
             if value.is_empty() {
                 continue;
             }
+            check_length(&name, &value)?;
             if !REPEATABLE.contains(&name.as_str()) && pairs.iter().any(|(n, _)| *n == name) {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter {name} is repeated"
@@ -108,8 +136,25 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_longer_than_their_cap_are_refused() {
+        let at_cap = format!("client_id={}", "a".repeat(limits::CLIENT_ID));
+        assert!(Params::parse(at_cap.as_bytes()).is_ok());
+        let over = format!("client_id={}", "a".repeat(limits::CLIENT_ID + 1));
+        let e = Params::parse(over.as_bytes()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let scope = format!("scope=read+{}", "s".repeat(limits::SCOPE_VALUE + 1));
+        assert!(Params::parse(scope.as_bytes()).is_err());
+        let long_other = format!("code={}", "c".repeat(10_000));
+        assert!(
+            Params::parse(long_other.as_bytes()).is_ok(),
+            "not an identifier"
+        );
+    }
+
+    #[test]
     fn non_utf8_is_refused() {
         assert!(Params::parse(b"a=%FF").is_err());
         assert!(Params::parse(b"a=\xff").is_err());
+        assert!(Params::parse(b"a=x%00y").is_err());
     }
 }

@@ -59,6 +59,11 @@ impl<V> Cache<V> {
         Ok(value)
     }
 
+    /// Entries held (expired ones included until the next insertion past the cap clears them).
+    pub fn entries(&self) -> usize {
+        self.entries.read().map_or(0, |entries| entries.len())
+    }
+
     pub fn invalidate(&self, id: &str) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(id);

@@ -3,12 +3,14 @@
 use super::{Core, ServiceError, invalid};
 use crate::crypto::random;
 use crate::crypto::secrets::SecretHasher;
+use crate::model::limits;
 use crate::model::{
     Actor, ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, Resource, Scope,
     SigningAlg,
 };
 use crate::service::admin::ADMIN_SCOPE;
 use crate::service::resources::MAX_TOKEN_TTL;
+use crate::store::StoreError;
 use crate::store::clients as store;
 
 /// The desired state of a client, for create and update.
@@ -505,6 +507,23 @@ impl Core {
         self.clients.invalidate(&client.client_id.0);
         tracing::info!(client_id = %client.client_id, "client secret re-hashed under the new master key");
         Ok(())
+    }
+
+    /// Whether an enabled client allows the browser `origin` (CORS), as of at most
+    /// `clients.cache_ttl_ms` ago: a cached answer, or one indexed lookup. An origin longer
+    /// than any real one is refused without a lookup, so garbage never fills the cache.
+    pub async fn origin_registered(&self, origin: &str) -> Result<bool, StoreError> {
+        if origin.len() > limits::ORIGIN {
+            return Ok(false);
+        }
+        let now = self.clock.now_millis();
+        let found = self
+            .origins
+            .get(origin, now, || async {
+                Ok(store::origin_allowed(&self.db, origin).await?.then_some(()))
+            })
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn client(&self, id: &str) -> Result<Client, ServiceError> {

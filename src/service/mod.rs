@@ -59,6 +59,10 @@ impl Core {
 
     /// A client as of at most `clients.cache_ttl_ms` ago.
     pub async fn cached_client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        // No client has a longer id: answered without a lookup, and never a cache key.
+        if id.len() > crate::model::limits::CLIENT_ID {
+            return Ok(None);
+        }
         let now = self.clock.now_millis();
         self.clients
             .get(id, now, || crate::store::clients::get(&self.db, id))

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::audit::{execute_audited, insert_event};
 use super::{Db, StoreError, with_pool};
-use crate::model::{AuditEvent, Client, ClientGrant, ClientId, Scope};
+use crate::model::{AuditEvent, Client, ClientGrant, ClientId, Scope, origins_of};
 
 #[derive(FromRow)]
 struct Row {
@@ -143,6 +143,32 @@ macro_rules! replace_grants {
     }};
 }
 
+/// Writes the client's browser origins into the origin index (migration 0012), replacing any
+/// it had, and marks the client indexed. Runs inside the caller's transaction; `ON CONFLICT`
+/// because two instances may index the same old client at start.
+macro_rules! replace_origins {
+    ($tx:expr, $id:expr, $origins:expr) => {{
+        sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        for origin in $origins {
+            sqlx::query(
+                "INSERT INTO client_origins (origin, client_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(origin)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        sqlx::query("UPDATE clients SET origins_indexed = TRUE WHERE client_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
 /// Inserts the client, its grants and its audit line in one transaction.
 pub async fn insert(db: &Db, c: &Client, audit: &AuditEvent) -> Result<(), StoreError> {
     let uris = json_list(&c.redirect_uris)?;
@@ -193,6 +219,7 @@ pub async fn insert(db: &Db, c: &Client, audit: &AuditEvent) -> Result<(), Store
         .execute(&mut *tx)
         .await?;
         replace_grants!(tx, c);
+        replace_origins!(tx, &c.client_id.0, &c.origins());
         insert_event!(&mut *tx, audit)?;
         tx.commit().await?;
     });
@@ -245,6 +272,7 @@ pub async fn update(db: &Db, c: &Client, audit: &AuditEvent) -> Result<bool, Sto
         .await?;
         if done.rows_affected() == 1 {
             replace_grants!(tx, c);
+            replace_origins!(tx, &c.client_id.0, &c.origins());
             insert_event!(&mut *tx, audit)?;
             tx.commit().await?;
         }
@@ -311,6 +339,58 @@ pub async fn list(db: &Db) -> Result<Vec<Client>, StoreError> {
             to_client(r, mine)
         })
         .collect()
+}
+
+/// Whether an enabled client allows the browser `origin` (CORS): one primary-key lookup in the
+/// origin index, however many clients there are.
+pub async fn origin_allowed(db: &Db, origin: &str) -> Result<bool, StoreError> {
+    let found: Option<i32> = with_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT 1 FROM client_origins o JOIN clients c ON c.client_id = o.client_id \
+             WHERE o.origin = $1 AND NOT c.disabled LIMIT 1",
+        )
+        .bind(origin)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(found.is_some())
+}
+
+/// A stored JSON list; a corrupt one (which reading the client reports) indexes nothing, so
+/// the start goes on and the client is marked indexed rather than retried forever.
+fn json_or_empty(id: &str, raw: &str) -> Vec<String> {
+    serde_json::from_str(raw).unwrap_or_else(|e| {
+        tracing::warn!(client_id = id, error = %e, "client with a corrupt origin list: not indexed");
+        Vec::new()
+    })
+}
+
+/// Clients indexed per transaction by [`index_origins`].
+const INDEX_BATCH: i64 = 500;
+
+/// Puts the origins of clients written before the origin index existed into it (at start,
+/// after the migrations; a no-op once every client is marked indexed).
+pub async fn index_origins(db: &Db) -> Result<(), StoreError> {
+    loop {
+        let done = with_pool!(db, pool => {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT client_id, redirect_uris, allowed_origins FROM clients \
+                 WHERE NOT origins_indexed ORDER BY client_id LIMIT $1",
+            )
+            .bind(INDEX_BATCH)
+            .fetch_all(pool)
+            .await?;
+            let mut tx = pool.begin().await?;
+            for (id, uris, explicit) in &rows {
+                replace_origins!(tx, id, &origins_of(&json_or_empty(id, uris), &json_or_empty(id, explicit)));
+            }
+            tx.commit().await?;
+            rows.len() < usize::try_from(INDEX_BATCH).unwrap_or(usize::MAX)
+        });
+        if done {
+            return Ok(());
+        }
+    }
 }
 
 pub async fn delete(db: &Db, id: &str, audit: &AuditEvent) -> Result<bool, StoreError> {

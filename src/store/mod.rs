@@ -267,8 +267,9 @@ impl Db {
                 }
             }
         }
-        // What SQL cannot compute for migration 0010.
-        users::fill_canonical(self).await
+        // What SQL cannot compute for migrations 0010 and 0012.
+        users::fill_canonical(self).await?;
+        clients::index_origins(self).await
     }
 
     /// Readiness: the database answers a trivial query.

@@ -83,7 +83,7 @@ async fn metrics_are_off_without_a_token() {
     let r = app.http.get(app.url("/metrics")).send().await.expect("get");
     assert_eq!(r.status(), 404);
     assert!(!app.core.metrics.enabled());
-    let text = app.core.metrics.encode(1, 1).expect("encode");
+    let text = app.core.metrics.encode(1, 1, &[]).expect("encode");
     for series in [
         "tessera_tokens_issued_total{",
         "tessera_http_requests_total{",

@@ -7,7 +7,7 @@
 mod audit;
 mod auth;
 mod clients;
-mod error;
+pub(super) mod error;
 mod extract;
 mod keys;
 mod lockouts;

@@ -10,14 +10,14 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::extract::OAuthForm;
 use super::log::tag_client;
-use crate::model::{AuditEvent, Client, ClientId, Outcome};
+use crate::model::{Client, ClientId};
 use crate::oauth::{ErrorCode, OAuthError, client_auth};
-use crate::service::audit::kind;
 use crate::service::limits::Limit;
 
 /// Client authentication (RFC 6749 §2.3) behind the failure limit: a client id and IP that
 /// failed too often get 429 until their allowance refills, before any secret is checked.
-/// Failures are audited with the `endpoint` they happened at. `caller` learns the client for
+/// Failures are audited with the `endpoint` they happened at (sampled and counted, so a flood
+/// does not add a row per request). `caller` learns the client for
 /// the access log: the authenticated one, or on failure the registered client that was named
 /// (an unknown id is the caller's free text: not logged).
 pub async fn authenticate(
@@ -44,14 +44,7 @@ pub async fn authenticate(
         Err(e) if e.code == ErrorCode::InvalidClient => {
             state.limits.client_failed(&id, &form.ip);
             *caller = registered(state, &id).await;
-            let mut event =
-                AuditEvent::new(kind::CLIENT_AUTH_FAILED, state.now(), Outcome::Failure)
-                    .ip(form.ip.clone())
-                    .detail(serde_json::json!({ "endpoint": endpoint }));
-            if !id.is_empty() {
-                event = event.actor(id.clone()).client(id);
-            }
-            state.audit.record(event);
+            state.audit.client_auth_failed(endpoint, &id, &form.ip);
             Err(e)
         }
         Err(e) => Err(e),

@@ -105,17 +105,13 @@ impl Local {
             .map_err(|not_until| self.retry_after(not_until.earliest_possible()))
     }
 
-    fn failure_key(client_id: &str, ip: &str) -> String {
-        format!("{client_id}\u{0}{ip}")
-    }
-
     /// Err(seconds) while this client and IP are blocked for failing authentication too often.
     pub fn client_blocked(&self, client_id: &str, ip: &str) -> Result<(), u64> {
         let now = self.clock.0.now_millis();
         let blocked = self
             .blocked
             .lock()
-            .map(|b| b.get(&Self::failure_key(client_id, ip)).copied());
+            .map(|b| b.get(&super::failure_key(client_id, ip)).copied());
         match blocked {
             Ok(Some(until)) if until > now => Err(u64::try_from((until - now + 999) / 1000)
                 .unwrap_or(1)
@@ -130,7 +126,7 @@ impl Local {
         let Some(limiter) = &self.client_failures else {
             return;
         };
-        let key = Self::failure_key(client_id, ip);
+        let key = super::failure_key(client_id, ip);
         if let Err(not_until) = limiter.check_key(&key) {
             let until =
                 i64::try_from(not_until.earliest_possible().as_millis()).unwrap_or(i64::MAX);

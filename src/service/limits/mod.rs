@@ -7,6 +7,8 @@
 mod local;
 mod shared;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::clock::SharedClock;
@@ -16,6 +18,17 @@ use crate::store::Db;
 use crate::store::redis_counters::RedisCounters;
 
 pub use shared::SyncError;
+
+/// The failure counters' key for a client id (as presented, possibly unknown) and IP: a
+/// fixed-size digest, so a flood of distinct ids costs the same small entry each until the
+/// maintenance job forgets idle ones.
+fn failure_key(client_id: &str, ip: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{client_id}\u{0}{ip}").as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
 
 /// A limit on successful traffic.
 #[derive(Debug, Clone, Copy)]
@@ -117,7 +130,7 @@ impl Limits {
     pub fn client_blocked(&self, client_id: &str, ip: &str) -> Result<(), u64> {
         match &self.backend {
             Backend::Local(l) => l.client_blocked(client_id, ip),
-            Backend::Shared(s) => s.over(&shared::failure_key(client_id, ip)),
+            Backend::Shared(s) => s.over(&failure_key(client_id, ip)),
         }
     }
 
@@ -126,7 +139,7 @@ impl Limits {
     pub fn client_failed(&self, client_id: &str, ip: &str) {
         match &self.backend {
             Backend::Local(l) => l.client_failed(client_id, ip),
-            Backend::Shared(s) => s.add(&shared::failure_key(client_id, ip)),
+            Backend::Shared(s) => s.add(&failure_key(client_id, ip)),
         }
     }
 

@@ -167,11 +167,6 @@ impl Window {
     }
 }
 
-/// The failure counter's key for a client id (as presented, possibly unknown) and IP.
-pub(super) fn failure_key(client_id: &str, ip: &str) -> String {
-    format!("{client_id}\u{0}{ip}")
-}
-
 /// What leaves the process instead of the key: client ids come from the request (any length,
 /// any bytes, NUL included, which PostgreSQL text refuses), so the store sees a fixed-size
 /// digest.
@@ -419,6 +414,7 @@ mod tests {
 
     use super::*;
     use crate::clock::{Clock, TestClock};
+    use crate::service::limits::failure_key;
 
     fn shared(config: &LimitsConfig, clock: &TestClock) -> Shared {
         // A lazy pool that is never used: these tests exercise the in-memory side of syncs.

@@ -7,9 +7,12 @@
 //! issuance, by far the most frequent event, is counted in memory per client, grant type and
 //! minute and stored as one `token.issued` row with a count. Every event also goes to the log
 //! stream (target `tessera::audit`), so ELK or Loki see it even when the database does not.
+//! Failed client authentication is sampled and counted the same way (see [`failures`]).
 //!
 //! Admin changes do not come through here: they are inserted in the change's own transaction
 //! (`store::audit::insert_event!`), so a change and its audit line commit or roll back together.
+
+mod failures;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -28,6 +31,8 @@ use crate::model::{AuditEvent, GrantType, Outcome, StoredEvent};
 use crate::store::audit::Filter;
 use crate::store::{self, Db, StoreError};
 
+use failures::Failures;
+
 /// The kinds of security event recorded here, with who is the actor and what is the target.
 pub mod kind {
     /// actor: the username typed (lower-cased); client: the authorize request's client;
@@ -40,8 +45,15 @@ pub mod kind {
     /// `lockouts clear` takes it (`account:<username>` or `ip:<address>`); detail: `failures`,
     /// `delay_seconds`.
     pub const LOCKOUT_STARTED: &str = "lockout.started";
-    /// actor and client: the client_id presented (possibly unknown); detail: `endpoint`.
+    /// One of the first failures of a minute (the rest are counted into
+    /// `client_auth.failures`). actor and client: the client_id presented (possibly unknown);
+    /// detail: `endpoint`.
     pub const CLIENT_AUTH_FAILED: &str = "client_auth.failed";
+    /// The failed client authentications of one minute (`at` is its first second) at one
+    /// endpoint beyond the minute's individual `client_auth.failed` rows; `count`: how many;
+    /// detail: `endpoint`, `sources` (the most frequent client_id and IP pairs with their
+    /// counts), `distinct_sources`, `untracked` (failures from sources past the tracked ones).
+    pub const CLIENT_AUTH_FAILURES: &str = "client_auth.failures";
     /// A rotated refresh token used again; its family is revoked. actor and client: the client;
     /// target: the user's `sub`; detail: `family_id`, `family_revoked`, `already_revoked` (the
     /// family had been revoked before, e.g. at /revoke).
@@ -89,6 +101,7 @@ pub struct Auditor {
     events: mpsc::Sender<AuditEvent>,
     flushes: mpsc::Sender<oneshot::Sender<Result<(), StoreError>>>,
     tally: Arc<Tally>,
+    failures: Arc<Failures>,
     drops: Arc<Drops>,
     clock: SharedClock,
 }
@@ -114,6 +127,7 @@ impl Auditor {
         let (events, receiver) = mpsc::channel(capacity);
         let (flushes, flush_requests) = mpsc::channel(16);
         let tally = Arc::new(Tally::default());
+        let failures = Arc::new(Failures::default());
         let drops = Arc::new(Drops {
             counter: dropped,
             last_warning: AtomicI64::new(i64::MIN),
@@ -124,6 +138,7 @@ impl Auditor {
             events: receiver,
             flushes: flush_requests,
             tally: tally.clone(),
+            failures: failures.clone(),
             drops: drops.clone(),
             clock: clock.clone(),
             held: VecDeque::new(),
@@ -135,6 +150,7 @@ impl Auditor {
             events,
             flushes,
             tally,
+            failures,
             drops,
             clock,
         }
@@ -175,6 +191,30 @@ impl Auditor {
                 clients.insert(client_id.to_owned(), 1);
             }
         }
+    }
+
+    /// A failed client authentication at `endpoint` with the client_id presented (empty when
+    /// none was): recorded as its own `client_auth.failed` event while the minute has had few,
+    /// counted into the minute's `client_auth.failures` row after that.
+    pub fn client_auth_failed(&self, endpoint: &'static str, client_id: &str, ip: &str) {
+        let now = self.clock.now();
+        let (mut client, mut from) = (Some(client_id.to_owned()), Some(ip.to_owned()));
+        cap(&mut client);
+        cap(&mut from);
+        let (client, from) = (client.unwrap_or_default(), from.unwrap_or_default());
+        if !self
+            .failures
+            .note(now.div_euclid(60), endpoint, (client.clone(), from.clone()))
+        {
+            return;
+        }
+        let mut event = AuditEvent::new(kind::CLIENT_AUTH_FAILED, now, Outcome::Failure)
+            .ip(from)
+            .detail(serde_json::json!({ "endpoint": endpoint }));
+        if !client.is_empty() {
+            event = event.actor(client.clone()).client(client);
+        }
+        self.record(event);
     }
 
     /// Writes everything recorded before this call, including the minute still being counted.
@@ -310,6 +350,7 @@ struct Writer {
     events: mpsc::Receiver<AuditEvent>,
     flushes: mpsc::Receiver<oneshot::Sender<Result<(), StoreError>>>,
     tally: Arc<Tally>,
+    failures: Arc<Failures>,
     drops: Arc<Drops>,
     clock: SharedClock,
     /// Received, not yet written.
@@ -351,12 +392,14 @@ impl Writer {
         }
     }
 
-    /// Takes what is queued and the token counts of minutes before `minute`, and writes.
+    /// Takes what is queued and the token and failure counts of minutes before `minute`, and
+    /// writes.
     async fn flush(&mut self, minute: i64) -> Result<(), StoreError> {
         while let Ok(event) = self.events.try_recv() {
             self.hold(event);
         }
-        for event in self.tally.take_before(minute) {
+        let counted = self.tally.take_before(minute);
+        for event in counted.into_iter().chain(self.failures.take_before(minute)) {
             emit(&event);
             self.hold(event);
         }
