@@ -819,3 +819,45 @@ fn keys_rewrap_generate_adds_a_master_key_and_rewraps() {
         "everything still opens"
     );
 }
+
+/// At TESSERA_SERVER__MAX_CONNECTIONS open connections, the server says so in its log and
+/// accepts no more until one closes, so that a flood cannot use up its file descriptors.
+#[tokio::test]
+async fn the_connection_cap_holds_new_connections_and_says_so() {
+    let s = Scratch::new();
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_SERVER__MAX_CONNECTIONS", "3")
+        .env("TESSERA_SERVER__HEADER_READ_TIMEOUT_MS", "600000");
+    let mut server = Server::start(cmd);
+    let port = server.wait_for("listen hint", listen_port);
+    let addr = format!("127.0.0.1:{port}");
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    server.wait_for("connection limit line", |line| {
+        line.contains("connection limit reached").then_some(())
+    });
+    let waiting = tokio::spawn(async move {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/healthz"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a fourth connection was served");
+    open.pop();
+    let status = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("served once a connection closed")
+        .expect("no panic")
+        .expect("GET /healthz");
+    assert_eq!(status, 200);
+}

@@ -7,6 +7,7 @@ mod authorize;
 mod browser;
 mod cache;
 mod cli;
+mod connections;
 mod console;
 mod deploy;
 mod errors;

@@ -379,3 +379,66 @@ async fn graceful_shutdown_over_tls() {
     assert!(stopped.is_ok(), "{stopped:?}");
     assert!(metadata(&http, &base).await.is_err());
 }
+
+/// Over TLS too: a connection that never completes its handshake, and one that completes it
+/// and then stops inside a request head, are closed after the header-read timeout.
+#[tokio::test]
+async fn slow_tls_clients_are_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ca = Ca::new("server CA");
+    let files = Files::new(&ca.server());
+    let mut app = spawn_app_tls(|c| {
+        files.configure(c);
+        c.server.header_read_timeout_ms = 500;
+    })
+    .await;
+    app.http = client(&[&ca], None);
+    let addr = app.base.trim_start_matches("https://").to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(ca.cert.der().clone())
+        .expect("CA into the root store");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    let mut half = connector.connect(name, tcp).await.expect("handshake");
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("write");
+
+    let r = metadata(&app.http, &app.base)
+        .await
+        .expect("served meanwhile");
+    assert_eq!(r.status(), 200);
+    let patience = Duration::from_secs(15);
+    let mut buf = [0u8; 1024];
+    for stream in &mut silent {
+        let read = tokio::time::timeout(patience, stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "a silent connection is still open: {read:?}"
+        );
+    }
+    let read = tokio::time::timeout(patience, half.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "a half-sent request over TLS is still open: {read:?}"
+    );
+}
