@@ -264,8 +264,16 @@ async fn migrate_with_no_configuration_uses_a_data_folder() {
 async fn management_commands_never_create_a_master_key() {
     let s = Scratch::new();
     let out = s.run(&["clients", "list"]);
+    assert_fails_mentioning(&out, "no database at");
+    assert!(!s.key_file().exists(), "no master.key may be created");
+    // A database without its key file: still no key is made.
+    let out = s.run(&["migrate"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(s.key_file()).expect("remove key");
+    let out = s.run(&["clients", "list"]);
     assert_fails_mentioning(&out, "TESSERA_MASTER_KEY");
     assert!(!s.key_file().exists(), "no master.key may be created");
+    std::fs::remove_file(s.db_file()).expect("remove database");
 
     // Once migrate made the key, the same command works.
     assert!(s.run(&["migrate"]).status.success());
@@ -860,4 +868,115 @@ async fn the_connection_cap_holds_new_connections_and_says_so() {
         .expect("no panic")
         .expect("GET /healthz");
     assert_eq!(status, 200);
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Even under a permissive umask, the data folder is 0700 and the database, its WAL and
+/// shared-memory files and the master key are 0600.
+#[tokio::test]
+async fn the_database_its_wal_and_the_master_key_are_private() {
+    let s = Scratch::new();
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "umask 000 && exec \"$0\" serve",
+        env!("CARGO_BIN_EXE_tessera"),
+    ]);
+    let inner = s.command(&[]);
+    cmd.current_dir(s.path());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    cmd.env("TESSERA_BIND", "127.0.0.1:0");
+    let mut server = Server::start(cmd);
+    server.wait_for("listen hint", listen_port);
+    let db = s.db_file();
+    assert_eq!(mode(db.parent().expect("folder")), 0o700, "data folder");
+    for file in [
+        db.clone(),
+        PathBuf::from(format!("{}-wal", db.display())),
+        PathBuf::from(format!("{}-shm", db.display())),
+        s.key_file(),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+/// One SQLite file is one server: a second `serve` on it stops at once with a message naming
+/// the lock, and starts once the first has stopped.
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let s = Scratch::new();
+    let start = || {
+        let mut cmd = s.command(&["serve"]);
+        cmd.env("TESSERA_BIND", "127.0.0.1:0");
+        Server::start(cmd)
+    };
+    let mut first = start();
+    first.wait_for("listen hint", listen_port);
+    let mut second = s.command(&["serve"]);
+    second.env("TESSERA_BIND", "127.0.0.1:0");
+    let out = second.output().expect("run tessera");
+    assert_fails_mentioning(&out, "another Tessera server is already running");
+    assert_fails_mentioning(&out, "tessera.db.lock");
+    // However it ends (this may come before its signal handler is set up), the lock goes.
+    first.terminate();
+    let mut again = start();
+    again.wait_for("listen hint", listen_port);
+}
+
+/// Management commands say which database they use and never create one: run from another
+/// directory with the default relative URL, they stop instead of working on a new empty file.
+#[tokio::test]
+async fn management_commands_name_their_database_and_never_create_one() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let out = s.run(&["clients", "list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let shown = format!("database: {}", s.db_file().display());
+    assert!(stderr(&out).contains(&shown), "{}", describe(&out));
+
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let mut cmd = s.command(&["users", "list"]);
+    cmd.current_dir(elsewhere.path())
+        .env_remove("TESSERA_DATABASE_URL");
+    let out = cmd.output().expect("run tessera");
+    let expected = elsewhere.path().join("data").join("tessera.db");
+    assert_fails_mentioning(&out, &format!("no database at {}", expected.display()));
+    assert_fails_mentioning(&out, "TESSERA_DATABASE_URL");
+    assert!(
+        !elsewhere.path().join("data").exists(),
+        "nothing was created"
+    );
+}
+
+/// An unreachable PostgreSQL is named with its address and the cause, not "pool timed out".
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_with_the_cause() {
+    let s = Scratch::new();
+    let out = s.run_with(
+        &["clients", "list"],
+        &[
+            (
+                "TESSERA_DATABASE_URL",
+                "postgres://tessera:secret@127.0.0.1:1/x",
+            ),
+            ("TESSERA_MASTER_KEY", &crate::helpers::shared_master_key()),
+        ],
+    );
+    assert_fails_mentioning(&out, "cannot connect to PostgreSQL at 127.0.0.1:1");
+    assert_fails_mentioning(&out, "refused");
+    assert_fails_mentioning(&out, "database: postgres://tessera:***@127.0.0.1:1/x");
+    assert!(!stderr(&out).contains("secret"), "{}", describe(&out));
 }
