@@ -328,8 +328,12 @@ pub struct LimitsConfig {
     pub login_max_delay_seconds: u32,
     /// Where instances pool their counts so that the limits above hold across them.
     pub shared: SharedLimits,
-    /// `redis://[user:password@]host[:port][/db]`, with `shared = "redis"`.
+    /// `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS), with
+    /// `shared = "redis"`.
     pub redis_url: Option<SecretString>,
+    /// PEM CA certificates a `rediss://` server's certificate is verified against (default:
+    /// the system's roots).
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis key Tessera writes, so deployments can share one Redis.
     pub redis_key_prefix: String,
     /// How often an instance pushes its counts to the shared store and reads the totals back.
@@ -363,6 +367,7 @@ impl Default for LimitsConfig {
             login_max_delay_seconds: 300,
             shared: SharedLimits::Off,
             redis_url: None,
+            redis_ca_file: None,
             redis_key_prefix: "tessera:limits:".to_owned(),
             sync_ms: 250,
         }
@@ -384,10 +389,12 @@ impl LimitsConfig {
                     "is required with TESSERA_LIMITS__SHARED=redis",
                 ));
             }
-            (SharedLimits::Redis, Some(url)) if !url.0.starts_with("redis://") => {
+            (SharedLimits::Redis, Some(url))
+                if !(url.0.starts_with("redis://") || url.0.starts_with("rediss://")) =>
+            {
                 return Err(invalid(
                     "TESSERA_LIMITS__REDIS_URL",
-                    "must start with redis:// (TLS to Redis, rediss://, is not built in)",
+                    "must start with redis:// or rediss:// (TLS)",
                 ));
             }
             (SharedLimits::Off | SharedLimits::Database, Some(_)) => {
@@ -397,6 +404,17 @@ impl LimitsConfig {
                 ));
             }
             _ => {}
+        }
+        if self.redis_ca_file.is_some()
+            && !self
+                .redis_url
+                .as_ref()
+                .is_some_and(|u| u.0.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "TESSERA_LIMITS__REDIS_CA_FILE",
+                "is only used with a rediss:// TESSERA_LIMITS__REDIS_URL",
+            ));
         }
         // One SQLite file is one instance's database, where in-process limits already hold;
         // sharing it between processes on one machine is not what "database" is for.
@@ -1105,7 +1123,15 @@ mod tests {
                 },
                 "TESSERA_LIMITS__REDIS_URL",
             ),
-            (pg, redis("rediss://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (pg, redis("http://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (
+                pg,
+                LimitsConfig {
+                    redis_ca_file: Some("ca.pem".into()),
+                    ..redis("redis://r")
+                },
+                "TESSERA_LIMITS__REDIS_CA_FILE",
+            ),
             (
                 pg,
                 LimitsConfig {

@@ -980,3 +980,26 @@ async fn an_unreachable_postgres_is_named_with_the_cause() {
     assert_fails_mentioning(&out, "database: postgres://tessera:***@127.0.0.1:1/x");
     assert!(!stderr(&out).contains("secret"), "{}", describe(&out));
 }
+
+/// `sslmode=allow` (or `prefer` against a server without TLS) may end up unencrypted: that is
+/// a warning. `prefer` against a server with TLS (scripts/test's) is encrypted and quiet.
+#[tokio::test]
+async fn a_postgres_connection_that_fell_back_to_plaintext_is_a_warning() {
+    let fresh = crate::helpers::fresh_postgres_db(&crate::helpers::postgres_base_url()).await;
+    let s = Scratch::new();
+    let key = crate::helpers::shared_master_key();
+    for (mode, warned) in [("allow", true), ("prefer", false)] {
+        let url = format!("{}&sslmode={mode}", fresh.url);
+        let out = s.run_with(
+            &["migrate"],
+            &[("TESSERA_DATABASE_URL", &url), ("TESSERA_MASTER_KEY", &key)],
+        );
+        assert!(out.status.success(), "{}", describe(&out));
+        assert_eq!(
+            stderr(&out).contains("the connection to PostgreSQL is not encrypted"),
+            warned,
+            "sslmode={mode}: {}",
+            describe(&out)
+        );
+    }
+}
