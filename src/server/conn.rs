@@ -44,12 +44,38 @@ struct State {
     busy: usize,
     /// The last read or write, or the end of the last request.
     last: Instant,
-    /// An HTTP/2 connection (seen from its preface, over TLS too since this is read above
-    /// TLS): frames between requests (PING, WINDOW_UPDATE) are not a request head, so only the
-    /// first request is held to the header timeout.
-    h2: bool,
-    /// Whether anything was read yet (the HTTP/2 preface comes first).
-    started: bool,
+    /// HTTP/1 or HTTP/2, as far as the first bytes tell (read above TLS, so over TLS too).
+    protocol: Protocol,
+}
+
+/// What the first bytes of a connection say.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// This many bytes matched the HTTP/2 preface so far.
+    Undecided(usize),
+    Http1,
+    /// Frames between requests (PING, WINDOW_UPDATE) are not a request head, so only the first
+    /// request is held to the header timeout.
+    Http2,
+}
+
+impl Protocol {
+    /// Matches `bytes` against the rest of the preface. A byte at a time is enough to tell:
+    /// a client trickling `P`, `O`, … cannot pass for HTTP/2 and escape the header timeout.
+    fn after(self, bytes: &[u8]) -> Self {
+        let Self::Undecided(matched) = self else {
+            return self;
+        };
+        let rest = &H2_PREFACE[matched..];
+        let n = rest.len().min(bytes.len());
+        if rest[..n] != bytes[..n] {
+            Self::Http1
+        } else if n == rest.len() {
+            Self::Http2
+        } else {
+            Self::Undecided(matched + n)
+        }
+    }
 }
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4), as far as needed to tell it from HTTP/1.
@@ -65,8 +91,7 @@ impl Activity {
             head_since: Some(now),
             busy: 0,
             last: now,
-            h2: false,
-            started: false,
+            protocol: Protocol::Undecided(0),
         })))
     }
 
@@ -81,11 +106,12 @@ impl Activity {
         let mut s = self.lock();
         let now = Instant::now();
         s.last = now;
-        if !s.started && !bytes.is_empty() {
-            s.started = true;
-            s.h2 |= bytes.starts_with(&H2_PREFACE[..bytes.len().min(H2_PREFACE.len())]);
-        }
-        if s.busy == 0 && s.head_since.is_none() && !s.h2 && !bytes.is_empty() {
+        s.protocol = s.protocol.after(bytes);
+        if s.busy == 0
+            && s.head_since.is_none()
+            && s.protocol != Protocol::Http2
+            && !bytes.is_empty()
+        {
             s.head_since = Some(now);
         }
     }
@@ -292,5 +318,25 @@ pub(super) async fn serve<T, S>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http2_preface_is_recognised_only_when_whole() {
+        let fed = |chunks: &[&[u8]]| {
+            chunks
+                .iter()
+                .fold(Protocol::Undecided(0), |p, chunk| p.after(chunk))
+        };
+        assert!(fed(&[b"PRI * HTTP/2.0\r\n\r\nSM"]) == Protocol::Http2);
+        assert!(fed(&[b"PRI *", b" HTTP/2", b".0"]) == Protocol::Http2);
+        assert!(fed(&[b"P", b"O", b"ST /token"]) == Protocol::Http1);
+        assert!(fed(&[b"P", b"R"]) == Protocol::Undecided(2));
+        assert!(fed(&[b"GET / HTTP/1.1"]) == Protocol::Http1);
+        assert!(fed(&[b"GET", b"PRI * HTTP/2.0"]) == Protocol::Http1);
     }
 }

@@ -139,3 +139,41 @@ async fn a_body_that_does_not_arrive_in_time_is_a_408() {
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("\"invalid_request\""), "{response}");
 }
+
+/// A head trickled a byte at a time is still a head: after a first request whose opening `P`
+/// came alone (as an HTTP/2 preface would start), the next head must arrive in time too.
+#[tokio::test]
+async fn a_trickled_head_is_closed_even_after_a_first_request() {
+    let app = spawn_app_with(|c| {
+        c.server.header_read_timeout_ms = 500;
+        c.server.keep_alive_timeout_ms = 60_000;
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr(&app)).await.expect("connect");
+    stream.write_all(b"P").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+        .write_all(b"OST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .expect("write");
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 400"));
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: "
+            .iter()
+            .chain([b'a'; 400].iter())
+        {
+            if writer.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(PATIENCE, reader.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "a trickled head keeps the connection open: {read:?}"
+    );
+    trickle.abort();
+}
