@@ -62,6 +62,8 @@ pub async fn serve(
     // 4xx) instead of waiting as long as the client likes.
     let router = router.layer(RequestBodyTimeoutLayer::new(timeouts.body));
     let max = settings.max_connections;
+    #[cfg(unix)]
+    fit_descriptor_limit(max);
     let permits = Arc::new(Semaphore::new(max as usize));
     let (stop, stopping) = watch::channel(false);
     let mut warned_full: Option<Instant> = None;
@@ -114,6 +116,48 @@ pub async fn serve(
     // Each connection returns its permit when it ends: all of them back means all ended.
     let _ = permits.acquire_many(max).await;
     Ok(())
+}
+
+/// File descriptors kept for everything but client connections: the database pool, log and
+/// key files, TLS reloads, outgoing connections (Redis, OpenTelemetry).
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft open-files limit when the connection cap needs more (up to the hard limit,
+/// as nginx's `worker_rlimit_nofile` and Go's runtime do: 1024 is a common default soft limit,
+/// below the default cap plus the pool), and warns when even the hard limit is too low, since
+/// the server would then fail to accept before reaching the cap.
+#[cfg(unix)]
+fn fit_descriptor_limit(max_connections: u32) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let needed = u64::from(max_connections) + RESERVED_DESCRIPTORS;
+    let limit = getrlimit(Resource::Nofile);
+    let Some(soft) = limit.current else {
+        return;
+    };
+    if soft >= needed {
+        return;
+    }
+    let wanted = limit.maximum.map_or(needed, |hard| hard.min(needed));
+    let raised = wanted > soft
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(wanted),
+                maximum: limit.maximum,
+            },
+        )
+        .is_ok();
+    let now = if raised { wanted } else { soft };
+    if now < needed {
+        tracing::warn!(
+            max_connections,
+            open_files_limit = now,
+            "TESSERA_SERVER__MAX_CONNECTIONS is above what the open-files limit allows ({} are \
+             kept for the database and files): lower it or raise the limit (ulimit -n, systemd \
+             LimitNOFILE)",
+            RESERVED_DESCRIPTORS
+        );
+    }
 }
 
 /// Errors of one connection (reset before it was accepted) are the client's; others (out of

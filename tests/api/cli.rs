@@ -55,6 +55,22 @@ impl Scratch {
         cmd
     }
 
+    /// `tessera serve` started by `sh` after `setup` (a umask, a ulimit), as [`Self::command`].
+    fn serve_after(&self, setup: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{setup} && exec \"$0\" serve"))
+            .arg(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(self.path());
+        for (name, value) in self.command(&[]).get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd
+    }
+
     fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = self.command(args);
         cmd.envs(env.iter().copied());
@@ -884,20 +900,7 @@ fn mode(path: &Path) -> u32 {
 #[tokio::test]
 async fn the_database_its_wal_and_the_master_key_are_private() {
     let s = Scratch::new();
-    let mut cmd = Command::new("sh");
-    cmd.args([
-        "-c",
-        "umask 000 && exec \"$0\" serve",
-        env!("CARGO_BIN_EXE_tessera"),
-    ]);
-    let inner = s.command(&[]);
-    cmd.current_dir(s.path());
-    for (name, value) in inner.get_envs() {
-        match value {
-            Some(value) => cmd.env(name, value),
-            None => cmd.env_remove(name),
-        };
-    }
+    let mut cmd = s.serve_after("umask 000");
     cmd.env("TESSERA_BIND", "127.0.0.1:0");
     let mut server = Server::start(cmd);
     server.wait_for("listen hint", listen_port);
@@ -1002,4 +1005,20 @@ async fn a_postgres_connection_that_fell_back_to_plaintext_is_a_warning() {
             describe(&out)
         );
     }
+}
+
+/// A connection cap the open-files limit cannot hold is a warning at start (the soft limit is
+/// raised up to the hard one first, so only a low hard limit gets here).
+#[tokio::test]
+async fn a_connection_cap_above_the_open_files_limit_is_a_warning() {
+    let s = Scratch::new();
+    let mut cmd = s.serve_after("ulimit -n 300");
+    cmd.env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_SERVER__MAX_CONNECTIONS", "1000");
+    let mut server = Server::start(cmd);
+    server.wait_for("open-files warning", |line| {
+        (line.contains("TESSERA_SERVER__MAX_CONNECTIONS is above")
+            && line.contains("open_files_limit=300"))
+        .then_some(())
+    });
 }
