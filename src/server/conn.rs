@@ -96,7 +96,8 @@ impl Activity {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // The state stays meaningful even if a holder panicked: every update is one field.
+        // Nothing panics while holding it; if something did, the state would still be usable
+        // (at worst one deadline off), which beats failing every later read.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
