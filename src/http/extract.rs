@@ -29,7 +29,7 @@ impl BodyFailure {
             if c.is::<http_body_util::LengthLimitError>() {
                 return Self::TooLarge;
             }
-            if c.is::<tower_http::timeout::TimeoutError>() {
+            if c.is::<crate::server::BodyTimeout>() {
                 return Self::TooSlow;
             }
             cause = c.source();

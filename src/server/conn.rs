@@ -11,7 +11,7 @@
 //! - with no request in progress and nothing read or written for the keep-alive timeout, the
 //!   connection is closed gracefully (HTTP/2: GOAWAY).
 //!
-//! Request bodies are bounded by the body timeout layer in [`super`].
+//! Request bodies have their own deadline ([`super::body`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::Timeouts;
+use super::body::Deadline;
 
 /// What the deadlines are computed from, shared by the stream and the service.
 struct State {
@@ -224,6 +225,7 @@ pub(super) struct Requests {
     router: Router,
     peer: SocketAddr,
     activity: Activity,
+    body_timeout: std::time::Duration,
 }
 
 impl tower::Service<Request<Incoming>> for Requests {
@@ -235,7 +237,9 @@ impl tower::Service<Request<Incoming>> for Requests {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        let deadline = Instant::now() + self.body_timeout;
+        let mut req = req.map(|body| axum::body::Body::new(Deadline::new(body, deadline)));
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let guard = self.activity.request_started();
         let response = tower::ServiceExt::oneshot(self.router.clone(), req);
@@ -248,12 +252,13 @@ impl tower::Service<Request<Incoming>> for Requests {
 }
 
 /// The deadline keeper of a new connection and the service for its requests.
-pub(super) fn track(router: Router, peer: SocketAddr) -> (Activity, Requests) {
+pub(super) fn track(router: Router, peer: SocketAddr, timeouts: &Timeouts) -> (Activity, Requests) {
     let activity = Activity::new();
     let requests = Requests {
         router,
         peer,
         activity: activity.clone(),
+        body_timeout: timeouts.body,
     };
     (activity, requests)
 }

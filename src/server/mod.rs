@@ -2,7 +2,10 @@
 //! HTTP/2 (over TLS when configured) with deadlines on slow and idle clients ([`conn`]), and
 //! shuts down gracefully: no new connections, in-flight requests finish.
 
+mod body;
 mod conn;
+
+pub use body::BodyTimeout;
 
 use std::future::Future;
 use std::io;
@@ -16,7 +19,6 @@ use axum_server::tls_rustls::RustlsAcceptor;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::ServerConfig;
 
@@ -28,7 +30,9 @@ pub(crate) struct Timeouts {
     header_read: Duration,
     /// Idle time after which a kept-alive connection is closed.
     keep_alive: Duration,
-    /// Time allowed for reading a request body.
+    /// Time allowed for receiving a request body, from the end of its head: a handler reading
+    /// a body that trickles in gets an error (and answers 408) instead of waiting as long as
+    /// the client likes.
     body: Duration,
 }
 
@@ -58,9 +62,6 @@ pub async fn serve(
 ) -> io::Result<()> {
     let timeouts = Timeouts::of(settings);
     let tls = tls.map(|acceptor| acceptor.handshake_timeout(timeouts.header_read));
-    // A handler reading a body that trickles in gets an error after this long (and answers
-    // 4xx) instead of waiting as long as the client likes.
-    let router = router.layer(RequestBodyTimeoutLayer::new(timeouts.body));
     let max = settings.max_connections;
     #[cfg(unix)]
     fit_descriptor_limit(max);
@@ -185,7 +186,7 @@ async fn connection(
 ) {
     // Responses are small and written whole: do not hold them back for more data.
     let _ = stream.set_nodelay(true);
-    let (activity, requests) = conn::track(router, peer);
+    let (activity, requests) = conn::track(router, peer, &timeouts);
     match tls {
         None => conn::serve(stream, activity, requests, timeouts, stopping).await,
         Some(acceptor) => match acceptor.accept(stream, requests).await {

@@ -177,3 +177,42 @@ async fn a_trickled_head_is_closed_even_after_a_first_request() {
     );
     trickle.abort();
 }
+
+/// The body deadline is for the whole body: a byte every 100 ms (each gap far below the
+/// timeout) still ends in 408 once the deadline has passed.
+#[tokio::test]
+async fn a_trickled_body_is_a_408_too() {
+    let app = spawn_app_with(|c| c.server.body_timeout_ms = 500).await;
+    let stream = TcpStream::connect(addr(&app)).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(
+            b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let trickle = tokio::spawn(async move {
+        for _ in 0..1000 {
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(PATIENCE, reader.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+        if received.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    trickle.abort();
+    let response = String::from_utf8_lossy(&received);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+}
