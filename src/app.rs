@@ -240,14 +240,10 @@ impl App {
         let limits = core.clone();
         let limits_sync = tokio::spawn(async move { limits.limits.run_sync().await });
         let router = http::router(core.clone());
+        let settings = core.config.server.clone();
         let result = match self.tls {
-            None => {
-                let service = router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(self.listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            }
-            Some(tls) => serve_tls(self.listener, tls, router, shutdown).await,
+            None => crate::server::serve(self.listener, router, None, &settings, shutdown).await,
+            Some(tls) => serve_tls(self.listener, tls, router, &settings, shutdown).await,
         };
         maintenance.abort();
         limits_sync.abort();
@@ -276,33 +272,14 @@ async fn serve_tls(
     listener: TcpListener,
     tls: Tls,
     router: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    settings: &crate::config::ServerConfig,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let router = router.layer(axum::middleware::map_response(crate::tls::hsts));
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let handle = axum_server::Handle::new();
-    let on_signal = handle.clone();
-    let stop = tokio::spawn(async move {
-        shutdown.await;
-        // No deadline, as with plain http: in-flight requests finish.
-        on_signal.graceful_shutdown(None);
-    });
-    let rustls = tls.rustls.clone();
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls.rustls.clone());
     let watcher = tokio::spawn(tls.watch());
-    let result = async {
-        axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
-            .handle(handle)
-            .accept_error_handler(|peer, e| {
-                // Failed handshakes (unknown CA, missing client certificate) are the
-                // client's problem, not ours.
-                tracing::debug!(peer = ?peer, error = %e, "TLS handshake failed");
-            })
-            .serve(service)
-            .await
-    }
-    .await;
+    let result = crate::server::serve(listener, router, Some(acceptor), settings, shutdown).await;
     watcher.abort();
-    stop.abort();
     result
 }
 

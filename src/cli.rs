@@ -470,15 +470,16 @@ async fn run(cli: Cli, config: Config, telemetry: Option<Telemetry>) -> Result<(
         return serve(config, telemetry).await;
     }
     crate::crypto::install_providers();
-    if let Command::Keys(KeyCommand::Rewrap { generate: true }) = &command {
-        let path = crate::app::add_master_key_to_file(&config)?;
-        eprintln!("added a new master key at the head of {}", path.display());
-    }
     let init = if matches!(command, Command::Migrate) {
         Init::Allowed
     } else {
         Init::Forbidden
     };
+    check_database(&config, init)?;
+    if let Command::Keys(KeyCommand::Rewrap { generate: true }) = &command {
+        let path = crate::app::add_master_key_to_file(&config)?;
+        eprintln!("added a new master key at the head of {}", path.display());
+    }
     let core = Core::open(config, Arc::new(SystemClock), init).await?;
     let result = match command {
         Command::Serve => Ok(()),
@@ -504,7 +505,39 @@ async fn run(cli: Cli, config: Config, telemetry: Option<Telemetry>) -> Result<(
     result
 }
 
+/// Says which database a management command works on (a relative SQLite path depends on the
+/// directory it runs in), and refuses to create a SQLite file: an empty new database beside the
+/// server's real one would only hide the mistake.
+fn check_database(config: &Config, init: Init) -> Result<(), CliError> {
+    let Some(db) = config.sqlite_path() else {
+        eprintln!(
+            "database: {}",
+            crate::store::describe_url(&config.database_url)
+        );
+        return Ok(());
+    };
+    let shown = std::path::absolute(&db).unwrap_or_else(|_| db.clone());
+    eprintln!("database: {}", shown.display());
+    if init == Init::Forbidden && !db.exists() {
+        return Err(AppError::Startup(format!(
+            "no database at {} (TESSERA_DATABASE_URL={}; a relative path is taken from the \
+             current directory): run this command in the server's directory, set \
+             TESSERA_DATABASE_URL to the server's database, or create one with `tessera migrate`",
+            shown.display(),
+            config.database_url
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 async fn serve(mut config: Config, telemetry: Option<Telemetry>) -> Result<(), CliError> {
+    // Held until the server has stopped: a second server on the same file refuses to start.
+    let _instance = config
+        .sqlite_path()
+        .map(|db| crate::store::files::lock_instance(&db))
+        .transpose()
+        .map_err(AppError::Startup)?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {

@@ -40,6 +40,7 @@ pub struct Config {
     /// written to a 0600 file in the data directory).
     pub bootstrap_admin_password: Option<SecretString>,
     pub log: LogConfig,
+    pub server: ServerConfig,
     pub keys: KeysConfig,
     pub clients: ClientsConfig,
     pub database: DatabaseConfig,
@@ -69,6 +70,63 @@ pub struct LogConfig {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// Connections (plain and TLS): how long a client may take, and how many may be open.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// From a request head's first byte (or a new connection's start) to its last; also the
+    /// TLS handshake's limit. Missed, the connection is dropped.
+    pub header_read_timeout_ms: u32,
+    /// A connection with no request in progress and no traffic for this long is closed.
+    pub keep_alive_timeout_ms: u32,
+    /// Reading a request body may take this long.
+    pub body_timeout_ms: u32,
+    /// Open connections at most; further ones wait in the listen backlog.
+    pub max_connections: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            keep_alive_timeout_ms: 75_000,
+            body_timeout_ms: 10_000,
+            max_connections: 1000,
+        }
+    }
+}
+
+impl ServerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (setting, value) in [
+            (
+                "TESSERA_SERVER__HEADER_READ_TIMEOUT_MS",
+                self.header_read_timeout_ms,
+            ),
+            (
+                "TESSERA_SERVER__KEEP_ALIVE_TIMEOUT_MS",
+                self.keep_alive_timeout_ms,
+            ),
+            ("TESSERA_SERVER__BODY_TIMEOUT_MS", self.body_timeout_ms),
+        ] {
+            if !(100..=3_600_000).contains(&value) {
+                return Err(invalid(
+                    setting,
+                    "must be between 100 and 3600000 milliseconds",
+                ));
+            }
+        }
+        // Semaphore permits are limited to usize::MAX >> 3; a million is far past any fd limit.
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(invalid(
+                "TESSERA_SERVER__MAX_CONNECTIONS",
+                "must be between 1 and 1000000",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +183,7 @@ impl Default for Config {
             allow_insecure_http: false,
             bootstrap_admin_password: None,
             log: LogConfig::default(),
+            server: ServerConfig::default(),
             keys: KeysConfig::default(),
             clients: ClientsConfig::default(),
             database: DatabaseConfig::default(),
@@ -272,8 +331,12 @@ pub struct LimitsConfig {
     pub login_max_delay_seconds: u32,
     /// Where instances pool their counts so that the limits above hold across them.
     pub shared: SharedLimits,
-    /// `redis://[user:password@]host[:port][/db]`, with `shared = "redis"`.
+    /// `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS), with
+    /// `shared = "redis"`.
     pub redis_url: Option<SecretString>,
+    /// PEM CA certificates a `rediss://` server's certificate is verified against (default:
+    /// the system's roots).
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis key Tessera writes, so deployments can share one Redis.
     pub redis_key_prefix: String,
     /// How often an instance pushes its counts to the shared store and reads the totals back.
@@ -320,6 +383,7 @@ impl Default for LimitsConfig {
             login_max_delay_seconds: 300,
             shared: SharedLimits::Off,
             redis_url: None,
+            redis_ca_file: None,
             redis_key_prefix: "tessera:limits:".to_owned(),
             sync_ms: 250,
         }
@@ -341,10 +405,12 @@ impl LimitsConfig {
                     "is required with TESSERA_LIMITS__SHARED=redis",
                 ));
             }
-            (SharedLimits::Redis, Some(url)) if !url.0.starts_with("redis://") => {
+            (SharedLimits::Redis, Some(url))
+                if !(url.0.starts_with("redis://") || url.0.starts_with("rediss://")) =>
+            {
                 return Err(invalid(
                     "TESSERA_LIMITS__REDIS_URL",
-                    "must start with redis:// (TLS to Redis, rediss://, is not built in)",
+                    "must start with redis:// or rediss:// (TLS)",
                 ));
             }
             (SharedLimits::Off | SharedLimits::Database, Some(_)) => {
@@ -354,6 +420,17 @@ impl LimitsConfig {
                 ));
             }
             _ => {}
+        }
+        if self.redis_ca_file.is_some()
+            && !self
+                .redis_url
+                .as_ref()
+                .is_some_and(|u| u.0.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "TESSERA_LIMITS__REDIS_CA_FILE",
+                "is only used with a rediss:// TESSERA_LIMITS__REDIS_URL",
+            ));
         }
         // One SQLite file is one instance's database, where in-process limits already hold;
         // sharing it between processes on one machine is not what "database" is for.
@@ -643,6 +720,7 @@ impl Config {
     pub fn validated(mut self) -> Result<Self, ConfigError> {
         self.tls.validate()?;
         self.otel.validate()?;
+        self.server.validate()?;
         let scheme = if self.tls.enabled() { "https" } else { "http" };
         let issuer = match self.issuer.take() {
             Some(issuer) => issuer,
@@ -1078,7 +1156,15 @@ mod tests {
                 },
                 "TESSERA_LIMITS__REDIS_URL",
             ),
-            (pg, redis("rediss://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (pg, redis("http://r:6380"), "TESSERA_LIMITS__REDIS_URL"),
+            (
+                pg,
+                LimitsConfig {
+                    redis_ca_file: Some("ca.pem".into()),
+                    ..redis("redis://r")
+                },
+                "TESSERA_LIMITS__REDIS_CA_FILE",
+            ),
             (
                 pg,
                 LimitsConfig {
@@ -1173,6 +1259,30 @@ mod tests {
                 load_err(jail).contains("keep"),
                 "unknown audit keys are refused"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn server_settings_from_env_and_their_bounds() {
+        Jail::expect_with(|jail| {
+            let config = Config::load().expect("defaults are valid");
+            assert_eq!(config.server.header_read_timeout_ms, 10_000);
+            jail.set_env("TESSERA_SERVER__KEEP_ALIVE_TIMEOUT_MS", "500");
+            jail.set_env("TESSERA_SERVER__MAX_CONNECTIONS", "20");
+            let config = Config::load().expect("valid");
+            assert_eq!(config.server.keep_alive_timeout_ms, 500);
+            assert_eq!(config.server.max_connections, 20);
+            for (name, value) in [
+                ("TESSERA_SERVER__HEADER_READ_TIMEOUT_MS", "0"),
+                ("TESSERA_SERVER__BODY_TIMEOUT_MS", "99"),
+                ("TESSERA_SERVER__MAX_CONNECTIONS", "0"),
+            ] {
+                jail.set_env(name, value);
+                let err = load_err(jail);
+                assert!(err.contains(name), "{name}={value}: {err}");
+                jail.clear_env();
+            }
             Ok(())
         });
     }

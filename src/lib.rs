@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod oidc;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

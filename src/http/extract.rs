@@ -13,6 +13,47 @@ use crate::oauth::params::Params;
 /// Protocol request bodies are small; anything larger is refused before parsing.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Why a request body could not be read: too large (413), not sent within
+/// `TESSERA_SERVER__BODY_TIMEOUT_MS` (408, RFC 9110 §15.5.9), or cut off (400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFailure {
+    TooLarge,
+    TooSlow,
+    Broken,
+}
+
+impl BodyFailure {
+    pub fn of(e: &axum::Error) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return Self::TooLarge;
+            }
+            if c.is::<crate::server::BodyTimeout>() {
+                return Self::TooSlow;
+            }
+            cause = c.source();
+        }
+        Self::Broken
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::TooLarge => 413,
+            Self::TooSlow => 408,
+            Self::Broken => 400,
+        }
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            Self::TooLarge => format!("the body is larger than {BODY_LIMIT} bytes"),
+            Self::TooSlow => "the body was not received in time".to_owned(),
+            Self::Broken => "the body could not be read".to_owned(),
+        }
+    }
+}
+
 /// A form-encoded body (RFC 6749 §3.2) plus the `Authorization` header.
 pub struct OAuthForm {
     pub params: Params,
@@ -57,9 +98,9 @@ impl FromRequest<AppState> for OAuthForm {
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| {
-            OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
-                .with_status(413)
+        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|e| {
+            let failure = BodyFailure::of(&e);
+            OAuthError::invalid_request(failure.message()).with_status(failure.status())
         })?;
         Ok(Self {
             params: Params::parse(&body)?,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod files;
 pub mod keys;
 pub mod login_failures;
 pub mod rate_limits;
@@ -15,10 +16,11 @@ pub mod revocations;
 pub mod sessions;
 pub mod users;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
@@ -30,6 +32,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
+    #[error("cannot connect to PostgreSQL at {target}: {cause}")]
+    Unreachable { target: String, cause: String },
 }
 
 impl StoreError {
@@ -175,6 +179,56 @@ where
     })?)
 }
 
+/// How long the first connection to PostgreSQL may take before start-up gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects once before the pool does, so that an unreachable server is reported with its
+/// address and the real cause (the pool only says that it timed out), and warns when
+/// `sslmode=prefer` (the default) or `allow` ended up unencrypted.
+async fn probe_postgres(options: &PgConnectOptions) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    let target = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let unreachable = |cause: String| StoreError::Unreachable {
+        target: target.clone(),
+        cause,
+    };
+    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(options))
+        .await
+        .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    // Unix sockets never use TLS, and need not: they do not leave the machine.
+    let may_fall_back = matches!(options.get_ssl_mode(), PgSslMode::Prefer | PgSslMode::Allow);
+    if may_fall_back && options.get_socket().is_none() && !options.get_host().starts_with('/') {
+        let encrypted: Option<bool> =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_optional(&mut conn)
+                .await?;
+        if encrypted == Some(false) {
+            tracing::warn!(
+                server = %target,
+                "the connection to PostgreSQL is not encrypted (sslmode=prefer or allow fell \
+                 back to plaintext): add sslmode=verify-full (or require) to the database URL"
+            );
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// A database URL fit for messages: the password replaced.
+pub fn describe_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The database in use, chosen from the URL scheme.
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -211,11 +265,10 @@ impl Db {
                 // once however often it changed since the last one, so fewer, larger
                 // checkpoints copy and fsync less (BENCHMARKS.md, sign-in benchmarks).
                 .pragma("wal_autocheckpoint", "10000");
-            if let Some(dir) = options.get_filename().parent()
-                && !dir.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Corrupt(format!("cannot create {}: {e}", dir.display()))
+            let file = options.get_filename();
+            if file != Path::new(":memory:") && !url.contains("mode=memory") {
+                files::prepare_sqlite(file).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot create {}: {e}", file.display()))
                 })?;
             }
             // Switching a new file to WAL needs an exclusive lock that the busy timeout does not
@@ -240,6 +293,7 @@ impl Db {
             }
         } else {
             let options = PgConnectOptions::from_str(url)?;
+            probe_postgres(&options).await?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))

@@ -25,8 +25,24 @@ impl std::fmt::Debug for RedisCounters {
 impl RedisCounters {
     /// Parses the URL; the connection itself is made at the first sync and remade after a
     /// failure, so Tessera starts (and issues tokens) while Redis is down.
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
+    /// `ca`: PEM root certificates a `rediss://` server is verified against, instead of the
+    /// system's.
+    pub fn new(
+        url: &str,
+        ca: Option<Vec<u8>>,
+        prefix: &str,
+        timeout: Duration,
+    ) -> redis::RedisResult<Self> {
+        let client = match ca {
+            Some(root) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root),
+                },
+            )?,
+            None => redis::Client::open(url)?,
+        };
         // No retries inside one sync: the next sync is the retry, and meanwhile requests are
         // counted locally.
         let config = ConnectionManagerConfig::new()

@@ -55,6 +55,22 @@ impl Scratch {
         cmd
     }
 
+    /// `tessera serve` started by `sh` after `setup` (a umask, a ulimit), as [`Self::command`].
+    fn serve_after(&self, setup: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{setup} && exec \"$0\" serve"))
+            .arg(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(self.path());
+        for (name, value) in self.command(&[]).get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd
+    }
+
     fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = self.command(args);
         cmd.envs(env.iter().copied());
@@ -264,8 +280,16 @@ async fn migrate_with_no_configuration_uses_a_data_folder() {
 async fn management_commands_never_create_a_master_key() {
     let s = Scratch::new();
     let out = s.run(&["clients", "list"]);
+    assert_fails_mentioning(&out, "no database at");
+    assert!(!s.key_file().exists(), "no master.key may be created");
+    // A database without its key file: still no key is made.
+    let out = s.run(&["migrate"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(s.key_file()).expect("remove key");
+    let out = s.run(&["clients", "list"]);
     assert_fails_mentioning(&out, "TESSERA_MASTER_KEY");
     assert!(!s.key_file().exists(), "no master.key may be created");
+    std::fs::remove_file(s.db_file()).expect("remove database");
 
     // Once migrate made the key, the same command works.
     assert!(s.run(&["migrate"]).status.success());
@@ -934,4 +958,183 @@ async fn tables_escape_control_and_direction_characters() {
         assert!(raw.is_empty(), "{args:?} printed {raw:?}: {text}");
         assert!(text.contains("\\u{1b}"), "{args:?}: {text}");
     }
+}
+
+/// At TESSERA_SERVER__MAX_CONNECTIONS open connections, the server says so in its log and
+/// accepts no more until one closes, so that a flood cannot use up its file descriptors.
+#[tokio::test]
+async fn the_connection_cap_holds_new_connections_and_says_so() {
+    let s = Scratch::new();
+    let mut cmd = s.command(&["serve"]);
+    cmd.env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_SERVER__MAX_CONNECTIONS", "3")
+        .env("TESSERA_SERVER__HEADER_READ_TIMEOUT_MS", "600000");
+    let mut server = Server::start(cmd);
+    let port = server.wait_for("listen hint", listen_port);
+    let addr = format!("127.0.0.1:{port}");
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    server.wait_for("connection limit line", |line| {
+        line.contains("connection limit reached").then_some(())
+    });
+    let waiting = tokio::spawn(async move {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/healthz"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a fourth connection was served");
+    open.pop();
+    let status = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("served once a connection closed")
+        .expect("no panic")
+        .expect("GET /healthz");
+    assert_eq!(status, 200);
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Even under a permissive umask, the data folder is 0700 and the database, its WAL and
+/// shared-memory files and the master key are 0600.
+#[tokio::test]
+async fn the_database_its_wal_and_the_master_key_are_private() {
+    let s = Scratch::new();
+    let mut cmd = s.serve_after("umask 000");
+    cmd.env("TESSERA_BIND", "127.0.0.1:0");
+    let mut server = Server::start(cmd);
+    server.wait_for("listen hint", listen_port);
+    let db = s.db_file();
+    assert_eq!(mode(db.parent().expect("folder")), 0o700, "data folder");
+    for file in [
+        db.clone(),
+        PathBuf::from(format!("{}-wal", db.display())),
+        PathBuf::from(format!("{}-shm", db.display())),
+        s.key_file(),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+/// One SQLite file is one server: a second `serve` on it stops at once with a message naming
+/// the lock, and starts once the first has stopped.
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let s = Scratch::new();
+    let start = || {
+        let mut cmd = s.command(&["serve"]);
+        cmd.env("TESSERA_BIND", "127.0.0.1:0");
+        Server::start(cmd)
+    };
+    let mut first = start();
+    first.wait_for("listen hint", listen_port);
+    let mut second = s.command(&["serve"]);
+    second.env("TESSERA_BIND", "127.0.0.1:0");
+    let out = second.output().expect("run tessera");
+    assert_fails_mentioning(&out, "another Tessera server is already running");
+    assert_fails_mentioning(&out, "tessera.db.lock");
+    // However it ends (this may come before its signal handler is set up), the lock goes.
+    first.terminate();
+    let mut again = start();
+    again.wait_for("listen hint", listen_port);
+}
+
+/// Management commands say which database they use and never create one: run from another
+/// directory with the default relative URL, they stop instead of working on a new empty file.
+#[tokio::test]
+async fn management_commands_name_their_database_and_never_create_one() {
+    let s = Scratch::new();
+    assert!(s.run(&["migrate"]).status.success());
+    let out = s.run(&["clients", "list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let shown = format!("database: {}", s.db_file().display());
+    assert!(stderr(&out).contains(&shown), "{}", describe(&out));
+
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let mut cmd = s.command(&["users", "list"]);
+    cmd.current_dir(elsewhere.path())
+        .env_remove("TESSERA_DATABASE_URL");
+    let out = cmd.output().expect("run tessera");
+    let expected = elsewhere.path().join("data").join("tessera.db");
+    assert_fails_mentioning(&out, &format!("no database at {}", expected.display()));
+    assert_fails_mentioning(&out, "TESSERA_DATABASE_URL");
+    assert!(
+        !elsewhere.path().join("data").exists(),
+        "nothing was created"
+    );
+}
+
+/// An unreachable PostgreSQL is named with its address and the cause, not "pool timed out".
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_with_the_cause() {
+    let s = Scratch::new();
+    let out = s.run_with(
+        &["clients", "list"],
+        &[
+            (
+                "TESSERA_DATABASE_URL",
+                "postgres://tessera:secret@127.0.0.1:1/x",
+            ),
+            ("TESSERA_MASTER_KEY", &crate::helpers::shared_master_key()),
+        ],
+    );
+    assert_fails_mentioning(&out, "cannot connect to PostgreSQL at 127.0.0.1:1");
+    assert_fails_mentioning(&out, "refused");
+    assert_fails_mentioning(&out, "database: postgres://tessera:***@127.0.0.1:1/x");
+    assert!(!stderr(&out).contains("secret"), "{}", describe(&out));
+}
+
+/// `sslmode=allow` (or `prefer` against a server without TLS) may end up unencrypted: that is
+/// a warning. `prefer` against a server with TLS (scripts/test's) is encrypted and quiet.
+#[tokio::test]
+async fn a_postgres_connection_that_fell_back_to_plaintext_is_a_warning() {
+    let fresh = crate::helpers::fresh_postgres_db(&crate::helpers::postgres_base_url()).await;
+    let s = Scratch::new();
+    let key = crate::helpers::shared_master_key();
+    for (mode, warned) in [("allow", true), ("prefer", false)] {
+        let url = format!("{}&sslmode={mode}", fresh.url);
+        let out = s.run_with(
+            &["migrate"],
+            &[("TESSERA_DATABASE_URL", &url), ("TESSERA_MASTER_KEY", &key)],
+        );
+        assert!(out.status.success(), "{}", describe(&out));
+        assert_eq!(
+            stderr(&out).contains("the connection to PostgreSQL is not encrypted"),
+            warned,
+            "sslmode={mode}: {}",
+            describe(&out)
+        );
+    }
+}
+
+/// A connection cap the open-files limit cannot hold is a warning at start (the soft limit is
+/// raised up to the hard one first, so only a low hard limit gets here).
+#[tokio::test]
+async fn a_connection_cap_above_the_open_files_limit_is_a_warning() {
+    let s = Scratch::new();
+    let mut cmd = s.serve_after("ulimit -n 300");
+    cmd.env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_SERVER__MAX_CONNECTIONS", "1000");
+    let mut server = Server::start(cmd);
+    server.wait_for("open-files warning", |line| {
+        (line.contains("TESSERA_SERVER__MAX_CONNECTIONS is above")
+            && line.contains("open_files_limit=300"))
+        .then_some(())
+    });
 }

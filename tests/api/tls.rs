@@ -379,3 +379,222 @@ async fn graceful_shutdown_over_tls() {
     assert!(stopped.is_ok(), "{stopped:?}");
     assert!(metadata(&http, &base).await.is_err());
 }
+
+/// Over TLS too: a connection that never completes its handshake, and one that completes it
+/// and then stops inside a request head, are closed after the header-read timeout.
+#[tokio::test]
+async fn slow_tls_clients_are_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ca = Ca::new("server CA");
+    let files = Files::new(&ca.server());
+    let mut app = spawn_app_tls(|c| {
+        files.configure(c);
+        c.server.header_read_timeout_ms = 500;
+    })
+    .await;
+    app.http = client(&[&ca], None);
+    let addr = app.base.trim_start_matches("https://").to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(ca.cert.der().clone())
+        .expect("CA into the root store");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    let mut half = connector.connect(name, tcp).await.expect("handshake");
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("write");
+
+    let r = metadata(&app.http, &app.base)
+        .await
+        .expect("served meanwhile");
+    assert_eq!(r.status(), 200);
+    let patience = Duration::from_secs(15);
+    let mut buf = [0u8; 1024];
+    for stream in &mut silent {
+        let read = tokio::time::timeout(patience, stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "a silent connection is still open: {read:?}"
+        );
+    }
+    let read = tokio::time::timeout(patience, half.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "a half-sent request over TLS is still open: {read:?}"
+    );
+}
+
+/// `sslmode=require` encrypts the connection to PostgreSQL (scripts/test's server has
+/// `ssl=on` with Debian's snakeoil certificate), and `verify-full` checks the server against
+/// the CA given as `sslrootcert`.
+#[tokio::test]
+async fn postgres_connections_use_tls_when_the_url_asks() {
+    let base = crate::helpers::postgres_base_url();
+    let base = base.split('?').next().expect("url").to_owned();
+    let encrypted = |db: &tessera::store::Db| {
+        let db = db.clone();
+        async move {
+            let tessera::store::Db::Postgres(pool) = &db else {
+                panic!("PostgreSQL")
+            };
+            sqlx::query_scalar::<_, bool>(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            )
+            .fetch_one(pool)
+            .await
+            .expect("pg_stat_ssl")
+        }
+    };
+    let db = tessera::store::Db::connect(&format!("{base}?sslmode=require"), 1)
+        .await
+        .expect("sslmode=require connects");
+    assert!(encrypted(&db).await, "sslmode=require is encrypted");
+    db.close().await;
+
+    let snakeoil = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    let local = base.replacen("@127.0.0.1:", "@localhost:", 1);
+    let db = tessera::store::Db::connect(
+        &format!("{local}?sslmode=verify-full&sslrootcert={snakeoil}"),
+        1,
+    )
+    .await
+    .expect("verify-full against the server's CA connects");
+    assert!(encrypted(&db).await);
+    db.close().await;
+
+    // A CA that did not sign the server's certificate: no connection, and the error says why.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(&other, Ca::new("not the database's CA").pem()).expect("write");
+    let err = tessera::store::Db::connect(
+        &format!(
+            "{local}?sslmode=verify-full&sslrootcert={}",
+            other.display()
+        ),
+        1,
+    )
+    .await
+    .expect_err("an unknown server certificate is refused");
+    assert!(err.to_string().contains("localhost:5432"), "{err}");
+}
+
+/// A Redis server speaking only TLS, on a free port, stopped on drop.
+struct TlsRedis {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsRedis {
+    fn start(ca: &Ca) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let leaf = ca.server();
+        std::fs::write(dir.path().join("cert.pem"), &leaf.cert).expect("write");
+        std::fs::write(dir.path().join("key.pem"), &leaf.key).expect("write");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .current_dir(dir.path())
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(["--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem"])
+            .args([
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Shared rate limits reach Redis over TLS (`rediss://`), verified against
+/// `TESSERA_LIMITS__REDIS_CA_FILE`; without that CA the server is not trusted.
+#[tokio::test]
+async fn shared_limits_reach_redis_over_tls() {
+    let ca = Ca::new("redis CA");
+    let redis = TlsRedis::start(&ca);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("redis-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write");
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let configure = |c: &mut Config, ca: Option<PathBuf>| {
+        c.limits.shared = tessera::config::SharedLimits::Redis;
+        c.limits.redis_url = Some(tessera::config::SecretString(url.clone()));
+        c.limits.redis_ca_file = ca;
+        c.limits.token_per_client_per_second = 100;
+    };
+    let app = crate::helpers::spawn_app_with(|c| configure(c, Some(ca_file.clone()))).await;
+    app.resource("https://api.example.com", SigningAlg::ES256)
+        .await;
+    let reg = app.client(&["https://api.example.com"]).await;
+    let secret = reg.secret.expect("secret");
+    assert_eq!(app.token(&reg.client.client_id.0, &secret, "").await.0, 200);
+    app.core
+        .limits
+        .sync()
+        .await
+        .expect("counts exchanged with Redis over TLS");
+
+    let untrusting = crate::helpers::spawn_app_with(|c| configure(c, None)).await;
+    untrusting
+        .resource("https://api.example.com", SigningAlg::ES256)
+        .await;
+    let reg = untrusting.client(&["https://api.example.com"]).await;
+    let secret = reg.secret.expect("secret");
+    assert_eq!(
+        untrusting
+            .token(&reg.client.client_id.0, &secret, "")
+            .await
+            .0,
+        200
+    );
+    assert!(
+        untrusting.core.limits.sync().await.is_err(),
+        "a server certificate from an unknown CA is refused"
+    );
+}

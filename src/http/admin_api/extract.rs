@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use crate::http::extract::BODY_LIMIT;
+use crate::http::extract::{BODY_LIMIT, BodyFailure};
 
 /// A JSON request body. An empty body reads as `{}`, so optional bodies need no special case
 /// and a missing required field is reported by name.
@@ -26,11 +26,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| {
-            ApiError::bad_request(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {BODY_LIMIT} bytes"),
-            )
+        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|e| {
+            let failure = BodyFailure::of(&e);
+            let status = StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            ApiError::bad_request(status, failure.message())
         })?;
         if body.is_empty() {
             return parse_json(b"{}").map(ApiJson);

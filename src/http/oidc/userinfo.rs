@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
-use crate::http::extract::BODY_LIMIT;
+use crate::http::extract::{BODY_LIMIT, BodyFailure};
 use crate::http::log::tag_client;
 use crate::http::oauth::error::no_store;
 use crate::oauth::OAuthError;
@@ -61,9 +61,10 @@ pub async fn userinfo(State(state): State<AppState>, req: Request) -> Result<Res
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let body = to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| OAuthError::invalid_request("the body is too large").with_status(413))?;
+        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|e| {
+            let failure = BodyFailure::of(&e);
+            OAuthError::invalid_request(failure.message()).with_status(failure.status())
+        })?;
         if is_form {
             Params::parse(&body)?.get("access_token").map(str::to_owned)
         } else {

@@ -89,7 +89,18 @@ pub async fn request_parameters(
     if req.method() == axum::http::Method::POST {
         axum::body::to_bytes(req.into_body(), crate::http::extract::BODY_LIMIT)
             .await
-            .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large."))
+            .map_err(|e| match crate::http::extract::BodyFailure::of(&e) {
+                crate::http::extract::BodyFailure::TooLarge => {
+                    error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.")
+                }
+                crate::http::extract::BodyFailure::TooSlow => error_page(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request took too long to arrive. Please try again.",
+                ),
+                crate::http::extract::BodyFailure::Broken => {
+                    error_page(StatusCode::BAD_REQUEST, "The request could not be read.")
+                }
+            })
     } else {
         let query = req.uri().query().unwrap_or_default();
         Ok(axum::body::Bytes::copy_from_slice(query.as_bytes()))

@@ -103,7 +103,19 @@ impl Limits {
                         AppError::Startup("TESSERA_LIMITS__REDIS_URL is not set".into())
                     })?;
                 let timeout = shared::store_timeout(config.sync_ms);
-                let counters = RedisCounters::new(url, &config.redis_key_prefix, timeout)
+                let ca = config
+                    .redis_ca_file
+                    .as_ref()
+                    .map(|path| {
+                        std::fs::read(path).map_err(|e| {
+                            AppError::Startup(format!(
+                                "TESSERA_LIMITS__REDIS_CA_FILE: cannot read {}: {e}",
+                                path.display()
+                            ))
+                        })
+                    })
+                    .transpose()?;
+                let counters = RedisCounters::new(url, ca, &config.redis_key_prefix, timeout)
                     .map_err(|e| AppError::Startup(format!("TESSERA_LIMITS__REDIS_URL: {e}")))?;
                 shared::Store::Redis(counters)
             }
