@@ -72,6 +72,29 @@ fn console_path(next: Option<&str>) -> Option<&str> {
 /// A sign-in attempt for the audit log: the username as typed in its canonical form (as
 /// accounts match it, capped in length), the client IP and, once the authorize request is
 /// known, its client. Never the password.
+/// A refused sign-in: counted under `metric` and audited as `login.failed` with `reason`.
+fn record_failure(
+    state: &AppState,
+    metric: &str,
+    reason: &str,
+    username: &str,
+    ip: &str,
+    client_id: Option<&str>,
+) {
+    state.metrics.login(metric);
+    state.audit.record(
+        attempt(
+            state,
+            kind::LOGIN_FAILED,
+            Outcome::Failure,
+            username,
+            ip,
+            client_id,
+        )
+        .detail(serde_json::json!({ "reason": reason })),
+    );
+}
+
 fn attempt(
     state: &AppState,
     kind: &str,
@@ -217,18 +240,7 @@ async fn sign_in(
     let reserved = match state.begin_login(username, ip).await {
         Ok(LoginGate::Open(reserved)) => reserved,
         Ok(LoginGate::Delayed(wait)) => {
-            state.metrics.login("delayed");
-            state.audit.record(
-                attempt(
-                    state,
-                    kind::LOGIN_FAILED,
-                    Outcome::Failure,
-                    username,
-                    ip,
-                    client_id,
-                )
-                .detail(serde_json::json!({"reason": "delayed"})),
-            );
+            record_failure(state, "delayed", "delayed", username, ip, client_id);
             return too_many(
                 u64::try_from(wait).unwrap_or(1),
                 &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
@@ -242,18 +254,7 @@ async fn sign_in(
     };
     let Some(user) = user else {
         tracing::info!(client_id, "login failed");
-        state.metrics.login("failure");
-        state.audit.record(
-            attempt(
-                state,
-                kind::LOGIN_FAILED,
-                Outcome::Failure,
-                username,
-                ip,
-                client_id,
-            )
-            .detail(serde_json::json!({"reason": "bad_credentials"})),
-        );
+        record_failure(state, "failure", "bad_credentials", username, ip, client_id);
         state.login_failed(reserved);
         let csrf = match csrf_token(session).await {
             Ok(t) => t,
