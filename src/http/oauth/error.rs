@@ -19,14 +19,34 @@ struct Body<'a> {
 
 /// RFC 6749 §5.2 and RFC 6750 §3.1: `invalid_client` is always 401 with a Basic challenge,
 /// `invalid_token` 401 with a Bearer challenge, `insufficient_scope` 403; server errors 500,
-/// `temporarily_unavailable` 503; everything else 400.
+/// `temporarily_unavailable` 503; everything else 400. The authorization endpoint's codes
+/// (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6) travel in a redirect, where the status is the
+/// redirect's; sent as JSON they are 400.
 pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
     match code {
-        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
-        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
+        InvalidClient | InvalidToken => StatusCode::UNAUTHORIZED,
+        InsufficientScope => StatusCode::FORBIDDEN,
+        ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        InvalidRequest
+        | InvalidGrant
+        | UnauthorizedClient
+        | UnsupportedGrantType
+        | UnsupportedTokenType
+        | InvalidScope
+        | InvalidTarget
+        | AccessDenied
+        | UnsupportedResponseType
+        | InteractionRequired
+        | LoginRequired
+        | AccountSelectionRequired
+        | ConsentRequired
+        | InvalidRequestUri
+        | InvalidRequestObject
+        | RequestNotSupported
+        | RequestUriNotSupported
+        | RegistrationNotSupported => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -97,26 +117,91 @@ pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
 mod tests {
     use super::*;
 
+    /// The whole table: every code's wire string, status and challenge, as rendered.
     #[test]
-    fn status_table() {
+    fn error_table() {
         use ErrorCode::*;
+        const BASIC: &str = "Basic realm=\"tessera\"";
         let cases = [
-            (InvalidRequest, 400),
-            (InvalidClient, 401),
-            (InvalidGrant, 400),
-            (UnauthorizedClient, 400),
-            (UnsupportedGrantType, 400),
-            (UnsupportedTokenType, 400),
-            (InvalidScope, 400),
-            (InvalidTarget, 400),
-            (InvalidToken, 401),
-            (InsufficientScope, 403),
-            (ServerError, 500),
-            (TemporarilyUnavailable, 503),
+            (InvalidRequest, "invalid_request", 400, None),
+            (InvalidClient, "invalid_client", 401, Some(BASIC)),
+            (InvalidGrant, "invalid_grant", 400, None),
+            (UnauthorizedClient, "unauthorized_client", 400, None),
+            (UnsupportedGrantType, "unsupported_grant_type", 400, None),
+            (UnsupportedTokenType, "unsupported_token_type", 400, None),
+            (InvalidScope, "invalid_scope", 400, None),
+            (InvalidTarget, "invalid_target", 400, None),
+            (
+                InvalidToken,
+                "invalid_token",
+                401,
+                Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
+            ),
+            (
+                InsufficientScope,
+                "insufficient_scope",
+                403,
+                Some("Bearer realm=\"tessera\", error=\"insufficient_scope\""),
+            ),
+            (AccessDenied, "access_denied", 400, None),
+            (
+                UnsupportedResponseType,
+                "unsupported_response_type",
+                400,
+                None,
+            ),
+            (ServerError, "server_error", 500, None),
+            (TemporarilyUnavailable, "temporarily_unavailable", 503, None),
+            (InteractionRequired, "interaction_required", 400, None),
+            (LoginRequired, "login_required", 400, None),
+            (
+                AccountSelectionRequired,
+                "account_selection_required",
+                400,
+                None,
+            ),
+            (ConsentRequired, "consent_required", 400, None),
+            (InvalidRequestUri, "invalid_request_uri", 400, None),
+            (InvalidRequestObject, "invalid_request_object", 400, None),
+            (RequestNotSupported, "request_not_supported", 400, None),
+            (
+                RequestUriNotSupported,
+                "request_uri_not_supported",
+                400,
+                None,
+            ),
+            (
+                RegistrationNotSupported,
+                "registration_not_supported",
+                400,
+                None,
+            ),
         ];
-        for (code, status) in cases {
+        assert_eq!(
+            cases.len(),
+            ErrorCode::ALL.len(),
+            "every code is in the table"
+        );
+        for (code, wire, status, challenge) in cases {
+            assert!(ErrorCode::ALL.contains(&code), "{code:?}");
+            assert_eq!(code.as_str(), wire);
             assert_eq!(status_of(code).as_u16(), status, "{code:?}");
+            let r = OAuthError::new(code, "x").into_response();
+            assert_eq!(r.status().as_u16(), status, "{code:?}");
+            assert_eq!(
+                r.headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .map(|v| v.to_str().expect("ascii")),
+                challenge,
+                "{code:?}"
+            );
+            assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store", "{code:?}");
+            assert_eq!(r.headers()[header::PRAGMA], "no-cache", "{code:?}");
         }
+        let mut wires: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        wires.sort_unstable();
+        wires.dedup();
+        assert_eq!(wires.len(), ErrorCode::ALL.len(), "wire strings are unique");
     }
 
     #[test]
