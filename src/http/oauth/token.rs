@@ -8,8 +8,8 @@ use super::error::no_store;
 use super::{answer, authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::model::{ClientId, GrantType};
-use crate::oauth::{ErrorCode, OAuthError, grants};
+use crate::model::ClientId;
+use crate::oauth::{OAuthError, grants};
 use crate::service::limits::Limit;
 
 pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Response {
@@ -27,26 +27,10 @@ async fn issue(
     let grant_type = form.params.require("grant_type")?;
     let client = authenticate(state, form, "token", caller).await?;
     limit(state, Limit::TokenPerClient, &client.client_id.0)?;
-    let (grant, response) = match grant_type {
-        "client_credentials" => (
-            GrantType::ClientCredentials,
-            grants::client_credentials::grant(state, &client, &form.params).await?,
-        ),
-        "authorization_code" => (
-            GrantType::AuthorizationCode,
-            grants::authorization_code::grant(state, &client, &form.params, &form.ip).await?,
-        ),
-        "refresh_token" => (
-            GrantType::RefreshToken,
-            grants::refresh_token::grant(state, &client, &form.params, &form.ip).await?,
-        ),
-        _ => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "supported grant types: authorization_code, client_credentials, refresh_token",
-            ));
-        }
-    };
+    // Parsed after authentication: a caller that fails it gets `invalid_client` whatever grant
+    // it named.
+    let grant = grants::grant_type(grant_type)?;
+    let response = grants::issue(state, &client, grant, &form.params, &form.ip).await?;
     state
         .metrics
         .token_issued(grant.as_str(), &client.client_id.0);
