@@ -128,6 +128,8 @@ pub struct OAuthError {
     pub cause: Option<String>,
     /// Seconds for `Retry-After` on a 429.
     pub retry_after: Option<u64>,
+    /// The scope an `insufficient_scope` refusal names in its challenge (RFC 6750 §3).
+    pub scope: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -138,6 +140,7 @@ impl OAuthError {
             status: None,
             cause: None,
             retry_after: None,
+            scope: None,
         }
     }
 
@@ -159,6 +162,18 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidClient, "client authentication failed")
     }
 
+    /// RFC 6750 §3.1: the token is good but does not grant `scope`, which the request needs
+    /// (403, and the challenge names the scope).
+    pub fn insufficient_scope(
+        description: impl Into<Cow<'static, str>>,
+        scope: &'static str,
+    ) -> Self {
+        Self {
+            scope: Some(scope),
+            ..Self::new(ErrorCode::InsufficientScope, description)
+        }
+    }
+
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
@@ -171,6 +186,7 @@ impl OAuthError {
             status: None,
             cause: Some(cause.to_string()),
             retry_after: None,
+            scope: None,
         }
     }
 }

@@ -50,6 +50,41 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// RFC 6750 §3: the one `WWW-Authenticate` challenge of every endpoint that takes a bearer
+/// token. A request without credentials gets the bare `Bearer realm="tessera"` (§3.1: no error
+/// code then); a refused token adds its `error`, and `insufficient_scope` the `scope` the
+/// request needs when one scope would do.
+pub fn bearer_challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValue {
+    const BARE: &str = "Bearer realm=\"tessera\"";
+    let mut value = String::from(BARE);
+    if let Some(code) = error {
+        value.push_str(", error=\"");
+        value.push_str(code.as_str());
+        value.push('"');
+    }
+    // RFC 6750 §3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated, so the
+    // value needs no escaping; one with any other byte is left out rather than sent broken.
+    let scope_char = |b: u8| b == b' ' || matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E);
+    if let Some(scope) = scope.filter(|s| s.bytes().all(scope_char)) {
+        value.push_str(", scope=\"");
+        value.push_str(scope);
+        value.push('"');
+    }
+    // Only visible ASCII went in, which a header value always accepts.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(BARE))
+}
+
+/// RFC 6750 §3.1: a request to a resource endpoint without credentials: 401 with the bare
+/// challenge, no body, not cached.
+pub fn no_credentials() -> Response {
+    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, bearer_challenge(None, None));
+    no_store(&mut response);
+    response
+}
+
 /// RFC 6749 §5.1: token responses and errors must not be cached.
 pub fn no_store(response: &mut Response) {
     let h = response.headers_mut();
@@ -70,17 +105,14 @@ impl IntoResponse for OAuthError {
         let mut response = (status, Json(body)).into_response();
         no_store(&mut response);
         let challenge = match self.code {
-            ErrorCode::InvalidClient => Some("Basic realm=\"tessera\""),
-            ErrorCode::InvalidToken => Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
-            ErrorCode::InsufficientScope => {
-                Some("Bearer realm=\"tessera\", error=\"insufficient_scope\"")
+            ErrorCode::InvalidClient => Some(HeaderValue::from_static("Basic realm=\"tessera\"")),
+            ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
+                Some(bearer_challenge(Some(self.code), self.scope))
             }
             _ => None,
         };
         if let Some(c) = challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
         if let Some(seconds) = self.retry_after {
             response
@@ -202,6 +234,31 @@ mod tests {
         wires.sort_unstable();
         wires.dedup();
         assert_eq!(wires.len(), ErrorCode::ALL.len(), "wire strings are unique");
+    }
+
+    /// RFC 6750 §3 and §3.1: the bare challenge without credentials, the error for a refused
+    /// token, and the scope an `insufficient_scope` needs.
+    #[test]
+    fn bearer_challenges() {
+        assert_eq!(bearer_challenge(None, None), "Bearer realm=\"tessera\"");
+        let r = no_credentials();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"tessera\""
+        );
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        let r = OAuthError::insufficient_scope("x", "tessera:admin").into_response();
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"tessera:admin\""
+        );
+        assert_eq!(
+            bearer_challenge(Some(ErrorCode::InsufficientScope), Some("a\"b")),
+            "Bearer realm=\"tessera\", error=\"insufficient_scope\"",
+            "a scope that would need escaping is left out"
+        );
     }
 
     #[test]
