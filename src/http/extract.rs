@@ -2,11 +2,14 @@
 //! plain-text ones.
 
 use axum::body::to_bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::client_ip::ClientIp;
+use super::oauth::error::no_credentials;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 
@@ -111,12 +114,117 @@ impl FromRequest<AppState> for OAuthForm {
     }
 }
 
+/// RFC 6750 §2.1: the bearer token of a request, from `Authorization: Bearer <token>` (the
+/// scheme is case-insensitive). As `BearerToken` a request without one is refused with the bare
+/// challenge; as `Option<BearerToken>` only a header of another scheme is, so the endpoint may
+/// look for the token elsewhere (RFC 6750 §2.2).
+pub struct BearerToken(pub String);
+
+/// A bearer secret: never printed.
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken([redacted])")
+    }
+}
+
+/// Why a request has no usable bearer token.
+#[derive(Debug)]
+pub enum BearerRejection {
+    /// RFC 6750 §3.1: no credentials (no `Authorization` header, another scheme, an empty
+    /// token): 401 with the bare challenge and no error code.
+    Missing,
+    /// A token in the URL or an unreadable header: 400 `invalid_request`.
+    Malformed(OAuthError),
+}
+
+impl IntoResponse for BearerRejection {
+    fn into_response(self) -> Response {
+        match self {
+            BearerRejection::Missing => no_credentials(),
+            BearerRejection::Malformed(error) => error.into_response(),
+        }
+    }
+}
+
+impl BearerToken {
+    /// The token of the `Authorization` header: `Ok(None)` without the header.
+    fn from_parts(parts: &Parts) -> Result<Option<Self>, BearerRejection> {
+        // RFC 6750 §2.3 would allow the query, but RFC 9700 §2.5 says tokens must not travel
+        // in URLs.
+        if let Some(q) = parts.uri.query()
+            && Params::parse(q.as_bytes()).is_ok_and(|p| p.get("access_token").is_some())
+        {
+            return Err(BearerRejection::Malformed(OAuthError::invalid_request(
+                "access tokens are not accepted in the URL query",
+            )));
+        }
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let value = value.to_str().map_err(|_| {
+            BearerRejection::Malformed(OAuthError::invalid_request(
+                "malformed Authorization header",
+            ))
+        })?;
+        match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Ok(Some(Self(token.trim().to_owned())))
+            }
+            _ => Err(BearerRejection::Missing),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = BearerRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, BearerRejection> {
+        Self::from_parts(parts)?.ok_or(BearerRejection::Missing)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for BearerToken {
+    type Rejection = BearerRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, BearerRejection> {
+        Self::from_parts(parts)
+    }
+}
+
+/// RFC 6750 §2.2: the `access_token` of a form-encoded POST body; other requests carry none.
+pub struct FormBodyToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequest<S> for FormBodyToken {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, OAuthError> {
+        if req.method() != Method::POST {
+            return Ok(Self(None));
+        }
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let body = to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|e| {
+            let failure = BodyFailure::of(&e);
+            OAuthError::invalid_request(failure.message()).with_status(failure.status())
+        })?;
+        if !is_form {
+            return Ok(Self(None));
+        }
+        let token = Params::parse(&body)?.get("access_token").map(str::to_owned);
+        Ok(Self(token))
+    }
+}
+
 /// A NUL byte (`%00`) in the path or the query is never part of a valid request, and
 /// PostgreSQL refuses it in text: such a request is answered 400 before any handler runs, as
 /// the admin API's JSON error, a readable page on browser routes, or an RFC 6749 §5.2
 /// `invalid_request` elsewhere.
-pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::response::IntoResponse;
+pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
     let uri = req.uri();
     if !uri
         .path_and_query()
@@ -136,5 +244,55 @@ pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::res
         super::ui::error_page(status, WHY)
     } else {
         OAuthError::invalid_request(WHY).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, authorization: Option<&str>) -> Parts {
+        let mut request = axum::http::Request::builder().uri(uri);
+        if let Some(a) = authorization {
+            request = request.header(header::AUTHORIZATION, a);
+        }
+        request.body(()).expect("request").into_parts().0
+    }
+
+    fn token(uri: &str, authorization: Option<&str>) -> Result<Option<String>, BearerRejection> {
+        BearerToken::from_parts(&parts(uri, authorization)).map(|t| t.map(|BearerToken(t)| t))
+    }
+
+    /// RFC 6750 §2.1: the scheme is case-insensitive; another scheme or an empty token is a
+    /// request without credentials (§3.1); RFC 9700 §2.5: never from the query.
+    #[test]
+    fn bearer_tokens_come_from_the_authorization_header_only() {
+        assert_eq!(
+            token("/x", Some("Bearer abc")).ok(),
+            Some(Some("abc".into()))
+        );
+        assert_eq!(
+            token("/x", Some("bearer  abc ")).ok(),
+            Some(Some("abc".into()))
+        );
+        assert_eq!(token("/x", None).ok(), Some(None));
+        for other in ["Basic abc", "Bearer", "Bearer  ", "abc"] {
+            assert!(
+                matches!(token("/x", Some(other)), Err(BearerRejection::Missing)),
+                "{other}"
+            );
+        }
+        assert!(matches!(
+            token("/x?access_token=abc", None),
+            Err(BearerRejection::Malformed(_))
+        ));
+        assert!(matches!(
+            token("/x?access_token=abc", Some("Bearer abc")),
+            Err(BearerRejection::Malformed(_))
+        ));
+        assert_eq!(
+            token("/x?other=1", Some("Bearer abc")).ok(),
+            Some(Some("abc".into()))
+        );
     }
 }

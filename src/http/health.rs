@@ -3,6 +3,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use super::AppState;
+use super::extract::{BearerRejection, BearerToken};
+use super::oauth::error::no_credentials;
 
 /// Liveness: the process answers.
 pub async fn healthz() -> impl IntoResponse {
@@ -20,27 +22,21 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text exposition, for callers presenting `metrics.token` as a bearer token (404
-/// when no token is configured: metrics are off, not public).
+/// Prometheus text exposition, for callers presenting `metrics.token` as a bearer token
+/// (RFC 6750 §2.1; 404 when no token is configured: metrics are off, not public). It is a
+/// configured secret, not an access token: anything but that exact token gets the bare
+/// challenge (RFC 6750 §3.1).
 pub async fn metrics(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
+    presented: Result<BearerToken, BearerRejection>,
 ) -> axum::response::Response {
     use axum::http::header;
     let Some(expected) = &state.config.metrics.token else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let presented = presented.map(|BearerToken(t)| t).unwrap_or_default();
     if !crate::crypto::constant_time_eq(presented.as_bytes(), expected.0.as_bytes()) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer realm=\"tessera\"")],
-        )
-            .into_response();
+        return no_credentials();
     }
     let (size, idle) = state.db.pool_stats();
     let caches = [

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::access_token::{Reason, Refused, verify_access_token};
+use super::access_token::{ExpectedAudience, Reason, Refused, verify_access_token};
 use super::tokens::Audience;
 use crate::model::Client;
 use crate::oauth::OAuthError;
@@ -47,13 +47,14 @@ impl Introspection {
 
 /// RFC 7662 §2.2 and §4: answers `active: true` only for an access token that is still good
 /// (`verify_access_token`), asked by the client it was issued to or by the resource server it is
-/// for, or for a live refresh token asked by its client. Everyone else learns nothing, not even that the token exists.
+/// for, or for a live refresh token asked by its client. Everyone else learns nothing, not even
+/// that the token exists.
 pub async fn introspect(
     core: &Core,
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let claims = match verify_access_token(core, token).await {
+    let claims = match verify_access_token(core, token, ExpectedAudience::Any).await {
         Ok(verified) => verified.claims,
         Err(Refused::Internal(e)) => return Err(e),
         // Not one of our access tokens: perhaps a refresh token (RFC 7662 §2.1: the hint is only

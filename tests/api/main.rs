@@ -31,5 +31,6 @@ mod rewrap;
 mod sessions;
 mod signin;
 mod tls;
+mod token_check;
 mod tokens;
 mod users;

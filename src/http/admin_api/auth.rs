@@ -4,17 +4,19 @@
 //! transaction.
 
 use axum::extract::{FromRequestParts, OriginalUri, Request, State};
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, Refusal};
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::http::extract::BearerToken;
 use crate::model::{Actor, AuditEvent, Outcome};
-use crate::oauth::access_token::{Refused, verify_access_token};
-use crate::oauth::params::Params;
+use crate::oauth::access_token::{
+    ExpectedAudience, Reason, Refused, Verified, verify_access_token,
+};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::service::Core;
 use crate::service::admin::ADMIN_SCOPE;
@@ -71,40 +73,37 @@ fn invalid_token(description: &'static str, client_id: &str) -> Denied {
     }
 }
 
-/// RFC 6750 §3.1 and RFC 9068 §4: the token must be still good (`verify_access_token`: our
-/// signature and issuer, unexpired, not revoked, its client registered and enabled), issued for
-/// the admin API (`aud`), to a client for itself (the client credentials grant: `sub` is the
-/// client), and that client marked `admin_api`; otherwise `invalid_token` (401). A valid admin-API token without
-/// `tessera:admin` is `insufficient_scope` (403). Returns the calling client's id.
+/// RFC 6750 §3.1 and RFC 9068 §4: the token must be still good and issued for the admin API
+/// (`verify_access_token`: our signature and issuer, unexpired, not revoked, its client
+/// registered and enabled, `aud` the admin API), to a client for itself (the client credentials
+/// grant: `sub` is the client), and that client marked `admin_api`; otherwise `invalid_token`
+/// (401). A valid admin-API token without `tessera:admin` is `insufficient_scope` (403).
+/// Returns the calling client's id.
 pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
-    let claims = match verify_access_token(core, token).await {
-        Ok(verified) => verified.claims,
+    let admin_api = core.admin_api_identifier();
+    let verified = verify_access_token(core, token, ExpectedAudience::Includes(&admin_api)).await;
+    let Verified { claims, client, .. } = match verified {
+        Ok(verified) => verified,
         Err(Refused::Internal(error)) => return Err(error.into()),
         Err(Refused::Token { reason, client_id }) => {
+            let description = match reason {
+                Reason::WrongAudience => "the access token is not for the admin API",
+                other => other.description(),
+            };
             return Err(Denied {
-                error: OAuthError::new(ErrorCode::InvalidToken, reason.description()),
+                error: OAuthError::new(ErrorCode::InvalidToken, description),
                 client_id,
             });
         }
     };
     let client_id = claims.client_id.as_str();
-    if !claims.aud.contains(&core.admin_api_identifier()) {
-        return Err(invalid_token(
-            "the access token is not for the admin API",
-            client_id,
-        ));
-    }
     if claims.sub != claims.client_id {
         return Err(invalid_token(
             "admin API tokens come from the client_credentials grant",
             client_id,
         ));
     }
-    let client = core
-        .cached_client(client_id)
-        .await
-        .map_err(OAuthError::from)?;
-    if !client.is_some_and(|c| c.admin_api) {
+    if !client.admin_api {
         return Err(invalid_token(
             "the client may not use the admin API",
             client_id,
@@ -113,9 +112,9 @@ pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
     let scope = claims.scope.as_deref().unwrap_or_default();
     if !scope.split(' ').any(|s| s == ADMIN_SCOPE) {
         return Err(Denied {
-            error: OAuthError::new(
-                ErrorCode::InsufficientScope,
+            error: OAuthError::insufficient_scope(
                 "the access token does not grant tessera:admin",
+                ADMIN_SCOPE,
             ),
             client_id: Some(claims.client_id),
         });
@@ -123,46 +122,12 @@ pub async fn verify(core: &Core, token: &str) -> Result<String, Denied> {
     Ok(claims.client_id)
 }
 
-/// RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
-fn challenge() -> Response {
-    let mut r = StatusCode::UNAUTHORIZED.into_response();
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"tessera\""),
-    );
-    r
-}
-
-/// RFC 6750 §2.1: the token travels in the `Authorization` header only. Another scheme, or
-/// none, is a request without credentials.
-fn bearer(req: &Request) -> Result<Option<String>, OAuthError> {
-    // RFC 9700 §2.5: tokens must not travel in URLs (RFC 6750 §2.3 would allow the query).
-    if let Some(q) = req.uri().query()
-        && Params::parse(q.as_bytes()).is_ok_and(|p| p.get("access_token").is_some())
-    {
-        return Err(OAuthError::invalid_request(
-            "access tokens are not accepted in the URL query",
-        ));
-    }
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
-    Ok(match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-            Some(token.trim().to_owned()).filter(|t| !t.is_empty())
-        }
-        _ => None,
-    })
-}
-
 /// The authentication layer of every admin-API route, and the audit of reads, refusals and
 /// refused tokens.
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    BearerToken(token): BearerToken,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -171,11 +136,6 @@ pub async fn authenticate(
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
-    let token = match bearer(&req) {
-        Ok(Some(token)) => token,
-        Ok(None) => return challenge(),
-        Err(e) => return e.into_response(),
-    };
     let client_id = match verify(&state, &token).await {
         Ok(client_id) => client_id,
         Err(denied) => {

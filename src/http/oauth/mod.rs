@@ -14,18 +14,35 @@ use crate::model::{Client, ClientId};
 use crate::oauth::{ErrorCode, OAuthError, client_auth};
 use crate::service::limits::Limit;
 
+/// A request refused before its client was authenticated, with the registered client it named
+/// (when it named one) for the access log. An unknown id is the caller's free text: not logged.
+#[derive(Debug)]
+pub struct Unauthenticated {
+    pub error: OAuthError,
+    pub named: Option<ClientId>,
+}
+
+impl From<OAuthError> for Unauthenticated {
+    fn from(error: OAuthError) -> Self {
+        Self { error, named: None }
+    }
+}
+
+impl IntoResponse for Unauthenticated {
+    fn into_response(self) -> Response {
+        tag_client(self.error.into_response(), self.named)
+    }
+}
+
 /// Client authentication (RFC 6749 §2.3) behind the failure limit: a client id and IP that
 /// failed too often get 429 until their allowance refills, before any secret is checked.
 /// Failures are audited with the `endpoint` they happened at (sampled and counted, so a flood
-/// does not add a row per request). `caller` learns the client for
-/// the access log: the authenticated one, or on failure the registered client that was named
-/// (an unknown id is the caller's free text: not logged).
+/// does not add a row per request) and carry the registered client that was named.
 pub async fn authenticate(
     state: &AppState,
     form: &OAuthForm,
     endpoint: &'static str,
-    caller: &mut Option<ClientId>,
-) -> Result<Arc<Client>, OAuthError> {
+) -> Result<Arc<Client>, Unauthenticated> {
     let presented = client_auth::presented(form.authorization.as_deref(), &form.params)?;
     let id = presented
         .as_ref()
@@ -33,21 +50,20 @@ pub async fn authenticate(
         .unwrap_or_default();
     if let Err(wait) = state.limits.client_blocked(&id, &form.ip) {
         state.metrics.rate_limited("client_auth_failures");
-        *caller = registered(state, &id).await;
-        return Err(OAuthError::rate_limited(wait));
+        return Err(Unauthenticated {
+            error: OAuthError::rate_limited(wait),
+            named: registered(state, &id).await,
+        });
     }
     match client_auth::authenticate(state, presented).await {
-        Ok(client) => {
-            *caller = Some(client.client_id.clone());
-            Ok(client)
-        }
-        Err(e) if e.code == ErrorCode::InvalidClient => {
+        Ok(client) => Ok(client),
+        Err(error) if error.code == ErrorCode::InvalidClient => {
             state.limits.client_failed(&id, &form.ip);
-            *caller = registered(state, &id).await;
+            let named = registered(state, &id).await;
             state.audit.client_auth_failed(endpoint, &id, &form.ip);
-            Err(e)
+            Err(Unauthenticated { error, named })
         }
-        Err(e) => Err(e),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -63,9 +79,12 @@ async fn registered(state: &AppState, id: &str) -> Option<ClientId> {
     }
 }
 
-/// A protocol handler's answer, tagged with the client it was about for the access log.
-pub fn answer(result: Result<Response, OAuthError>, caller: Option<ClientId>) -> Response {
-    tag_client(result.unwrap_or_else(IntoResponse::into_response), caller)
+/// The answer to an authenticated client's request, tagged with that client for the access log.
+pub fn answer(result: Result<Response, OAuthError>, client: &Client) -> Response {
+    tag_client(
+        result.unwrap_or_else(IntoResponse::into_response),
+        Some(client.client_id.clone()),
+    )
 }
 
 /// A configured limit on successful traffic (off unless set).

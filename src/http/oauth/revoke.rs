@@ -8,27 +8,27 @@ use super::error::no_store;
 use super::{answer, authenticate, limit};
 use crate::http::AppState;
 use crate::http::extract::OAuthForm;
-use crate::model::ClientId;
+use crate::model::Client;
 use crate::oauth::{OAuthError, revocation};
 use crate::service::limits::Limit;
 
 pub async fn revoke(State(state): State<AppState>, form: OAuthForm) -> Response {
-    let mut caller = None;
-    let result = revoke_token(&state, &form, &mut caller).await;
-    answer(result, caller)
+    match authenticate(&state, &form, "revoke").await {
+        Ok(client) => answer(revoke_token(&state, &form, &client).await, &client),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn revoke_token(
     state: &AppState,
     form: &OAuthForm,
-    caller: &mut Option<ClientId>,
+    client: &Client,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(state, form, "revoke", caller).await?;
     limit(state, Limit::RevokePerClient, &client.client_id.0)?;
     let token = form.params.require("token")?;
-    revocation::revoke(state, &client, token, &form.ip).await?;
+    revocation::revoke(state, client, token, &form.ip).await?;
     let mut response = StatusCode::OK.into_response();
     no_store(&mut response);
-    crate::http::cors::for_client(&client, form.origin.as_deref(), &mut response);
+    crate::http::cors::for_client(client, form.origin.as_deref(), &mut response);
     Ok(response)
 }

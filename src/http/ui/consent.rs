@@ -14,8 +14,9 @@ use super::{
     respond, secure_page, unpark,
 };
 use crate::http::AppState;
-use crate::http::log::{RequestOutcome, tag_client, tag_outcome};
+use crate::http::log::tag_client;
 use crate::model::ClientId;
+use crate::oauth::ErrorCode;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::authorize::decision::{SignedIn, issue_code, remember_consent};
 
@@ -185,15 +186,11 @@ async fn decide(
     let issuer = state.issuer();
     if form.decision.as_deref() != Some("allow") {
         tracing::info!(client_id = %request.client_id, "consent denied");
-        let denied = respond(
-            &request.target,
-            issuer,
-            vec![
-                ("error", "access_denied".into()),
-                ("error_description", "the user denied the request".into()),
-            ],
-        );
-        return tag_outcome(denied, RequestOutcome("access_denied"));
+        // RFC 6749 §4.1.2.1: the resource owner denied the request.
+        let denied = request
+            .target
+            .error(ErrorCode::AccessDenied, "the user denied the request");
+        return authorize_error(denied, issuer);
     }
     if let Err(e) = remember_consent(state, &request, &user.sub).await {
         return authorize_error(e, issuer);

@@ -288,11 +288,11 @@ pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Response {
                 &target,
                 issuer,
                 vec![
-                    ("error", error.to_owned()),
+                    ("error", error.as_str().to_owned()),
                     ("error_description", description.into_owned()),
                 ],
             ),
-            RequestOutcome(error),
+            RequestOutcome(error.as_str()),
         ),
         AuthorizeError::Internal(cause) => internal(cause),
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{AuthorizationRequest, AuthorizeError};
 use crate::crypto::random;
 use crate::model::{Client, Scope};
+use crate::oauth::ErrorCode;
 use crate::service::Core;
 use crate::store::{codes, consents};
 
@@ -63,7 +64,9 @@ pub async fn next_step(
     };
     if needs_login {
         return if req.prompt_none {
-            Err(req.target.error("login_required", "the user must sign in"))
+            Err(req
+                .target
+                .error(ErrorCode::LoginRequired, "the user must sign in"))
         } else {
             Ok(Next::Login)
         };
@@ -71,9 +74,10 @@ pub async fn next_step(
     let sub = session.map(|s| s.sub.as_str()).unwrap_or_default();
     if needs_consent(core, client, req, sub).await? {
         return if req.prompt_none {
-            Err(req
-                .target
-                .error("consent_required", "the user must approve this request"))
+            Err(req.target.error(
+                ErrorCode::ConsentRequired,
+                "the user must approve this request",
+            ))
         } else {
             Ok(Next::Consent)
         };

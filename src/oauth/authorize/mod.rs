@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::ErrorCode;
 use super::params::Params;
 use crate::model::{Client, GrantType, Scope};
 use crate::oidc::id_token::IdTokenHint;
@@ -79,7 +80,7 @@ pub enum AuthorizeError {
     /// Sent back to the client (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
     Redirect {
         target: Target,
-        error: &'static str,
+        error: ErrorCode,
         description: Cow<'static, str>,
     },
     Internal(String),
@@ -94,7 +95,7 @@ impl From<crate::store::StoreError> for AuthorizeError {
 impl Target {
     pub fn error(
         &self,
-        error: &'static str,
+        error: ErrorCode,
         description: impl Into<Cow<'static, str>>,
     ) -> AuthorizeError {
         AuthorizeError::Redirect {
@@ -153,42 +154,48 @@ pub async fn validate(
         && !matches!(mode, "query" | "form_post")
     {
         return Err(target.error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "response_mode must be query or form_post",
         ));
     }
     // 3. Request objects are not supported (OIDC Core §6).
     if params.get("request").is_some() {
-        return Err(target.error("request_not_supported", "request objects are not supported"));
+        return Err(target.error(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(target.error("request_uri_not_supported", "request_uri is not supported"));
+        return Err(target.error(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     // 4. response_type: only the code flow.
     match params.get("response_type") {
         Some("code") => {}
         Some(_) => {
             return Err(target.error(
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
-        None => return Err(target.error("invalid_request", "missing response_type")),
+        None => return Err(target.error(ErrorCode::InvalidRequest, "missing response_type")),
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(target.error(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "the client may not use the authorization code flow",
         ));
     }
     // 5. Scopes: OIDC scopes, plus resource scopes granted to the client (RFC 6749 §3.3).
-    let scope =
-        Scope::parse(scope_raw).ok_or_else(|| target.error("invalid_scope", "malformed scope"))?;
+    let scope = Scope::parse(scope_raw)
+        .ok_or_else(|| target.error(ErrorCode::InvalidScope, "malformed scope"))?;
     // The admin API acts with full rights: it is for services (client credentials), never
     // granted by a person on a consent page.
     if scope.contains(crate::service::admin::ADMIN_SCOPE) {
         return Err(target.error(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "tessera:admin is only issued with client credentials",
         ));
     }
@@ -215,18 +222,18 @@ pub async fn validate(
     } else {
         if let Some(bad) = scope.iter().find(|s| !known(s)) {
             return Err(target.error(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 format!("scope {bad} is not granted to this client"),
             ));
         }
         (scope, resource)
     };
     if scope.is_empty() {
-        return Err(target.error("invalid_scope", "no scope requested"));
+        return Err(target.error(ErrorCode::InvalidScope, "no scope requested"));
     }
     // 6. PKCE (RFC 7636 §4.3, RFC 9700 §2.1.1): S256 only, required unless the client opted out.
     let code_challenge = pkce::challenge(params, client.pkce_required)
-        .map_err(|d| target.error("invalid_request", d))?;
+        .map_err(|d| target.error(ErrorCode::InvalidRequest, d))?;
     // 7. prompt, max_age, hints (OIDC Core §3.1.2.1).
     let prompts: Vec<&str> = params
         .get("prompt")
@@ -238,19 +245,25 @@ pub async fn validate(
         .iter()
         .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
     {
-        return Err(target.error("invalid_request", format!("unsupported prompt value {bad}")));
+        return Err(target.error(
+            ErrorCode::InvalidRequest,
+            format!("unsupported prompt value {bad}"),
+        ));
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
         return Err(target.error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "prompt=none cannot be combined with other values",
         ));
     }
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            target.error("invalid_request", "max_age must be a non-negative integer")
+            target.error(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
         })?),
     };
     let hint_sub = match params.get("id_token_hint") {
@@ -259,7 +272,7 @@ pub async fn validate(
             IdTokenHint::verify(core, hint)
                 .ok_or_else(|| {
                     target.error(
-                        "invalid_request",
+                        ErrorCode::InvalidRequest,
                         "id_token_hint is not a valid ID token of this issuer",
                     )
                 })?
@@ -295,12 +308,12 @@ fn select_resource(
     let mut requested = params.all("resource");
     match (requested.next(), requested.next()) {
         (Some(a), Some(b)) if a != b => {
-            Err(target.error("invalid_target", "one resource per request"))
+            Err(target.error(ErrorCode::InvalidTarget, "one resource per request"))
         }
         (Some(r), _) => {
             crate::model::validate_resource_identifier(r).map_err(|_| {
                 target.error(
-                    "invalid_target",
+                    ErrorCode::InvalidTarget,
                     "resource must be an absolute URI without a fragment",
                 )
             })?;
@@ -309,7 +322,7 @@ fn select_resource(
                 .map(|g| Some(g.resource.clone()))
                 .ok_or_else(|| {
                     target.error(
-                        "invalid_target",
+                        ErrorCode::InvalidTarget,
                         "the resource is not granted to this client",
                     )
                 })

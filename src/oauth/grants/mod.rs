@@ -6,13 +6,39 @@ pub mod refresh_token;
 
 use std::sync::Arc;
 
-use super::OAuthError;
 use super::params::Params;
 use super::tokens::{Grant, TokenResponse, issue_access_token};
-use crate::model::{Client, Resource, Scope, SigningAlg, validate_resource_identifier};
+use super::{ErrorCode, OAuthError};
+use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_resource_identifier};
 use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
 use crate::service::resources::DEFAULT_TOKEN_TTL;
+
+/// RFC 6749 §5.2: a `grant_type` the server does not implement is `unsupported_grant_type`.
+pub fn grant_type(wire: &str) -> Result<GrantType, OAuthError> {
+    wire.parse().map_err(|_| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "supported grant types: authorization_code, client_credentials, refresh_token",
+        )
+    })
+}
+
+/// RFC 6749 §4.1.3, §4.4.2 and §6: the token request of an authenticated client, handed to its
+/// grant. `ip` is the caller's, for the audit event of a replayed code or refresh token.
+pub async fn issue(
+    core: &Core,
+    client: &Client,
+    grant: GrantType,
+    params: &Params,
+    ip: &str,
+) -> Result<TokenResponse, OAuthError> {
+    match grant {
+        GrantType::ClientCredentials => client_credentials::grant(core, client, params).await,
+        GrantType::AuthorizationCode => authorization_code::grant(core, client, params, ip).await,
+        GrantType::RefreshToken => refresh_token::grant(core, client, params, ip).await,
+    }
+}
 
 /// RFC 8707 §2: picks the token's audience. An explicit `resource` must be an absolute URI
 /// without a fragment and granted to the client; none means the client's default resource; a
@@ -22,7 +48,7 @@ pub async fn select_resource(
     client: &Client,
     params: &Params,
 ) -> Result<Arc<Resource>, OAuthError> {
-    let target = |d: &'static str| OAuthError::new(super::ErrorCode::InvalidTarget, d);
+    let target = |d: &'static str| OAuthError::new(ErrorCode::InvalidTarget, d);
     let mut requested = params.all("resource");
     let identifier = match (requested.next(), requested.next()) {
         (Some(first), Some(second)) if first != second => {
@@ -52,7 +78,7 @@ pub fn select_scope(
     resource: &Resource,
     params: &Params,
 ) -> Result<Scope, OAuthError> {
-    let invalid = |d: &'static str| OAuthError::new(super::ErrorCode::InvalidScope, d);
+    let invalid = |d: &'static str| OAuthError::new(ErrorCode::InvalidScope, d);
     let granted = client
         .grant_for(&resource.identifier)
         .map(|g| g.scopes.clone())
@@ -106,10 +132,7 @@ pub async fn user_tokens(
     let userinfo = userinfo_resource(core);
     let api = match resource {
         Some(r) => Some(core.cached_resource(r).await?.ok_or_else(|| {
-            OAuthError::new(
-                super::ErrorCode::InvalidGrant,
-                "the resource no longer exists",
-            )
+            OAuthError::new(ErrorCode::InvalidGrant, "the resource no longer exists")
         })?),
         None => None,
     };
@@ -135,4 +158,31 @@ pub async fn user_tokens(
         )?);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6749 §5.2: the wire strings of the three grants, and nothing else (not even another
+    /// spelling), are known.
+    #[test]
+    fn grant_types_are_parsed_from_the_wire() {
+        for grant in [
+            GrantType::AuthorizationCode,
+            GrantType::ClientCredentials,
+            GrantType::RefreshToken,
+        ] {
+            assert_eq!(grant_type(grant.as_str()).ok(), Some(grant));
+        }
+        for unknown in [
+            "password",
+            "implicit",
+            "Client_Credentials",
+            "client_credentials ",
+        ] {
+            let e = grant_type(unknown).expect_err(unknown);
+            assert_eq!(e.code, ErrorCode::UnsupportedGrantType, "{unknown}");
+        }
+    }
 }
