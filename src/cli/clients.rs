@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, parse_alg, print};
 use crate::model::{Actor, ApplicationType, AuthMethod, GrantType, Scope, SigningAlg};
-use crate::service::clients::ClientSpec;
+use crate::service::clients::ClientPatch;
 use crate::service::{Core, ServiceError};
 use crate::terminal::escape;
 
@@ -153,92 +153,61 @@ fn describe_client(c: &crate::model::Client) -> String {
     )
 }
 
-fn apply_client_args(mut spec: ClientSpec, a: ClientArgs) -> Result<ClientSpec, ServiceError> {
-    if let Some(name) = a.name {
-        spec.name = name;
-    }
-    if !a.grant_types.is_empty() {
-        spec.grant_types = a.grant_types;
-    }
-    if !a.resources.is_empty() {
-        spec.resources = a.resources;
-        spec.scopes = None;
-        spec.default_resource = None;
-        spec.default_scopes = None;
-    }
-    if let Some(scopes) = scope_arg("scopes", &a.scopes)? {
-        spec.scopes = Some(scopes);
-        spec.default_scopes = None;
-    }
-    if a.default_resource.is_some() {
-        spec.default_resource = a.default_resource;
-        spec.default_scopes = None;
-    }
-    if let Some(d) = scope_arg("default_scopes", &a.default_scopes)? {
-        spec.default_scopes = Some(d);
-    }
-    if !a.redirect_uris.is_empty() {
-        spec.redirect_uris = a.redirect_uris;
-    }
-    if a.public {
-        spec.public = true;
-    }
-    if a.auth_method.is_some() {
-        spec.auth_method = a.auth_method;
-    }
-    if a.access_token_ttl.is_some() {
-        spec.access_token_ttl = a.access_token_ttl;
-    }
-    if a.resource_server_for.is_some() {
-        spec.resource_server_for = a.resource_server_for;
-    }
-    if !a.post_logout_redirect_uris.is_empty() {
-        spec.post_logout_redirect_uris = a.post_logout_redirect_uris;
-    }
-    if !a.allowed_origins.is_empty() {
-        spec.allowed_origins = a.allowed_origins;
-    }
-    if a.native {
-        spec.application_type = ApplicationType::Native;
-    }
-    if let Some(alg) = a.id_token_alg {
-        spec.id_token_alg = alg;
-    }
-    if a.first_party {
-        spec.first_party = true;
-    }
-    if a.pkce_optional {
-        spec.pkce_required = false;
-    }
-    if a.offline_preauthorized {
-        spec.offline_preauthorized = true;
-    }
-    if a.admin_api {
-        spec.admin_api = true;
-    }
-    if a.id_token_ttl.is_some() {
-        spec.id_token_ttl = a.id_token_ttl;
-    }
-    if a.refresh_idle_ttl.is_some() {
-        spec.refresh_idle_ttl = a.refresh_idle_ttl;
-    }
-    if a.refresh_absolute_ttl.is_some() {
-        spec.refresh_absolute_ttl = a.refresh_absolute_ttl;
-    }
-    if a.refresh_grace_seconds.is_some() {
-        spec.refresh_grace_seconds = a.refresh_grace_seconds;
-    }
-    Ok(spec)
+/// A repeatable flag: given at least once, it replaces the list.
+fn replace<T>(values: Vec<T>) -> Option<Vec<T>> {
+    (!values.is_empty()).then_some(values)
+}
+
+/// The change the flags ask for. New resources grant all their scopes and pick the default
+/// resource and scopes anew unless those flags are given too; new scopes or a new default
+/// resource pick the default scopes anew.
+fn patch(a: ClientArgs) -> Result<ClientPatch, ServiceError> {
+    let new_resources = !a.resources.is_empty();
+    let scopes = scope_arg("scopes", &a.scopes)?;
+    let default_scopes = scope_arg("default_scopes", &a.default_scopes)?;
+    let reset_defaults = new_resources || scopes.is_some() || a.default_resource.is_some();
+    Ok(ClientPatch {
+        name: a.name,
+        public: a.public.then_some(true),
+        auth_method: a.auth_method,
+        grant_types: replace(a.grant_types),
+        resources: replace(a.resources),
+        scopes: scopes.map(Some).or(new_resources.then_some(None)),
+        default_resource: a
+            .default_resource
+            .map(Some)
+            .or(new_resources.then_some(None)),
+        default_scopes: default_scopes.map(Some).or(reset_defaults.then_some(None)),
+        redirect_uris: replace(a.redirect_uris),
+        post_logout_redirect_uris: replace(a.post_logout_redirect_uris),
+        allowed_origins: replace(a.allowed_origins),
+        access_token_ttl: a.access_token_ttl.map(Some),
+        resource_server_for: a.resource_server_for.map(Some),
+        application_type: a.native.then_some(ApplicationType::Native),
+        id_token_alg: a.id_token_alg,
+        first_party: a.first_party.then_some(true),
+        pkce_required: a.pkce_optional.then_some(false),
+        offline_preauthorized: a.offline_preauthorized.then_some(true),
+        admin_api: a.admin_api.then_some(true),
+        refresh_idle_ttl: a.refresh_idle_ttl.map(Some),
+        refresh_absolute_ttl: a.refresh_absolute_ttl.map(Some),
+        id_token_ttl: a.id_token_ttl.map(Some),
+        refresh_grace_seconds: a.refresh_grace_seconds.map(Some),
+        disabled: None,
+    })
 }
 
 pub(super) async fn run(core: &Core, command: ClientCommand, json: bool) -> Result<(), CliError> {
     match command {
         ClientCommand::Create(a) => {
-            let name = a.name.clone().ok_or_else(|| ServiceError::Invalid {
-                field: "name",
-                message: "--name is required".into(),
-            })?;
-            let spec = apply_client_args(ClientSpec::new(name), a)?;
+            if a.name.is_none() {
+                return Err(ServiceError::Invalid {
+                    field: "name",
+                    message: "--name is required".into(),
+                }
+                .into());
+            }
+            let spec = patch(a)?.into_spec();
             let reg = core.create_client(spec, &Actor::cli()).await?;
             let secret_line = match &reg.secret {
                 Some(s) => format!("client_secret: {s}\n(shown once: store it now)"),
@@ -269,15 +238,11 @@ pub(super) async fn run(core: &Core, command: ClientCommand, json: bool) -> Resu
             disable,
             enable,
         } => {
-            let existing = core.client(&client_id).await?;
-            let mut spec = apply_client_args(ClientSpec::from_client(&existing), args)?;
-            if disable {
-                spec.disabled = true;
-            }
-            if enable {
-                spec.disabled = false;
-            }
-            let c = core.update_client(&client_id, spec, &Actor::cli()).await?;
+            let mut changes = patch(args)?;
+            changes.disabled = disable.then_some(true).or(enable.then_some(false));
+            let c = core
+                .patch_client(&client_id, changes, &Actor::cli())
+                .await?;
             print(json, &c, format!("updated client {}", describe_client(&c)));
         }
         ClientCommand::RotateSecret { client_id, overlap } => {
