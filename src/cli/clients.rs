@@ -107,6 +107,10 @@ pub(super) struct ClientArgs {
     /// Seconds in which a just-rotated refresh token yields the same successor (0-60, off).
     #[arg(long)]
     refresh_grace_seconds: Option<i64>,
+    /// Seconds after which a sign-in no longer counts when an authorization request sends no
+    /// max_age (OIDC default_max_age).
+    #[arg(long)]
+    default_max_age: Option<i64>,
 }
 
 fn parse_grant_type(raw: &str) -> Result<GrantType, String> {
@@ -193,6 +197,7 @@ fn patch(a: ClientArgs) -> Result<ClientPatch, ServiceError> {
         refresh_absolute_ttl: a.refresh_absolute_ttl.map(Some),
         id_token_ttl: a.id_token_ttl.map(Some),
         refresh_grace_seconds: a.refresh_grace_seconds.map(Some),
+        default_max_age: a.default_max_age.map(Some),
         disabled: None,
     })
 }

@@ -31,6 +31,7 @@ struct Row {
     refresh_absolute_ttl: Option<i64>,
     id_token_ttl: Option<i64>,
     refresh_grace_seconds: Option<i64>,
+    default_max_age: Option<i64>,
     secret_hash: Option<String>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<i64>,
@@ -50,7 +51,7 @@ const COLUMNS: &str = "client_id, name, public, application_type, auth_method, g
     redirect_uris, post_logout_redirect_uris, allowed_origins, default_resource, default_scopes, access_token_ttl, resource_server_for, \
     id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
     refresh_absolute_ttl, id_token_ttl, refresh_grace_seconds, secret_hash, previous_secret_hash, \
-    previous_secret_expires_at, disabled, created_at, updated_at, admin_api";
+    previous_secret_expires_at, disabled, created_at, updated_at, admin_api, default_max_age";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("client {id}: {what}"))
@@ -88,6 +89,7 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         refresh_absolute_ttl: r.refresh_absolute_ttl,
         id_token_ttl: r.id_token_ttl,
         refresh_grace_seconds: r.refresh_grace_seconds,
+        default_max_age: r.default_max_age,
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
@@ -161,6 +163,7 @@ fn settings(c: &Client) -> Result<Vec<(&'static str, Value)>, StoreError> {
         ("allowed_origins", Text(json_list(&c.allowed_origins)?)),
         ("refresh_grace_seconds", Int(c.refresh_grace_seconds)),
         ("admin_api", Bool(c.admin_api)),
+        ("default_max_age", Int(c.default_max_age)),
     ])
 }
 

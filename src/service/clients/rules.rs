@@ -11,6 +11,9 @@ use crate::service::{ServiceError, invalid};
 /// The longest refresh-token absolute lifetime a client may set: five years.
 const MAX_REFRESH_ABSOLUTE_TTL: i64 = 5 * 365 * 86_400;
 
+/// The longest `default_max_age` a client may set: a year.
+const MAX_DEFAULT_MAX_AGE: i64 = 365 * 86_400;
+
 /// The name people see on the consent page: 1 to 200 characters, trimmed.
 pub fn name(raw: &str) -> Result<String, ServiceError> {
     if raw.trim().is_empty() || raw.len() > 200 {
@@ -227,7 +230,8 @@ pub fn default_scopes(
 /// The rules on a client's durations, each its own function below.
 pub fn durations(spec: &ClientSpec) -> Result<(), ServiceError> {
     token_lifetimes(spec)?;
-    refresh_lifetimes(spec)
+    refresh_lifetimes(spec)?;
+    default_max_age(spec.default_max_age)
 }
 
 fn all_but_admin(granted: &Scope) -> Scope {
@@ -277,6 +281,19 @@ fn refresh_lifetimes(spec: &ClientSpec) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// OIDC Registration §2 `default_max_age`: seconds, a non-negative integer like `max_age` (OIDC
+/// Core §3.1.2.1); 0 asks for the password at every request. At most a year: a longer one would
+/// outlive every session anyway.
+fn default_max_age(max_age: Option<i64>) -> Result<(), ServiceError> {
+    if max_age.is_some_and(|m| !(0..=MAX_DEFAULT_MAX_AGE).contains(&m)) {
+        return Err(invalid(
+            "default_max_age",
+            format!("must be between 0 and {MAX_DEFAULT_MAX_AGE} seconds"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +307,23 @@ mod tests {
         );
         assert!(auth_method(true, Some(AuthMethod::ClientSecretPost)).is_err());
         assert!(auth_method(false, Some(AuthMethod::None)).is_err());
+    }
+
+    #[test]
+    fn default_max_age_is_a_bounded_number_of_seconds() {
+        for ok in [None, Some(0), Some(300), Some(MAX_DEFAULT_MAX_AGE)] {
+            assert!(default_max_age(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [Some(-1), Some(MAX_DEFAULT_MAX_AGE + 1)] {
+            let refused = default_max_age(bad).expect_err("refused");
+            assert!(matches!(
+                refused,
+                ServiceError::Invalid {
+                    field: "default_max_age",
+                    ..
+                }
+            ));
+        }
     }
 
     #[test]

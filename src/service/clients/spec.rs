@@ -76,6 +76,9 @@ pub struct ClientSpec {
     pub id_token_ttl: Option<i64>,
     #[serde(default)]
     pub refresh_grace_seconds: Option<i64>,
+    /// Seconds; the `max_age` of authorization requests that send none (OIDC Registration §2).
+    #[serde(default)]
+    pub default_max_age: Option<i64>,
     #[serde(default)]
     pub disabled: bool,
 }
@@ -152,6 +155,7 @@ impl ClientSpec {
             refresh_absolute_ttl: None,
             id_token_ttl: None,
             refresh_grace_seconds: None,
+            default_max_age: None,
             disabled: false,
         }
     }
@@ -185,6 +189,7 @@ impl ClientSpec {
             refresh_absolute_ttl: c.refresh_absolute_ttl,
             id_token_ttl: c.id_token_ttl,
             refresh_grace_seconds: c.refresh_grace_seconds,
+            default_max_age: c.default_max_age,
             disabled: c.disabled,
         }
     }
@@ -233,6 +238,7 @@ impl ClientSpec {
             refresh_absolute_ttl: self.refresh_absolute_ttl,
             id_token_ttl: self.id_token_ttl,
             refresh_grace_seconds: self.refresh_grace_seconds.filter(|s| *s > 0),
+            default_max_age: self.default_max_age,
             disabled: self.disabled,
             created_at,
             updated_at,
@@ -293,6 +299,9 @@ pub struct ClientPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub refresh_grace_seconds: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub default_max_age: Option<Option<i64>>,
     pub disabled: Option<bool>,
 }
 
@@ -331,6 +340,7 @@ impl ClientPatch {
         set(&mut spec.refresh_absolute_ttl, self.refresh_absolute_ttl);
         set(&mut spec.id_token_ttl, self.id_token_ttl);
         set(&mut spec.refresh_grace_seconds, self.refresh_grace_seconds);
+        set(&mut spec.default_max_age, self.default_max_age);
         set(&mut spec.disabled, self.disabled);
     }
 
