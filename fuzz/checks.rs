@@ -256,6 +256,7 @@ fn client(app: ApplicationType, redirect_uris: Vec<String>) -> Client {
         refresh_absolute_ttl: None,
         id_token_ttl: None,
         refresh_grace_seconds: None,
+        default_max_age: None,
         disabled: false,
         created_at: 0,
         updated_at: 0,

@@ -176,6 +176,9 @@ pub struct Client {
     /// Seconds during which a just-rotated refresh token still yields the same successor
     /// (two tabs refreshing at once); None = off.
     pub refresh_grace_seconds: Option<i64>,
+    /// `default_max_age` (OIDC Registration §2): seconds after which a sign-in no longer
+    /// counts when an authorization request carries no `max_age`; None = no limit.
+    pub default_max_age: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

@@ -31,6 +31,7 @@ struct Row {
     refresh_absolute_ttl: Option<i64>,
     id_token_ttl: Option<i64>,
     refresh_grace_seconds: Option<i64>,
+    default_max_age: Option<i64>,
     secret_hash: Option<String>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<i64>,
@@ -50,7 +51,7 @@ const COLUMNS: &str = "client_id, name, public, application_type, auth_method, g
     redirect_uris, post_logout_redirect_uris, allowed_origins, default_resource, default_scopes, access_token_ttl, resource_server_for, \
     id_token_alg, first_party, pkce_required, offline_preauthorized, refresh_idle_ttl, \
     refresh_absolute_ttl, id_token_ttl, refresh_grace_seconds, secret_hash, previous_secret_hash, \
-    previous_secret_expires_at, disabled, created_at, updated_at, admin_api";
+    previous_secret_expires_at, disabled, created_at, updated_at, admin_api, default_max_age";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("client {id}: {what}"))
@@ -88,6 +89,7 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
         refresh_absolute_ttl: r.refresh_absolute_ttl,
         id_token_ttl: r.id_token_ttl,
         refresh_grace_seconds: r.refresh_grace_seconds,
+        default_max_age: r.default_max_age,
         auth_method: r.auth_method.parse().map_err(|e| corrupt(id, e))?,
         grant_types,
         redirect_uris: serde_json::from_str(&r.redirect_uris).map_err(|e| corrupt(id, e))?,
@@ -111,16 +113,99 @@ fn to_client(r: Row, grants: Vec<GrantRow>) -> Result<Client, StoreError> {
     })
 }
 
-fn grant_types(c: &Client) -> String {
-    c.grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn json_list(list: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A setting's value as written to its column.
+enum Value {
+    Text(String),
+    OptText(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+/// Every column an admin's change writes, with its value: the one list the insert and the
+/// update share (a new setting is one line here, plus its column in [`COLUMNS`] and [`Row`]).
+fn settings(c: &Client) -> Result<Vec<(&'static str, Value)>, StoreError> {
+    use Value::{Bool, Int, OptText, Text};
+    let grant_types: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    Ok(vec![
+        ("name", Text(c.name.clone())),
+        ("public", Bool(c.public)),
+        ("auth_method", Text(c.auth_method.as_str().to_owned())),
+        ("grant_types", Text(grant_types.join(" "))),
+        ("redirect_uris", Text(json_list(&c.redirect_uris)?)),
+        ("default_resource", OptText(c.default_resource.clone())),
+        ("default_scopes", Text(c.default_scopes.to_string())),
+        ("access_token_ttl", Int(c.access_token_ttl)),
+        (
+            "resource_server_for",
+            OptText(c.resource_server_for.clone()),
+        ),
+        ("disabled", Bool(c.disabled)),
+        ("updated_at", Int(Some(c.updated_at))),
+        (
+            "application_type",
+            Text(c.application_type.as_str().to_owned()),
+        ),
+        ("id_token_alg", Text(c.id_token_alg.as_str().to_owned())),
+        ("first_party", Bool(c.first_party)),
+        ("pkce_required", Bool(c.pkce_required)),
+        ("offline_preauthorized", Bool(c.offline_preauthorized)),
+        ("refresh_idle_ttl", Int(c.refresh_idle_ttl)),
+        ("refresh_absolute_ttl", Int(c.refresh_absolute_ttl)),
+        ("id_token_ttl", Int(c.id_token_ttl)),
+        (
+            "post_logout_redirect_uris",
+            Text(json_list(&c.post_logout_redirect_uris)?),
+        ),
+        ("allowed_origins", Text(json_list(&c.allowed_origins)?)),
+        ("refresh_grace_seconds", Int(c.refresh_grace_seconds)),
+        ("admin_api", Bool(c.admin_api)),
+        ("default_max_age", Int(c.default_max_age)),
+    ])
+}
+
+/// Binds each value in order to the query's next placeholder.
+macro_rules! bind_values {
+    ($query:expr, $values:expr) => {{
+        let mut query = $query;
+        for (_, value) in $values {
+            query = match value {
+                Value::Text(v) => query.bind(v),
+                Value::OptText(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+                Value::Bool(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+/// `INSERT INTO clients`: the id, the secrets and the creation time, then every setting.
+fn insert_sql(settings: &[(&'static str, Value)]) -> String {
+    let columns: Vec<&str> = settings.iter().map(|(c, _)| *c).collect();
+    let placeholders: Vec<String> = (1..=columns.len() + 5).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO clients (client_id, secret_hash, previous_secret_hash, \
+         previous_secret_expires_at, created_at, {}) VALUES ({})",
+        columns.join(", "),
+        placeholders.join(", ")
+    )
+}
+
+/// `UPDATE clients`: every setting of the client `$1`.
+fn update_sql(settings: &[(&'static str, Value)]) -> String {
+    let assignments: Vec<String> = settings
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ${}", i + 2))
+        .collect();
+    format!(
+        "UPDATE clients SET {} WHERE client_id = $1",
+        assignments.join(", ")
+    )
 }
 
 /// Writes the client's grants, replacing any it had. Runs inside the caller's transaction.
@@ -171,53 +256,17 @@ macro_rules! replace_origins {
 
 /// Inserts the client, its grants and its audit line in one transaction.
 pub async fn insert(db: &Db, c: &Client, audit: &AuditEvent) -> Result<(), StoreError> {
-    let uris = json_list(&c.redirect_uris)?;
-    let logout_uris = json_list(&c.post_logout_redirect_uris)?;
-    let origins = json_list(&c.allowed_origins)?;
-    let grant_types = grant_types(c);
+    let settings = settings(c)?;
+    let sql = insert_sql(&settings);
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO clients (client_id, name, public, auth_method, grant_types, \
-             redirect_uris, default_resource, default_scopes, access_token_ttl, \
-             resource_server_for, secret_hash, previous_secret_hash, previous_secret_expires_at, \
-             disabled, created_at, updated_at, application_type, id_token_alg, first_party, \
-             pkce_required, offline_preauthorized, refresh_idle_ttl, refresh_absolute_ttl, \
-             id_token_ttl, post_logout_redirect_uris, allowed_origins, refresh_grace_seconds, \
-             admin_api) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
-        )
-        .bind(&c.client_id.0)
-        .bind(&c.name)
-        .bind(c.public)
-        .bind(c.auth_method.as_str())
-        .bind(&grant_types)
-        .bind(&uris)
-        .bind(&c.default_resource)
-        .bind(c.default_scopes.to_string())
-        .bind(c.access_token_ttl)
-        .bind(&c.resource_server_for)
-        .bind(&c.secret_hash)
-        .bind(&c.previous_secret_hash)
-        .bind(c.previous_secret_expires_at)
-        .bind(c.disabled)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .bind(c.application_type.as_str())
-        .bind(c.id_token_alg.as_str())
-        .bind(c.first_party)
-        .bind(c.pkce_required)
-        .bind(c.offline_preauthorized)
-        .bind(c.refresh_idle_ttl)
-        .bind(c.refresh_absolute_ttl)
-        .bind(c.id_token_ttl)
-        .bind(&logout_uris)
-        .bind(&origins)
-        .bind(c.refresh_grace_seconds)
-        .bind(c.admin_api)
-        .execute(&mut *tx)
-        .await?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&c.client_id.0)
+            .bind(&c.secret_hash)
+            .bind(&c.previous_secret_hash)
+            .bind(c.previous_secret_expires_at)
+            .bind(c.created_at);
+        bind_values!(query, settings).execute(&mut *tx).await?;
         replace_grants!(tx, c);
         replace_origins!(tx, &c.client_id.0, &c.origins());
         insert_event!(&mut *tx, audit)?;
@@ -229,47 +278,12 @@ pub async fn insert(db: &Db, c: &Client, audit: &AuditEvent) -> Result<(), Store
 /// Replaces everything but the id, the secrets and the creation time, with its audit line.
 /// False (and nothing written) if no such client.
 pub async fn update(db: &Db, c: &Client, audit: &AuditEvent) -> Result<bool, StoreError> {
-    let uris = json_list(&c.redirect_uris)?;
-    let logout_uris = json_list(&c.post_logout_redirect_uris)?;
-    let origins = json_list(&c.allowed_origins)?;
-    let grant_types = grant_types(c);
+    let settings = settings(c)?;
+    let sql = update_sql(&settings);
     let found = with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE clients SET name = $2, public = $3, auth_method = $4, grant_types = $5, \
-             redirect_uris = $6, default_resource = $7, default_scopes = $8, \
-             access_token_ttl = $9, resource_server_for = $10, disabled = $11, updated_at = $12, \
-             application_type = $13, id_token_alg = $14, first_party = $15, pkce_required = $16, \
-             offline_preauthorized = $17, refresh_idle_ttl = $18, refresh_absolute_ttl = $19, \
-             id_token_ttl = $20, post_logout_redirect_uris = $21, allowed_origins = $22, \
-             refresh_grace_seconds = $23, admin_api = $24 WHERE client_id = $1",
-        )
-        .bind(&c.client_id.0)
-        .bind(&c.name)
-        .bind(c.public)
-        .bind(c.auth_method.as_str())
-        .bind(&grant_types)
-        .bind(&uris)
-        .bind(&c.default_resource)
-        .bind(c.default_scopes.to_string())
-        .bind(c.access_token_ttl)
-        .bind(&c.resource_server_for)
-        .bind(c.disabled)
-        .bind(c.updated_at)
-        .bind(c.application_type.as_str())
-        .bind(c.id_token_alg.as_str())
-        .bind(c.first_party)
-        .bind(c.pkce_required)
-        .bind(c.offline_preauthorized)
-        .bind(c.refresh_idle_ttl)
-        .bind(c.refresh_absolute_ttl)
-        .bind(c.id_token_ttl)
-        .bind(&logout_uris)
-        .bind(&origins)
-        .bind(c.refresh_grace_seconds)
-        .bind(c.admin_api)
-        .execute(&mut *tx)
-        .await?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&c.client_id.0);
+        let done = bind_values!(query, settings).execute(&mut *tx).await?;
         if done.rows_affected() == 1 {
             replace_grants!(tx, c);
             replace_origins!(tx, &c.client_id.0, &c.origins());

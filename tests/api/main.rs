@@ -10,6 +10,7 @@ mod browser;
 mod cache;
 mod claims;
 mod cli;
+mod client_policy;
 mod connections;
 mod console;
 mod deploy;

@@ -13,9 +13,9 @@ use super::{
 use crate::http::AppState;
 use crate::http::ui::{internal, render};
 use crate::model::{
-    ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, User,
+    ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, UnknownValue, User,
 };
-use crate::service::clients::ClientSpec;
+use crate::service::clients::ClientPatch;
 
 #[derive(Template)]
 #[template(path = "admin/clients.html")]
@@ -70,6 +70,7 @@ pub struct ClientForm {
     pub refresh_idle_ttl: String,
     pub refresh_absolute_ttl: String,
     pub refresh_grace_seconds: String,
+    pub default_max_age: String,
     pub id_token_alg: String,
     pub first_party: bool,
     pub offline_preauthorized: bool,
@@ -120,6 +121,7 @@ impl ClientForm {
             refresh_idle_ttl: opt(c.refresh_idle_ttl),
             refresh_absolute_ttl: opt(c.refresh_absolute_ttl),
             refresh_grace_seconds: opt(c.refresh_grace_seconds),
+            default_max_age: opt(c.default_max_age),
             id_token_alg: c.id_token_alg.as_str().to_owned(),
             first_party: c.first_party,
             offline_preauthorized: c.offline_preauthorized,
@@ -149,6 +151,7 @@ impl ClientForm {
             refresh_idle_ttl: text("refresh_idle_ttl"),
             refresh_absolute_ttl: text("refresh_absolute_ttl"),
             refresh_grace_seconds: text("refresh_grace_seconds"),
+            default_max_age: text("default_max_age"),
             id_token_alg: text("id_token_alg"),
             first_party: f.flag("first_party"),
             offline_preauthorized: f.flag("offline_preauthorized"),
@@ -158,55 +161,61 @@ impl ClientForm {
         }
     }
 
-    /// The spec the service validates; the few checks that are about the form itself
-    /// (numbers, known choices) are reported here.
-    fn spec(&self, f: &Fields, errors: &mut Errors) -> ClientSpec {
-        let mut spec = ClientSpec::new(self.name.clone());
-        spec.public = self.public;
-        spec.application_type = if self.native {
-            ApplicationType::Native
-        } else {
-            ApplicationType::Web
-        };
-        spec.auth_method = if self.public {
+    /// The change the service validates: every setting the form shows. The few checks that
+    /// are about the form itself (numbers, known choices) are reported here.
+    fn patch(&self, f: &Fields, errors: &mut Errors) -> ClientPatch {
+        let auth_method = if self.public {
             Some(AuthMethod::None)
         } else {
-            match self.auth_method.parse() {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    errors.add("auth_method", e.to_string());
-                    None
-                }
-            }
+            self.auth_method
+                .parse()
+                .map_err(|e: UnknownValue| errors.add("auth_method", e.to_string()))
+                .ok()
         };
+        let mut grant_types: Vec<GrantType> = Vec::new();
         for g in &self.grant_types {
             match g.parse() {
-                Ok(g) => spec.grant_types.push(g),
+                Ok(g) => grant_types.push(g),
                 Err(e) => errors.add("grant_types", e.to_string()),
             }
         }
-        spec.redirect_uris = f.lines("redirect_uris");
-        spec.post_logout_redirect_uris = f.lines("post_logout_redirect_uris");
-        spec.allowed_origins = f.lines("allowed_origins");
-        spec.resources = self.resources.clone();
-        spec.scopes = scope_field(&self.scopes, "scopes", errors);
-        spec.default_resource = Some(self.default_resource.clone()).filter(|d| !d.is_empty());
-        spec.default_scopes = scope_field(&self.default_scopes, "default_scopes", errors);
-        spec.access_token_ttl = f.number("access_token_ttl", errors);
-        spec.id_token_ttl = f.number("id_token_ttl", errors);
-        spec.refresh_idle_ttl = f.number("refresh_idle_ttl", errors);
-        spec.refresh_absolute_ttl = f.number("refresh_absolute_ttl", errors);
-        spec.refresh_grace_seconds = f.number("refresh_grace_seconds", errors);
-        match self.id_token_alg.parse() {
-            Ok(alg) => spec.id_token_alg = alg,
-            Err(e) => errors.add("id_token_alg", format!("{e}")),
+        let id_token_alg = self
+            .id_token_alg
+            .parse()
+            .map_err(|e: UnknownValue| errors.add("id_token_alg", e.to_string()))
+            .ok();
+        ClientPatch {
+            name: Some(self.name.clone()),
+            public: Some(self.public),
+            application_type: Some(if self.native {
+                ApplicationType::Native
+            } else {
+                ApplicationType::Web
+            }),
+            auth_method,
+            grant_types: Some(grant_types),
+            redirect_uris: Some(f.lines("redirect_uris")),
+            post_logout_redirect_uris: Some(f.lines("post_logout_redirect_uris")),
+            allowed_origins: Some(f.lines("allowed_origins")),
+            resources: Some(self.resources.clone()),
+            scopes: Some(scope_field(&self.scopes, "scopes", errors)),
+            default_resource: Some(Some(self.default_resource.clone()).filter(|d| !d.is_empty())),
+            default_scopes: Some(scope_field(&self.default_scopes, "default_scopes", errors)),
+            access_token_ttl: Some(f.number("access_token_ttl", errors)),
+            id_token_ttl: Some(f.number("id_token_ttl", errors)),
+            refresh_idle_ttl: Some(f.number("refresh_idle_ttl", errors)),
+            refresh_absolute_ttl: Some(f.number("refresh_absolute_ttl", errors)),
+            refresh_grace_seconds: Some(f.number("refresh_grace_seconds", errors)),
+            default_max_age: Some(f.number("default_max_age", errors)),
+            id_token_alg,
+            first_party: Some(self.first_party),
+            offline_preauthorized: Some(self.offline_preauthorized),
+            pkce_required: Some(self.pkce_required),
+            admin_api: Some(self.admin_api),
+            disabled: Some(self.disabled),
+            // Not on the form: kept as it is.
+            resource_server_for: None,
         }
-        spec.first_party = self.first_party;
-        spec.offline_preauthorized = self.offline_preauthorized;
-        spec.pkce_required = self.pkce_required;
-        spec.admin_api = self.admin_api;
-        spec.disabled = self.disabled;
-        spec
     }
 
     pub fn has_grant(&self, g: &str) -> bool {
@@ -312,7 +321,7 @@ pub async fn create(
     }
     let form = ClientForm::from_fields(&f);
     let mut errors = Errors::default();
-    let spec = form.spec(&f, &mut errors);
+    let spec = form.patch(&f, &mut errors).into_spec();
     if errors.is_empty() {
         match state.create_client(spec, &admin.actor()).await {
             Ok(reg) => {
@@ -370,9 +379,9 @@ pub async fn update(
     // The kind is fixed at registration; the form does not offer to change it.
     form.public = existing.public;
     let mut errors = Errors::default();
-    let spec = form.spec(&f, &mut errors);
+    let patch = form.patch(&f, &mut errors);
     if errors.is_empty() {
-        match state.update_client(&id, spec, &admin.actor()).await {
+        match state.patch_client(&id, patch, &admin.actor()).await {
             Ok(_) => return see_other(&format!("/admin/clients/{id}?saved=1")),
             Err(e) => {
                 if let Some(page) = errors.absorb(e) {

@@ -11,11 +11,11 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery, Cursor, Page, PageQuery, nullable};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Cursor, Page, PageQuery};
 use crate::http::AppState;
-use crate::model::{ApplicationType, AuthMethod, Client, GrantType, Scope, SigningAlg};
+use crate::model::Client;
 use crate::service::ServiceError;
-use crate::service::clients::ClientSpec;
+use crate::service::clients::{ClientPatch, ClientSpec};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,192 +29,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct ClientPath {
     /// The client's id.
     client_id: String,
-}
-
-/// Reads a space-delimited scope field (RFC 6749 §3.3).
-fn scope(raw: &str, field: &'static str) -> Result<Scope, ApiError> {
-    Scope::parse(raw)
-        .ok_or_else(|| ApiError::invalid(field, "space-separated scope names (RFC 6749 §3.3)"))
-}
-
-/// A client to register. Only `name` is required; the rest default as `tessera clients
-/// create` does: a confidential client_credentials client.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClient {
-    name: String,
-    /// A public client (browser or native app) has no secret.
-    #[serde(default)]
-    public: bool,
-    /// Default: client_secret_basic (confidential) or none (public).
-    auth_method: Option<AuthMethod>,
-    /// Default: client_credentials (confidential) or authorization_code (public).
-    #[serde(default)]
-    grant_types: Vec<GrantType>,
-    /// Granted resource identifiers. The admin API's own resource needs `admin_api`.
-    #[serde(default)]
-    resources: Vec<String>,
-    /// Space-delimited scopes granted on those resources; default: all the scopes they define.
-    scopes: Option<String>,
-    /// Default: the only granted resource, if there is one.
-    default_resource: Option<String>,
-    /// Space-delimited; default: the default resource's granted scopes (never tessera:admin).
-    default_scopes: Option<String>,
-    #[serde(default)]
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    allowed_origins: Vec<String>,
-    /// Seconds; overrides the resource's access-token lifetime.
-    access_token_ttl: Option<i64>,
-    /// The resource this client introspects tokens for (RFC 7662 §4).
-    resource_server_for: Option<String>,
-    /// Default web.
-    application_type: Option<ApplicationType>,
-    /// Default RS256.
-    id_token_alg: Option<SigningAlg>,
-    #[serde(default)]
-    first_party: bool,
-    /// Default true (RFC 9700 §2.1.1).
-    pkce_required: Option<bool>,
-    #[serde(default)]
-    offline_preauthorized: bool,
-    /// May be granted the admin API (`tessera:admin`).
-    #[serde(default)]
-    admin_api: bool,
-    refresh_idle_ttl: Option<i64>,
-    refresh_absolute_ttl: Option<i64>,
-    id_token_ttl: Option<i64>,
-    refresh_grace_seconds: Option<i64>,
-    #[serde(default)]
-    disabled: bool,
-}
-
-impl NewClient {
-    fn spec(self) -> Result<ClientSpec, ApiError> {
-        let mut spec = ClientSpec::new(self.name);
-        spec.public = self.public;
-        spec.auth_method = self.auth_method;
-        spec.grant_types = self.grant_types;
-        spec.resources = self.resources;
-        spec.scopes = self.scopes.map(|s| scope(&s, "scopes")).transpose()?;
-        spec.default_resource = self.default_resource;
-        spec.default_scopes = self
-            .default_scopes
-            .map(|s| scope(&s, "default_scopes"))
-            .transpose()?;
-        spec.redirect_uris = self.redirect_uris;
-        spec.post_logout_redirect_uris = self.post_logout_redirect_uris;
-        spec.allowed_origins = self.allowed_origins;
-        spec.access_token_ttl = self.access_token_ttl;
-        spec.resource_server_for = self.resource_server_for;
-        spec.application_type = self.application_type.unwrap_or(spec.application_type);
-        spec.id_token_alg = self.id_token_alg.unwrap_or(spec.id_token_alg);
-        spec.first_party = self.first_party;
-        spec.pkce_required = self.pkce_required.unwrap_or(spec.pkce_required);
-        spec.offline_preauthorized = self.offline_preauthorized;
-        spec.admin_api = self.admin_api;
-        spec.refresh_idle_ttl = self.refresh_idle_ttl;
-        spec.refresh_absolute_ttl = self.refresh_absolute_ttl;
-        spec.id_token_ttl = self.id_token_ttl;
-        spec.refresh_grace_seconds = self.refresh_grace_seconds;
-        spec.disabled = self.disabled;
-        Ok(spec)
-    }
-}
-
-/// What to change; absent fields stay as they are, `null` clears an optional one. Lists replace
-/// the whole list. `scopes` is the flat set of granted scope names: it is kept when `resources`
-/// changes (so nothing is granted by surprise) and `null` grants every scope of the resources.
-/// `"disabled": true` disables the client: its tokens stop working at once.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClientChanges {
-    name: Option<String>,
-    auth_method: Option<AuthMethod>,
-    grant_types: Option<Vec<GrantType>>,
-    resources: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    scopes: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    default_resource: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    default_scopes: Option<Option<String>>,
-    redirect_uris: Option<Vec<String>>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    allowed_origins: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
-    access_token_ttl: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    resource_server_for: Option<Option<String>>,
-    application_type: Option<ApplicationType>,
-    id_token_alg: Option<SigningAlg>,
-    first_party: Option<bool>,
-    pkce_required: Option<bool>,
-    offline_preauthorized: Option<bool>,
-    admin_api: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
-    refresh_idle_ttl: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
-    refresh_absolute_ttl: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
-    id_token_ttl: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>)]
-    refresh_grace_seconds: Option<Option<i64>>,
-    disabled: Option<bool>,
-}
-
-/// Sets `target` when the change is present.
-fn set<T>(target: &mut T, change: Option<T>) {
-    if let Some(value) = change {
-        *target = value;
-    }
-}
-
-impl ClientChanges {
-    fn apply(self, spec: &mut ClientSpec) -> Result<(), ApiError> {
-        set(&mut spec.name, self.name);
-        set(&mut spec.auth_method, self.auth_method.map(Some));
-        set(&mut spec.grant_types, self.grant_types);
-        set(&mut spec.resources, self.resources);
-        if let Some(raw) = self.scopes {
-            spec.scopes = raw.map(|s| scope(&s, "scopes")).transpose()?;
-        }
-        set(&mut spec.default_resource, self.default_resource);
-        if let Some(raw) = self.default_scopes {
-            spec.default_scopes = raw.map(|s| scope(&s, "default_scopes")).transpose()?;
-        }
-        set(&mut spec.redirect_uris, self.redirect_uris);
-        set(
-            &mut spec.post_logout_redirect_uris,
-            self.post_logout_redirect_uris,
-        );
-        set(&mut spec.allowed_origins, self.allowed_origins);
-        set(&mut spec.access_token_ttl, self.access_token_ttl);
-        set(&mut spec.resource_server_for, self.resource_server_for);
-        set(&mut spec.application_type, self.application_type);
-        set(&mut spec.id_token_alg, self.id_token_alg);
-        set(&mut spec.first_party, self.first_party);
-        set(&mut spec.pkce_required, self.pkce_required);
-        set(&mut spec.offline_preauthorized, self.offline_preauthorized);
-        set(&mut spec.admin_api, self.admin_api);
-        set(&mut spec.refresh_idle_ttl, self.refresh_idle_ttl);
-        set(&mut spec.refresh_absolute_ttl, self.refresh_absolute_ttl);
-        set(&mut spec.id_token_ttl, self.id_token_ttl);
-        set(&mut spec.refresh_grace_seconds, self.refresh_grace_seconds);
-        set(&mut spec.disabled, self.disabled);
-        Ok(())
-    }
 }
 
 /// A registration; `client_secret` is shown this once (null for public clients).
@@ -258,16 +72,16 @@ async fn list_clients(
     })))
 }
 
-#[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClient,
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientSpec,
     responses(
         (status = 201, description = "Registered; the secret is shown this once", body = Registration),
         (status = 422, description = "A value is refused", body = ErrorBody)))]
 async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewClient>,
+    ApiJson(spec): ApiJson<ClientSpec>,
 ) -> Result<(StatusCode, Json<Registration>), ApiError> {
-    let registered = state.create_client(body.spec()?, &caller.actor()).await?;
+    let registered = state.create_client(spec, &caller.actor()).await?;
     Ok((
         StatusCode::CREATED,
         Json(Registration {
@@ -289,7 +103,7 @@ async fn get_client(
 }
 
 #[utoipa::path(patch, path = "/clients/{client_id}", tag = "clients", params(ClientPath),
-    request_body = ClientChanges,
+    request_body = ClientPatch,
     responses(
         (status = 200, description = "Changed", body = Client),
         (status = 404, description = "No such client", body = ErrorBody),
@@ -298,13 +112,11 @@ async fn update_client(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(ClientPath { client_id }): ApiPath<ClientPath>,
-    ApiJson(changes): ApiJson<ClientChanges>,
+    ApiJson(patch): ApiJson<ClientPatch>,
 ) -> Result<Json<Client>, ApiError> {
-    let mut spec = ClientSpec::from_client(&state.client(&client_id).await?);
-    changes.apply(&mut spec)?;
     Ok(Json(
         state
-            .update_client(&client_id, spec, &caller.actor())
+            .patch_client(&client_id, patch, &caller.actor())
             .await?,
     ))
 }

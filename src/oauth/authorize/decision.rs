@@ -55,8 +55,10 @@ pub async fn next_step(
     let needs_login = match session.filter(|_| user_ok) {
         None => true,
         Some(s) => {
+            // OIDC Registration §2: the client's default_max_age when the request has none.
             let too_old = req
                 .max_age
+                .or(client.default_max_age)
                 .is_some_and(|max| max == 0 || now - s.auth_time > max);
             let other_user = req.hint_sub.as_deref().is_some_and(|h| h != s.sub);
             !fresh_login && (req.prompt_login || too_old || other_user)
