@@ -112,7 +112,7 @@ async fn the_audit_log_names_clients_and_users_and_links_them() {
     assert!(!body.contains(&format!(">{admin_sub}<")), "no raw sub");
     // The deleted client: its id, as recorded, without a link.
     assert!(
-        body.contains(&format!("<td class=\"wrap\">{gone}</td>")),
+        body.contains(&format!("<td class=\"name\">{gone}</td>")),
         "{body}"
     );
     assert!(!body.contains(&format!("href=\"/admin/clients/{gone}\"")));
@@ -470,6 +470,13 @@ async fn screenshots() {
         .for_element(Locator::Css("p.error"))
         .await
         .expect("the refused form");
+    // The refused fields, not the top of the form (that is console::screenshots' admin-client).
+    c.execute(
+        "document.querySelector('[aria-invalid=true]').closest('fieldset.section').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
     problems.extend(crate::browser::photograph(&c, dir, "admin-client-sections-errors").await);
     c.close().await.expect("close");
     assert!(problems.is_empty(), "{problems:#?}");
