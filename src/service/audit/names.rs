@@ -131,3 +131,46 @@ impl Core {
             .ok_or_else(|| ServiceError::NotFound(format!("Audit event {id}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuditEvent, Outcome};
+
+    fn event(kind: &str, actor: &str, client: Option<&str>) -> StoredEvent {
+        let mut event = AuditEvent::new(kind, 0, Outcome::Success).actor(actor);
+        event.client_id = client.map(str::to_owned);
+        StoredEvent { id: 1, event }
+    }
+
+    #[test]
+    fn each_field_points_at_what_its_kind_records() {
+        let kinds = [
+            (kind::LOGIN_SUCCEEDED, "sub"),
+            (kind::REFRESH_REPLAY_DETECTED, "sub"),
+            ("user.password_set", "username"),
+            ("client.deleted", "client"),
+            (kind::KEY_ROTATED, "nothing"),
+            (kind::TOKEN_REVOKED, "nothing"),
+        ];
+        for (k, expected) in kinds {
+            let got = match target_points(k) {
+                Points::Client => "client",
+                Points::Sub => "sub",
+                Points::Username => "username",
+                Points::Nothing => "nothing",
+            };
+            assert_eq!(got, expected, "{k}");
+        }
+        let by_client = event(kind::TOKEN_ISSUED, "c1", Some("c1"));
+        assert!(matches!(actor_points(&by_client), Points::Client));
+        let by_admin = event("client.updated", "ada", None);
+        assert!(matches!(actor_points(&by_admin), Points::Username));
+        for nobody in [super::super::SYSTEM, "cli"] {
+            assert!(matches!(
+                actor_points(&event(kind::KEY_ROTATED, nobody, None)),
+                Points::Nothing
+            ));
+        }
+    }
+}
