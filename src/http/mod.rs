@@ -7,6 +7,7 @@ pub mod client_ip;
 mod cors;
 mod extract;
 mod health;
+mod home;
 mod log;
 pub mod oauth;
 mod oidc;
@@ -58,6 +59,7 @@ fn admin_pages() -> Router<AppState> {
         .route("/admin/lockouts", get(keys::lockouts))
         .route("/admin/lockouts/clear", post(keys::clear_lockout))
         .route("/admin/audit", get(audit::list))
+        .route("/admin/audit/{id}", get(audit::show))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -117,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(pages)
         .nest("/admin/api", admin_api::router(&state))
+        .route("/", get(home::page))
         .route("/static/{name}", get(ui::statics::file))
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))

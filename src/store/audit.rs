@@ -1,6 +1,8 @@
 //! The audit log. Admin changes insert their event inside the change's own transaction with
 //! [`insert_event!`]; security events arrive in batches from the audit writer.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::{Db, StoreError, with_pool};
@@ -177,6 +179,95 @@ pub async fn list(
         q.fetch_all(pool).await
     })?;
     rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// One event by its id.
+pub async fn get(db: &Db, id: i64) -> Result<Option<StoredEvent>, StoreError> {
+    let row: Option<Row> = with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, at, kind, actor, client_id, ip, outcome, target, detail, count \
+             FROM audit_events WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    row.map(StoredEvent::try_from).transpose()
+}
+
+/// The clients and users that a page of events refers to, as they are now; an id that is not
+/// in a map was deleted (or never existed: failed attempts record what the caller typed).
+#[derive(Debug, Default)]
+pub struct Names {
+    /// client_id → name.
+    pub clients: HashMap<String, String>,
+    /// sub → (sub, username).
+    pub subs: HashMap<String, (String, String)>,
+    /// Canonical username → (sub, username).
+    pub usernames: HashMap<String, (String, String)>,
+}
+
+/// Looks up the names behind `client_ids`, `subs` and canonical usernames: one statement for
+/// the clients and one for the users, whatever the number of events.
+pub async fn names(
+    db: &Db,
+    client_ids: &[String],
+    subs: &[String],
+    canonical_usernames: &[String],
+) -> Result<Names, StoreError> {
+    let mut names = Names::default();
+    if !client_ids.is_empty() {
+        let sql = format!(
+            "SELECT client_id, name FROM clients WHERE client_id IN ({})",
+            placeholders(1, client_ids.len())
+        );
+        let rows: Vec<(String, String)> = with_pool!(db, pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for id in client_ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        names.clients = rows.into_iter().collect();
+    }
+    if !subs.is_empty() || !canonical_usernames.is_empty() {
+        // `IN ()` is not valid SQL: an empty list becomes a list with one value no row has.
+        let none = [String::new()];
+        let subs = if subs.is_empty() { &none[..] } else { subs };
+        let canonical = if canonical_usernames.is_empty() {
+            &none[..]
+        } else {
+            canonical_usernames
+        };
+        let sql = format!(
+            "SELECT sub, username, username_canonical FROM users \
+             WHERE sub IN ({}) OR username_canonical IN ({})",
+            placeholders(1, subs.len()),
+            placeholders(subs.len() + 1, canonical.len())
+        );
+        let rows: Vec<(String, String, Option<String>)> = with_pool!(db, pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for v in subs.iter().chain(canonical) {
+                q = q.bind(v);
+            }
+            q.fetch_all(pool).await
+        })?;
+        for (sub, username, canonical) in rows {
+            if let Some(c) = canonical {
+                names.usernames.insert(c, (sub.clone(), username.clone()));
+            }
+            names.subs.insert(sub.clone(), (sub, username));
+        }
+    }
+    Ok(names)
+}
+
+/// `$first, …` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Deletes events older than `before` (the retention job); returns how many went.

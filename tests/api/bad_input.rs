@@ -230,6 +230,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/lockouts"),
     ("POST", "/admin/lockouts/clear"),
     ("GET", "/admin/audit"),
+    ("GET", "/admin/audit/{}"),
+    ("GET", "/"),
 ];
 
 /// JSON bodies for the admin API with NUL (`\u0000`) in every string field it may read.

@@ -1,16 +1,19 @@
 //! The audit log page: newest first, filtered by kind (or family, `client.`), actor, client
-//! and time, one keyset page at a time.
+//! and time, one keyset page at a time; and one event with every field it recorded. Clients
+//! and users appear by name, linked to their pages, while they exist.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::{Admin, PAGE_SIZE, service_error};
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{error_page, render};
 use crate::model::{StoredEvent, User};
+use crate::service::audit::names::{EventNames, Named};
 use crate::store::audit::Filter;
 
 #[derive(Deserialize, Default)]
@@ -25,15 +28,92 @@ pub struct AuditQuery {
     before: Option<i64>,
 }
 
+/// What a path segment keeps as it is: the unreserved characters (RFC 3986 §2.3).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A client or user as the page shows it: the name, linked to its console page while it
+/// exists; otherwise what the event recorded, unlinked.
+pub struct Shown {
+    pub text: String,
+    pub href: Option<String>,
+    /// The recorded id, when `text` is a name instead.
+    pub id: Option<String>,
+}
+
+impl From<Named> for Shown {
+    fn from(named: Named) -> Self {
+        let segment = |s: &str| utf8_percent_encode(s, SEGMENT).to_string();
+        match named {
+            Named::Client { id, name } => Shown {
+                text: name,
+                href: Some(format!("/admin/clients/{}", segment(&id))),
+                id: Some(id),
+            },
+            Named::User { sub, username } => Shown {
+                text: username,
+                href: Some(format!("/admin/users/{}", segment(&sub))),
+                id: Some(sub),
+            },
+            Named::Raw(text) => Shown {
+                text,
+                href: None,
+                id: None,
+            },
+        }
+    }
+}
+
+/// One event with its names resolved.
+pub struct Row<'a> {
+    pub e: &'a StoredEvent,
+    pub actor: Option<Shown>,
+    pub client: Option<Shown>,
+    pub target: Option<Shown>,
+}
+
+fn rows(events: &[StoredEvent], names: Vec<EventNames>) -> Vec<Row<'_>> {
+    events
+        .iter()
+        .zip(names)
+        .map(|(e, n)| Row {
+            e,
+            actor: n.actor.map(Shown::from),
+            client: n.client.map(Shown::from),
+            target: n.target.map(Shown::from),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage<'a> {
     admin: &'a User,
     section: &'static str,
     q: &'a AuditQuery,
-    events: &'a [StoredEvent],
+    rows: Vec<Row<'a>>,
     next: Option<String>,
-    error: Option<&'a str>,
+    dates: DateErrors,
+}
+
+/// Which date filters could not be read.
+#[derive(Default)]
+struct DateErrors {
+    from: bool,
+    until: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit_event.html")]
+struct EventPage<'a> {
+    admin: &'a User,
+    section: &'static str,
+    row: Row<'a>,
+    /// The detail's top-level fields, strings as they are and other values as JSON.
+    detail: Vec<(String, String)>,
 }
 
 fn blank(v: &Option<String>) -> Option<String> {
@@ -62,26 +142,26 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Response {
-    let mut error = None;
-    let mut bound = |raw: &Option<String>, shift: i64| match blank(raw) {
-        None => None,
-        Some(d) => match day(&d) {
-            Some(t) => Some(t + shift),
-            None => {
-                error = Some("Dates are written YYYY-MM-DD (UTC).");
-                None
-            }
-        },
+    // A date that does not parse is shown next to its field and left out of the filter.
+    let from = blank(&q.from).map(|d| day(&d));
+    let until = blank(&q.until).map(|d| day(&d).map(|t| t + 86_400));
+    let dates = DateErrors {
+        from: matches!(from, Some(None)),
+        until: matches!(until, Some(None)),
     };
     let filter = Filter {
         kind: blank(&q.kind),
         actor: blank(&q.actor),
         client_id: blank(&q.client),
-        from: bound(&q.from, 0),
-        until: bound(&q.until, 86_400),
+        from: from.flatten(),
+        until: until.flatten(),
     };
     let events = match state.audit_events(&filter, q.before, PAGE_SIZE).await {
         Ok(e) => e,
+        Err(e) => return service_error(e),
+    };
+    let names = match state.audit_names(&events).await {
+        Ok(n) => n,
         Err(e) => return service_error(e),
     };
     let next = (events.len() as i64 == PAGE_SIZE)
@@ -109,9 +189,101 @@ pub async fn list(
             admin: &admin.user,
             section: "audit",
             q: &q,
-            events: &events,
+            rows: rows(&events, names),
             next,
-            error,
+            dates,
         },
     )
+}
+
+/// `/admin/audit/{id}`: one event, every field it recorded.
+pub async fn show(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(StatusCode::NOT_FOUND, "There is no such audit event.");
+    };
+    let event = match state.audit_event(id).await {
+        Ok(e) => e,
+        Err(e) => return service_error(e),
+    };
+    let events = [event];
+    let names = match state.audit_names(&events).await {
+        Ok(n) => n,
+        Err(e) => return service_error(e),
+    };
+    let detail = detail_fields(events[0].event.detail.as_ref());
+    let Some(row) = rows(&events, names).pop() else {
+        return error_page(StatusCode::NOT_FOUND, "There is no such audit event.");
+    };
+    render(
+        StatusCode::OK,
+        &EventPage {
+            admin: &admin.user,
+            section: "audit",
+            row,
+            detail,
+        },
+    )
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`: an event's own page shows the second.
+pub fn exact(unix: &i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(*unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// An event's JSON detail as (name, value) lines: an object's fields, anything else
+/// as one line. Fields in name order, whatever map serde_json was built with.
+fn detail_fields(detail: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    let plain = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match detail {
+        None => Vec::new(),
+        Some(serde_json::Value::Object(fields)) => {
+            let mut lines: Vec<_> = fields.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
+            lines.sort();
+            lines
+        }
+        Some(other) => vec![("value".to_owned(), plain(other))],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detail_lines_keep_strings_plain_and_the_rest_as_json() {
+        let detail = serde_json::json!({"reason": "delayed", "failures": 5, "sources": [["a", 1]]});
+        assert_eq!(
+            detail_fields(Some(&detail)),
+            vec![
+                ("failures".to_owned(), "5".to_owned()),
+                ("reason".to_owned(), "delayed".to_owned()),
+                ("sources".to_owned(), "[[\"a\",1]]".to_owned()),
+            ]
+        );
+        assert!(detail_fields(None).is_empty());
+        assert_eq!(
+            detail_fields(Some(&serde_json::json!([1]))),
+            vec![("value".to_owned(), "[1]".to_owned())]
+        );
+    }
+
+    #[test]
+    fn deleted_names_show_the_recorded_id_unlinked() {
+        let gone = Shown::from(Named::Raw("c-123".into()));
+        assert_eq!((gone.text.as_str(), gone.href), ("c-123", None));
+        let client = Shown::from(Named::Client {
+            id: "a b/c".into(),
+            name: "Orders".into(),
+        });
+        assert_eq!(client.href.as_deref(), Some("/admin/clients/a%20b%2Fc"));
+        assert_eq!(client.text, "Orders");
+    }
 }

@@ -13,6 +13,7 @@
 //! (`store::audit::insert_event!`), so a change and its audit line commit or roll back together.
 
 mod failures;
+pub mod names;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
