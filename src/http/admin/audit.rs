@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Admin, PAGE_SIZE, service_error};
+use super::{Admin, PAGE_SIZE};
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{PageError, render};
 use crate::model::{StoredEvent, User};
 use crate::store::audit::Filter;
 
@@ -61,7 +61,7 @@ pub async fn list(
     admin: Admin,
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let mut error = None;
     let mut bound = |raw: &Option<String>, shift: i64| match blank(raw) {
         None => None,
@@ -80,10 +80,7 @@ pub async fn list(
         from: bound(&q.from, 0),
         until: bound(&q.until, 86_400),
     };
-    let events = match state.audit_events(&filter, q.before, PAGE_SIZE).await {
-        Ok(e) => e,
-        Err(e) => return service_error(e),
-    };
+    let events = state.audit_events(&filter, q.before, PAGE_SIZE).await?;
     let next = (events.len() as i64 == PAGE_SIZE)
         .then(|| events.last())
         .flatten()
