@@ -25,6 +25,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod otel;
+mod pages;
 mod readme;
 mod refresh;
 mod rewrap;
