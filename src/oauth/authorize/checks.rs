@@ -245,3 +245,100 @@ pub fn id_token_hint(
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str) -> Params {
+        Params::parse(query.as_bytes()).expect("params")
+    }
+
+    /// The error code a check sent back to the client, or "ok".
+    fn code<T>(result: Result<T, AuthorizeError>) -> &'static str {
+        match result {
+            Ok(_) => "ok",
+            Err(AuthorizeError::Redirect { error, .. }) => error,
+            Err(other) => panic!("not redirected: {other:?}"),
+        }
+    }
+
+    fn target() -> Target {
+        Target {
+            redirect_uri: "https://app.example/cb".into(),
+            response_mode: ResponseMode::Query,
+            state: None,
+        }
+    }
+
+    #[test]
+    fn response_mode_and_state() {
+        let t = super::target(
+            "https://app.example/cb".into(),
+            &params("response_mode=form_post&state=s"),
+        )
+        .expect("form_post");
+        assert_eq!(t.response_mode, ResponseMode::FormPost);
+        assert_eq!(t.state.as_deref(), Some("s"));
+        let refused = super::target(
+            "https://app.example/cb".into(),
+            &params("response_mode=fragment"),
+        );
+        assert_eq!(code(refused), "invalid_request");
+    }
+
+    #[test]
+    fn request_objects_and_response_types() {
+        let t = target();
+        assert_eq!(
+            code(no_request_object(&params("request=x"), &t)),
+            "request_not_supported"
+        );
+        assert_eq!(
+            code(no_request_object(&params("request_uri=x"), &t)),
+            "request_uri_not_supported"
+        );
+        assert_eq!(code(response_type(&params("response_type=code"), &t)), "ok");
+        assert_eq!(
+            code(response_type(&params("response_type=token"), &t)),
+            "unsupported_response_type"
+        );
+        assert_eq!(code(response_type(&params(""), &t)), "invalid_request");
+    }
+
+    #[test]
+    fn prompt_values() {
+        let t = target();
+        let p = prompt(&params("prompt=select_account+consent"), &t).expect("prompt");
+        assert_eq!(
+            p,
+            Prompt {
+                login: true,
+                consent: true,
+                none: false
+            }
+        );
+        assert_eq!(
+            code(prompt(&params("prompt=none+login"), &t)),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(prompt(&params("prompt=create"), &t)),
+            "invalid_request"
+        );
+        assert_eq!(
+            prompt(&params(""), &t).expect("none asked"),
+            Prompt::default()
+        );
+    }
+
+    #[test]
+    fn max_age_is_a_non_negative_number() {
+        let t = target();
+        assert_eq!(max_age(&params("max_age=0"), &t).expect("zero"), Some(0));
+        assert_eq!(max_age(&params(""), &t).expect("absent"), None);
+        for bad in ["max_age=-1", "max_age=soon"] {
+            assert_eq!(code(max_age(&params(bad), &t)), "invalid_request", "{bad}");
+        }
+    }
+}
