@@ -20,10 +20,6 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use super::AppState;
 use crate::model::ClientId;
 
-/// The request's id, set on the request before the handler runs, for the pages that show it.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
 /// The real cause of a 500, attached by the error renderer and logged here, never sent.
 #[derive(Clone, Debug)]
 pub struct ErrorCause(pub String);
@@ -80,7 +76,7 @@ fn incoming_id(req: &Request) -> Option<String> {
     .then(|| v.to_owned())
 }
 
-pub async fn access_log(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
         .extensions()
@@ -88,7 +84,6 @@ pub async fn access_log(State(state): State<AppState>, mut req: Request, next: N
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let id = incoming_id(&req).unwrap_or_else(|| state.request_ids.next());
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let traced = state.config.otel.enabled();

@@ -136,11 +136,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(extract::refuse_nul))
-        .layer(axum::middleware::from_fn(ui::error::error_pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             log::access_log,
         ))
+        // Outside the access log, whose request id the error pages show.
+        .layer(axum::middleware::from_fn(ui::error::error_pages))
         .layer(CatchPanicLayer::custom(oauth::error::panic_response))
         .with_state(state)
 }

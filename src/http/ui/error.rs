@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::secure_page;
-use crate::http::log::{ErrorCause, RequestId};
+use crate::http::log::ErrorCause;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
@@ -316,11 +316,14 @@ pub fn panicked(payload: Box<dyn Any + Send + 'static>) -> Response {
     PageError::internal(format!("page handler panicked: {message}")).into_response()
 }
 
-/// Completes every error page on its way out: the request id (from the access log's layer,
-/// which runs outside this one) and, unless the handler offered the way back to an application,
-/// a link to the console for console pages or to the start page for the rest.
+/// The access log's header: the id it logged the request under.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Completes every error page on its way out: the request id (the access log, which runs
+/// inside this layer, has put it on the response) and, unless the handler offered the way back
+/// to an application, a link to the console for console pages or to the start page for the rest.
+/// Answers without an error page pass untouched.
 pub async fn error_pages(req: Request, next: Next) -> Response {
-    let request_id = req.extensions().get::<RequestId>().cloned();
     let console = req.uri().path().starts_with("/admin");
     let mut response = next.run(req).await;
     let Some(problem) = response.extensions_mut().remove::<Problem>() else {
@@ -331,7 +334,10 @@ pub async fn error_pages(req: Request, next: Next) -> Response {
     } else {
         Back::start()
     };
-    let id = request_id.as_ref().map(|RequestId(id)| id.as_str());
+    let id = response
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
     if let Ok(html) = problem.html(id, &fallback) {
         response.headers_mut().remove(header::CONTENT_LENGTH);
         *response.body_mut() = Body::from(html);
@@ -358,8 +364,8 @@ mod tests {
         panic!("the page broke")
     }
 
-    /// The pages' layers as the router stacks them: the request id set outside, the error page
-    /// completed, panics caught inside.
+    /// The pages' layers as the router stacks them: panics caught inside, the access log's
+    /// request id, the error page completed outside.
     fn app() -> Router {
         Router::new()
             .route("/admin/boom", get(boom))
@@ -368,13 +374,16 @@ mod tests {
                 get(|| async { Err::<Response, _>(PageError::request_expired()) }),
             )
             .layer(CatchPanicLayer::custom(panicked))
-            .layer(axum::middleware::from_fn(error_pages))
             .layer(axum::middleware::from_fn(
-                |mut req: Request, next: Next| async move {
-                    req.extensions_mut().insert(RequestId("req-42".into()));
-                    next.run(req).await
+                |req: Request, next: Next| async move {
+                    let mut response = next.run(req).await;
+                    response
+                        .headers_mut()
+                        .insert(REQUEST_ID, HeaderValue::from_static("req-42"));
+                    response
                 },
             ))
+            .layer(axum::middleware::from_fn(error_pages))
     }
 
     async fn get_page(path: &str) -> Response {
