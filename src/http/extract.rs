@@ -237,11 +237,8 @@ pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response 
     let status = axum::http::StatusCode::BAD_REQUEST;
     if path.starts_with("/admin/api/") {
         super::admin_api::error::ApiError::bad_request(status, WHY).into_response()
-    } else if ["/authorize", "/login", "/consent", "/logout", "/admin"]
-        .iter()
-        .any(|p| path.starts_with(p))
-    {
-        super::ui::error_page(status, WHY)
+    } else if super::ui::error::is_page_path(path) {
+        super::ui::PageError::bad_request(WHY).into_response()
     } else {
         OAuthError::invalid_request(WHY).into_response()
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{PageError, render};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -15,7 +15,7 @@ struct HomePage<'a> {
     issuer: &'a str,
 }
 
-pub async fn page(State(state): State<AppState>) -> Response {
+pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
     render(
         StatusCode::OK,
         &HomePage {

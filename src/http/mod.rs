@@ -62,6 +62,17 @@ fn admin_pages() -> Router<AppState> {
         .route("/admin/audit/{id}", get(audit::show))
 }
 
+/// An unknown path: the HTML 404 page under the pages or for a browser, else the protocol
+/// endpoints' JSON.
+async fn not_found(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if ui::error::wants_page(&req) {
+        ui::error::not_found().into_response()
+    } else {
+        oauth::error::not_found().await.into_response()
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     // Browser apps call these three; /introspect is for servers and sends no CORS headers.
     let browser_callable = Router::new()
@@ -113,7 +124,9 @@ pub fn router(state: AppState) -> Router {
         .route("/consent", get(ui::consent::show).post(ui::consent::submit))
         .route("/logout", get(ui::logout::logout).post(ui::logout::logout))
         .merge(admin_pages())
-        .layer(session_layer);
+        .layer(session_layer)
+        // Inside the catch-all below: a page that panics answers with the HTML 500 page.
+        .layer(CatchPanicLayer::custom(ui::error::panicked));
     Router::new()
         .merge(protocol)
         .merge(public)
@@ -124,12 +137,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(oauth::error::not_found)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(extract::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             log::access_log,
         ))
+        // Outside the access log, whose request id the error pages show.
+        .layer(axum::middleware::from_fn(ui::error::error_pages))
         .layer(CatchPanicLayer::custom(oauth::error::panic_response))
         .with_state(state)
 }

@@ -2,5 +2,6 @@
 
 pub mod claims;
 pub mod id_token;
+pub mod logout;
 pub mod metadata;
 pub mod userinfo;

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod limits;
 pub mod lockouts;
 pub mod resources;
+pub mod sign_in;
 pub mod user_claims;
 pub mod users;
 

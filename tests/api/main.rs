@@ -26,6 +26,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod otel;
+mod pages;
 mod pages_read;
 mod readme;
 mod refresh;

@@ -9,9 +9,9 @@ use axum::response::Response;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-use super::{Admin, PAGE_SIZE, service_error};
+use super::{Admin, PAGE_SIZE};
 use crate::http::AppState;
-use crate::http::ui::{error_page, render};
+use crate::http::ui::{PageError, render};
 use crate::model::{StoredEvent, User};
 use crate::service::audit::names::{EventNames, Named};
 use crate::store::audit::Filter;
@@ -141,7 +141,7 @@ pub async fn list(
     admin: Admin,
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     // A date that does not parse is shown next to its field and left out of the filter.
     let from = blank(&q.from).map(|d| day(&d));
     let until = blank(&q.until).map(|d| day(&d).map(|t| t + 86_400));
@@ -156,14 +156,8 @@ pub async fn list(
         from: from.flatten(),
         until: until.flatten(),
     };
-    let events = match state.audit_events(&filter, q.before, PAGE_SIZE).await {
-        Ok(e) => e,
-        Err(e) => return service_error(e),
-    };
-    let names = match state.audit_names(&events).await {
-        Ok(n) => n,
-        Err(e) => return service_error(e),
-    };
+    let events = state.audit_events(&filter, q.before, PAGE_SIZE).await?;
+    let names = state.audit_names(&events).await?;
     let next = (events.len() as i64 == PAGE_SIZE)
         .then(|| events.last())
         .flatten()
@@ -197,23 +191,17 @@ pub async fn list(
 }
 
 /// `/admin/audit/{id}`: one event, every field it recorded.
-pub async fn show(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(StatusCode::NOT_FOUND, "There is no such audit event.");
-    };
-    let event = match state.audit_event(id).await {
-        Ok(e) => e,
-        Err(e) => return service_error(e),
-    };
-    let events = [event];
-    let names = match state.audit_names(&events).await {
-        Ok(n) => n,
-        Err(e) => return service_error(e),
-    };
+pub async fn show(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let gone = || PageError::not_found("There is no such audit event.");
+    let id = id.parse::<i64>().map_err(|_| gone())?;
+    let events = [state.audit_event(id).await?];
+    let names = state.audit_names(&events).await?;
     let detail = detail_fields(events[0].event.detail.as_ref());
-    let Some(row) = rows(&events, names).pop() else {
-        return error_page(StatusCode::NOT_FOUND, "There is no such audit event.");
-    };
+    let row = rows(&events, names).pop().ok_or_else(gone)?;
     render(
         StatusCode::OK,
         &EventPage {

@@ -1,17 +1,16 @@
 //! Console pages for clients: list with search, register, edit, rotate the secret, delete.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{
     Admin, Ask, Errors, Fields, ListQuery, PAGE_SIZE, after_confirmation, confirm, next_page,
-    see_other, service_error,
+    see_other,
 };
 use crate::http::AppState;
-use crate::http::ui::{internal, render};
+use crate::http::ui::{CsrfForm, PageError, render};
 use crate::model::{
     ApplicationType, AuthMethod, Client, GrantType, Resource, Scope, SigningAlg, UnknownValue, User,
 };
@@ -31,12 +30,9 @@ pub async fn list(
     admin: Admin,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let (prefix, after) = (q.prefix(), q.after());
-    let clients = match state.client_page(prefix, after, PAGE_SIZE).await {
-        Ok(c) => c,
-        Err(e) => return service_error(e),
-    };
+    let clients = state.client_page(prefix, after, PAGE_SIZE).await?;
     let next = next_page(prefix, &clients, |c| (&c.name, &c.client_id.0));
     render(
         StatusCode::OK,
@@ -260,18 +256,10 @@ async fn form_page(
     client: Option<&Client>,
     form: &ClientForm,
     errors: &Errors,
-) -> Response {
-    let resources = match state.resources().await {
-        Ok(r) => r,
-        Err(e) => return service_error(e),
-    };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+) -> Result<Response, PageError> {
+    let resources = state.resources().await?;
     render(
-        status,
+        errors.status(),
         &FormPage {
             admin: &admin.user,
             section: "clients",
@@ -290,7 +278,7 @@ async fn form_page(
     )
 }
 
-pub async fn new(admin: Admin, State(state): State<AppState>) -> Response {
+pub async fn new(admin: Admin, State(state): State<AppState>) -> Result<Response, PageError> {
     form_page(
         &admin,
         &state,
@@ -314,11 +302,8 @@ struct SecretPage<'a> {
 pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let form = ClientForm::from_fields(&f);
     let mut errors = Errors::default();
     let spec = form.patch(&f, &mut errors).into_spec();
@@ -336,45 +321,35 @@ pub async fn create(
                     },
                 );
             }
-            Err(e) => {
-                if let Some(page) = errors.absorb(e) {
-                    return page;
-                }
-            }
+            Err(e) => errors.absorb(e)?,
         }
     }
     form_page(&admin, &state, None, &form, &errors).await
 }
 
-pub async fn edit(admin: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match state.client(&id).await {
-        Ok(c) => {
-            form_page(
-                &admin,
-                &state,
-                Some(&c),
-                &ClientForm::of(&c),
-                &Errors::default(),
-            )
-            .await
-        }
-        Err(e) => service_error(e),
-    }
+pub async fn edit(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let c = state.client(&id).await?;
+    form_page(
+        &admin,
+        &state,
+        Some(&c),
+        &ClientForm::of(&c),
+        &Errors::default(),
+    )
+    .await
 }
 
 pub async fn update(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let existing = match state.client(&id).await {
-        Ok(c) => c,
-        Err(e) => return service_error(e),
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let existing = state.client(&id).await?;
     let mut form = ClientForm::from_fields(&f);
     // The kind is fixed at registration; the form does not offer to change it.
     form.public = existing.public;
@@ -382,12 +357,8 @@ pub async fn update(
     let patch = form.patch(&f, &mut errors);
     if errors.is_empty() {
         match state.patch_client(&id, patch, &admin.actor()).await {
-            Ok(_) => return see_other(&format!("/admin/clients/{id}?saved=1")),
-            Err(e) => {
-                if let Some(page) = errors.absorb(e) {
-                    return page;
-                }
-            }
+            Ok(_) => return Ok(see_other(&format!("/admin/clients/{id}?saved=1"))),
+            Err(e) => errors.absorb(e)?,
         }
     }
     form_page(&admin, &state, Some(&existing), &form, &errors).await
@@ -398,11 +369,8 @@ pub async fn rotate(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let back = format!("/admin/clients/{id}");
     if !f.confirmed() {
         return confirm(
@@ -421,43 +389,34 @@ pub async fn rotate(
         None => 0,
         Some(Ok(o)) => o,
         Some(Err(_)) => {
-            return service_error(crate::service::invalid(
-                "overlap",
-                "must be a whole number of seconds",
-            ));
+            return Err(
+                crate::service::invalid("overlap", "must be a whole number of seconds").into(),
+            );
         }
     };
-    let secret = match state
+    let secret = state
         .rotate_client_secret(&id, overlap, &admin.actor())
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return service_error(e),
-    };
-    match state.client(&id).await {
-        Ok(client) => render(
-            StatusCode::OK,
-            &SecretPage {
-                admin: &admin.user,
-                section: "clients",
-                client: &client,
-                secret: Some(&secret),
-                rotated: true,
-            },
-        ),
-        Err(e) => internal(e),
-    }
+        .await?;
+    // The client was just there: not finding it now is our failure, not a 404.
+    let client = state.client(&id).await.map_err(PageError::internal)?;
+    render(
+        StatusCode::OK,
+        &SecretPage {
+            admin: &admin.user,
+            section: "clients",
+            client: &client,
+            secret: Some(&secret),
+            rotated: true,
+        },
+    )
 }
 
 pub async fn delete(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let ask = Ask {
         title: "Delete this client?",
         message: &format!(

@@ -2,14 +2,13 @@
 //! for login lockouts (list and clear).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Admin, Ask, Fields, after_confirmation, service_error, when};
+use super::{Admin, Ask, Fields, after_confirmation, when};
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{CsrfForm, PageError, render};
 use crate::model::{SigningAlg, User};
 use crate::service::keys::KeyInfo;
 use crate::store::login_failures::LoginFailure;
@@ -25,10 +24,8 @@ struct KeysPage<'a> {
     now: i64,
 }
 
-pub async fn list(admin: Admin, State(state): State<AppState>) -> Response {
-    if let Err(e) = state.reload_keys().await {
-        return service_error(e);
-    }
+pub async fn list(admin: Admin, State(state): State<AppState>) -> Result<Response, PageError> {
+    state.reload_keys().await?;
     let set = state.keys.current();
     render(
         StatusCode::OK,
@@ -46,15 +43,13 @@ pub async fn list(admin: Admin, State(state): State<AppState>) -> Response {
 pub async fn rotate(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
-    let alg: SigningAlg = match f.get("alg").unwrap_or_default().parse() {
-        Ok(a) => a,
-        Err(e) => return service_error(crate::service::invalid("alg", e.to_string())),
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let alg: SigningAlg = f
+        .get("alg")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: crate::model::UnknownValue| crate::service::invalid("alg", e.to_string()))?;
     let ask = Ask {
         title: &format!("Rotate the {} key?", alg.as_str()),
         message: "The next key starts signing, the active key retires (still published until its tokens expire) and a new next key is published.",
@@ -71,11 +66,8 @@ pub async fn rotate(
 pub async fn retire(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let kid = f.get("kid").unwrap_or_default().to_owned();
     let ask = Ask {
         title: "Retire this key now?",
@@ -102,30 +94,25 @@ struct LockoutsPage<'a> {
     now: i64,
 }
 
-pub async fn lockouts(admin: Admin, State(state): State<AppState>) -> Response {
-    match state.lockouts().await {
-        Ok(lockouts) => render(
-            StatusCode::OK,
-            &LockoutsPage {
-                admin: &admin.user,
-                section: "lockouts",
-                csrf: &admin.csrf,
-                lockouts: &lockouts,
-                now: state.now(),
-            },
-        ),
-        Err(e) => service_error(e),
-    }
+pub async fn lockouts(admin: Admin, State(state): State<AppState>) -> Result<Response, PageError> {
+    let lockouts = state.lockouts().await?;
+    render(
+        StatusCode::OK,
+        &LockoutsPage {
+            admin: &admin.user,
+            section: "lockouts",
+            csrf: &admin.csrf,
+            lockouts: &lockouts,
+            now: state.now(),
+        },
+    )
 }
 
 pub async fn clear_lockout(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let key = f.get("key").unwrap_or_default().to_owned();
     let ask = Ask {
         title: "Clear this lockout?",

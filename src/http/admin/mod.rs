@@ -1,6 +1,7 @@
 //! The admin console: server-rendered pages for signed-in admins over the same service layer
-//! the CLI and the admin API use. Every form carries the session's CSRF token; destructive
-//! actions first render a confirmation page that re-posts the form.
+//! the CLI and the admin API use. Every form carries the session's CSRF token and every POST
+//! handler reads its form through `CsrfForm`, which checks it; destructive actions first render
+//! a confirmation page that re-posts the form. Handlers return `Result<Response, PageError>`.
 
 pub mod audit;
 pub mod clients;
@@ -20,11 +21,8 @@ use tower_sessions::Session;
 
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::http::ui::{
-    SIGNED_IN, check_csrf, csrf_token, error_page, internal, render, secure_page,
-};
+use crate::http::ui::{PageError, csrf_token, render, secure_page, signed_in};
 use crate::model::{Actor, User};
-use crate::oauth::authorize::decision::SignedIn;
 use crate::service::ServiceError;
 
 /// Rows per list page.
@@ -42,59 +40,32 @@ impl Admin {
     pub fn actor(&self) -> Actor {
         Actor::admin(&self.user.username, &self.ip)
     }
-
-    /// Checks the submitted form's CSRF token (a 403 page when it does not match).
-    pub async fn check(&self, form: &Fields) -> Result<(), Response> {
-        check_csrf(&self.session, form.get("csrf")).await
-    }
 }
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = Response;
+    type Rejection = PageError;
 
     /// Anonymous visitors go to the sign-in page and come back; signed-in users without the
     /// admin role get 403; an admin with a generated password must replace it first.
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|(status, message)| error_page(status, message))?;
-        let ClientIp(ip) = match ClientIp::from_request_parts(parts, state).await {
-            Ok(ip) => ip,
-            Err(never) => match never {},
+            .map_err(|(_, why)| PageError::internal(why))?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let Some(signed_in) = signed_in(&session).await? else {
+            return Err(to_login(parts));
         };
-        let here = parts
-            .uri
-            .path_and_query()
-            .map_or("/admin", |p| p.as_str())
-            .to_owned();
-        let login = || {
-            let next = if parts.method == axum::http::Method::GET {
-                here.as_str()
-            } else {
-                "/admin"
-            };
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("next", next)
-                .finish();
-            secure_page(Redirect::to(&format!("/login?{query}")).into_response())
-        };
-        let signed_in: Option<SignedIn> = session.get(SIGNED_IN).await.map_err(internal)?;
-        let Some(signed_in) = signed_in else {
-            return Err(login());
-        };
-        let user = match state.user_by_sub(&signed_in.sub).await {
-            Ok(Some(u)) if !u.disabled => u,
-            Ok(_) => return Err(login()),
-            Err(e) => return Err(internal(e)),
+        let user = match state.user_by_sub(&signed_in.sub).await? {
+            Some(u) if !u.disabled => u,
+            _ => return Err(to_login(parts)),
         };
         if !user.admin {
-            return Err(error_page(
-                StatusCode::FORBIDDEN,
+            return Err(PageError::forbidden(
                 "The admin console is for administrators. Ask one to give your account the admin role.",
             ));
         }
         if user.must_change_password && parts.uri.path() != password::PATH {
-            return Err(secure_page(Redirect::to(password::PATH).into_response()));
+            return Err(PageError::redirect(password::PATH));
         }
         let csrf = csrf_token(&session).await?;
         Ok(Admin {
@@ -104,6 +75,19 @@ impl FromRequestParts<AppState> for Admin {
             csrf,
         })
     }
+}
+
+/// To the sign-in page, which comes back to the page asked for (a GET) or the console (a POST,
+/// which cannot be repeated).
+fn to_login(parts: &Parts) -> PageError {
+    let next = match parts.uri.path_and_query() {
+        Some(here) if parts.method == axum::http::Method::GET => here.as_str(),
+        _ => "/admin",
+    };
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    PageError::redirect(format!("/login?{query}"))
 }
 
 /// A submitted form as ordered pairs: repeated names (checkbox groups) keep every value.
@@ -188,29 +172,24 @@ impl Errors {
 
     /// Takes in a refusal from the service layer: a field message, or the page-level message
     /// for conflicts and missing objects. Internal errors are not form errors: they come back as
-    /// the 500 page to send instead.
-    pub fn absorb(&mut self, e: ServiceError) -> Option<Response> {
+    /// the error to answer with instead.
+    pub fn absorb(&mut self, e: ServiceError) -> Result<(), PageError> {
         match e {
             ServiceError::Invalid { field, message } => self.add(field, message),
             ServiceError::Conflict(m) => self.add("form", m),
             ServiceError::NotFound(m) => self.add("form", format!("{m} no longer exists")),
-            ServiceError::Internal(e) => return Some(internal(e)),
+            ServiceError::Internal(e) => return Err(PageError::internal(e)),
         }
-        None
+        Ok(())
     }
-}
 
-/// A service refusal outside a form: a readable page (404 for missing objects).
-pub fn service_error(e: ServiceError) -> Response {
-    match e {
-        ServiceError::NotFound(m) => {
-            error_page(StatusCode::NOT_FOUND, &format!("{m} was not found."))
+    /// 422 when a field is refused, so the re-rendered form is not taken for a success.
+    pub fn status(&self) -> StatusCode {
+        if self.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
         }
-        ServiceError::Invalid { field, message } => {
-            error_page(StatusCode::BAD_REQUEST, &format!("{field}: {message}"))
-        }
-        ServiceError::Conflict(m) => error_page(StatusCode::CONFLICT, &m),
-        ServiceError::Internal(e) => internal(e),
     }
 }
 
@@ -245,7 +224,7 @@ pub struct Ask<'a> {
 }
 
 /// Asks before a destructive action: the page re-posts the same form with `confirmed=yes`.
-pub fn confirm(admin: &Admin, form: &Fields, ask: Ask<'_>) -> Response {
+pub fn confirm(admin: &Admin, form: &Fields, ask: Ask<'_>) -> Result<Response, PageError> {
     let fields = form
         .0
         .iter()
@@ -276,14 +255,12 @@ pub async fn after_confirmation<T>(
     ask: Ask<'_>,
     done: &str,
     act: impl AsyncFnOnce() -> Result<T, ServiceError>,
-) -> Response {
+) -> Result<Response, PageError> {
     if !form.confirmed() {
         return confirm(admin, form, ask);
     }
-    match act().await {
-        Ok(_) => see_other(done),
-        Err(e) => service_error(e),
-    }
+    act().await?;
+    Ok(see_other(done))
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` for tables.

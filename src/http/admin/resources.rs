@@ -2,15 +2,14 @@
 //! by its identifier, a URI, so it travels in the query string rather than the path.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Admin, Ask, Errors, Fields, after_confirmation, see_other, service_error};
+use super::{Admin, Ask, Errors, Fields, after_confirmation, see_other};
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{CsrfForm, PageError, render};
 use crate::model::{Resource, ScopeDef, SigningAlg, User};
 use crate::service::resources::{DEFAULT_TOKEN_TTL, ResourceSpec};
 
@@ -23,19 +22,17 @@ struct ListPage<'a> {
     builtin: &'a str,
 }
 
-pub async fn list(admin: Admin, State(state): State<AppState>) -> Response {
-    match state.resources().await {
-        Ok(resources) => render(
-            StatusCode::OK,
-            &ListPage {
-                admin: &admin.user,
-                section: "resources",
-                resources: &resources,
-                builtin: &state.admin_api_identifier(),
-            },
-        ),
-        Err(e) => service_error(e),
-    }
+pub async fn list(admin: Admin, State(state): State<AppState>) -> Result<Response, PageError> {
+    let resources = state.resources().await?;
+    render(
+        StatusCode::OK,
+        &ListPage {
+            admin: &admin.user,
+            section: "resources",
+            resources: &resources,
+            builtin: &state.admin_api_identifier(),
+        },
+    )
 }
 
 /// The form as typed.
@@ -117,14 +114,14 @@ struct FormPage<'a> {
     algs: [&'static str; 3],
 }
 
-fn form_page(admin: &Admin, editing: bool, form: &ResourceForm, errors: &Errors) -> Response {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+fn form_page(
+    admin: &Admin,
+    editing: bool,
+    form: &ResourceForm,
+    errors: &Errors,
+) -> Result<Response, PageError> {
     render(
-        status,
+        errors.status(),
         &FormPage {
             admin: &admin.user,
             section: "resources",
@@ -137,7 +134,7 @@ fn form_page(admin: &Admin, editing: bool, form: &ResourceForm, errors: &Errors)
     )
 }
 
-pub async fn new(admin: Admin) -> Response {
+pub async fn new(admin: Admin) -> Result<Response, PageError> {
     let form = ResourceForm {
         identifier: String::new(),
         name: String::new(),
@@ -151,16 +148,18 @@ pub async fn new(admin: Admin) -> Response {
 pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     save(admin, state, f, false).await
 }
 
 /// Register (`editing` false) or update: the same form, checks and refusals.
-async fn save(admin: Admin, state: AppState, f: Fields, editing: bool) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+async fn save(
+    admin: Admin,
+    state: AppState,
+    f: Fields,
+    editing: bool,
+) -> Result<Response, PageError> {
     let form = ResourceForm::from_fields(&f);
     let mut errors = Errors::default();
     let spec = form.spec(&f, &mut errors);
@@ -171,12 +170,8 @@ async fn save(admin: Admin, state: AppState, f: Fields, editing: bool) -> Respon
             state.create_resource(spec, &admin.actor()).await
         };
         match saved {
-            Ok(_) => return see_other("/admin/resources"),
-            Err(e) => {
-                if let Some(page) = errors.absorb(e) {
-                    return page;
-                }
-            }
+            Ok(_) => return Ok(see_other("/admin/resources")),
+            Err(e) => errors.absorb(e)?,
         }
     }
     form_page(&admin, editing, &form, &errors)
@@ -187,29 +182,33 @@ pub struct Which {
     identifier: String,
 }
 
-pub async fn edit(admin: Admin, State(state): State<AppState>, Query(q): Query<Which>) -> Response {
-    match state.resource(&q.identifier).await {
-        Ok(r) => form_page(&admin, true, &ResourceForm::of(&r), &Errors::default()),
-        Err(e) => service_error(e),
-    }
+pub async fn edit(
+    admin: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<Which>,
+) -> Result<Response, PageError> {
+    let resource = state.resource(&q.identifier).await?;
+    form_page(
+        &admin,
+        true,
+        &ResourceForm::of(&resource),
+        &Errors::default(),
+    )
 }
 
 pub async fn update(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     save(admin, state, f, true).await
 }
 
 pub async fn delete(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let identifier = f.get("identifier").unwrap_or_default().to_owned();
     let ask = Ask {
         title: "Delete this API?",

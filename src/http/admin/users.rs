@@ -2,7 +2,6 @@
 //! password, disable, and see and revoke sessions, consents and refresh-token grants.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,11 +9,12 @@ use serde::Deserialize;
 
 use super::{
     Admin, Ask, Errors, Fields, ListQuery, PAGE_SIZE, after_confirmation, confirm, next_page,
-    see_other, service_error,
+    see_other,
 };
 use crate::http::AppState;
-use crate::http::ui::render;
+use crate::http::ui::{CsrfForm, PageError, render};
 use crate::model::{Address, User, UserClaims};
+use crate::service::ServiceError;
 use crate::service::users::{UserGrants, UserSpec};
 
 #[derive(Template)]
@@ -31,12 +31,9 @@ pub async fn list(
     admin: Admin,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let (prefix, after) = (q.prefix(), q.after());
-    let users = match state.user_page(prefix, after, PAGE_SIZE).await {
-        Ok(u) => u,
-        Err(e) => return service_error(e),
-    };
+    let users = state.user_page(prefix, after, PAGE_SIZE).await?;
     let next = next_page(prefix, &users, |u| (&u.username, &u.sub));
     render(
         StatusCode::OK,
@@ -71,14 +68,14 @@ struct NewPage<'a> {
     min_length: u32,
 }
 
-fn new_page(admin: &Admin, state: &AppState, form: &NewUserForm, errors: &Errors) -> Response {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+fn new_page(
+    admin: &Admin,
+    state: &AppState,
+    form: &NewUserForm,
+    errors: &Errors,
+) -> Result<Response, PageError> {
     render(
-        status,
+        errors.status(),
         &NewPage {
             admin: &admin.user,
             section: "users",
@@ -90,18 +87,15 @@ fn new_page(admin: &Admin, state: &AppState, form: &NewUserForm, errors: &Errors
     )
 }
 
-pub async fn new(admin: Admin, State(state): State<AppState>) -> Response {
+pub async fn new(admin: Admin, State(state): State<AppState>) -> Result<Response, PageError> {
     new_page(&admin, &state, &NewUserForm::default(), &Errors::default())
 }
 
 pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    if let Err(page) = admin.check(&f).await {
-        return page;
-    }
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
     let form = NewUserForm {
         username: f.get("username").unwrap_or_default().trim().to_owned(),
         email: f.get("email").unwrap_or_default().trim().to_owned(),
@@ -120,13 +114,9 @@ pub async fn create(
     let mut errors = Errors::default();
     let password = f.get("password").unwrap_or_default();
     match state.create_user(spec, password, &admin.actor()).await {
-        Ok(u) => return see_other(&format!("/admin/users/{}", u.sub)),
-        Err(crate::service::ServiceError::Conflict(m)) => errors.add("username", m),
-        Err(e) => {
-            if let Some(page) = errors.absorb(e) {
-                return page;
-            }
-        }
+        Ok(u) => return Ok(see_other(&format!("/admin/users/{}", u.sub))),
+        Err(ServiceError::Conflict(m)) => errors.add("username", m),
+        Err(e) => errors.absorb(e)?,
     }
     new_page(&admin, &state, &form, &errors)
 }
@@ -255,16 +245,8 @@ async fn user_page(
     typed: Option<&Fields>,
     errors: &Errors,
     notice: Option<&str>,
-) -> Response {
-    let grants = match state.user_grants(&user.sub).await {
-        Ok(g) => g,
-        Err(e) => return service_error(e),
-    };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+) -> Result<Response, PageError> {
+    let grants = state.user_grants(&user.sub).await?;
     let claims = match typed {
         Some(f) if f.get("claims").is_some() => claims_from(f),
         _ => user.claims.clone(),
@@ -284,7 +266,7 @@ async fn user_page(
         ),
     };
     render(
-        status,
+        errors.status(),
         &UserPage {
             admin: &admin.user,
             section: "users",
@@ -304,20 +286,11 @@ async fn user_page(
     )
 }
 
-async fn load(state: &AppState, sub: &str) -> Result<User, Response> {
-    match state.user_by_sub(sub).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(service_error(crate::service::ServiceError::NotFound(
-            format!("user {sub}"),
-        ))),
-        Err(e) => Err(service_error(e)),
-    }
-}
-
-/// A form post about the user `sub`: its CSRF token checked, then the user loaded.
-async fn checked(admin: &Admin, state: &AppState, sub: &str, f: &Fields) -> Result<User, Response> {
-    admin.check(f).await?;
-    load(state, sub).await
+async fn load(state: &AppState, sub: &str) -> Result<User, PageError> {
+    state
+        .user_by_sub(sub)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("user {sub}")).into())
 }
 
 #[derive(Deserialize)]
@@ -342,26 +315,19 @@ pub async fn show(
     State(state): State<AppState>,
     Path(sub): Path<String>,
     Query(n): Query<Notice>,
-) -> Response {
-    match load(&state, &sub).await {
-        Ok(user) => {
-            let notice = notice_text(n.done.as_deref());
-            user_page(&admin, &state, &user, None, &Errors::default(), notice).await
-        }
-        Err(page) => page,
-    }
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
+    let notice = notice_text(n.done.as_deref());
+    user_page(&admin, &state, &user, None, &Errors::default(), notice).await
 }
 
 pub async fn update(
     admin: Admin,
     State(state): State<AppState>,
     Path(sub): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let user = match checked(&admin, &state, &sub, &f).await {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
     let mut errors = Errors::default();
     let admin_role = f.flag("admin");
     if !admin_role && user.sub == admin.user.sub {
@@ -378,12 +344,8 @@ pub async fn update(
             )
             .await;
         match updated {
-            Ok(_) => return see_other(&format!("/admin/users/{sub}?done=saved")),
-            Err(e) => {
-                if let Some(page) = errors.absorb(e) {
-                    return page;
-                }
-            }
+            Ok(_) => return Ok(see_other(&format!("/admin/users/{sub}?done=saved"))),
+            Err(e) => errors.absorb(e)?,
         }
     }
     user_page(&admin, &state, &user, Some(&f), &errors, None).await
@@ -394,23 +356,16 @@ pub async fn set_claims(
     admin: Admin,
     State(state): State<AppState>,
     Path(sub): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let user = match checked(&admin, &state, &sub, &f).await {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
     let mut errors = Errors::default();
     match state
         .update_user_claims(&sub, claims_from(&f), &admin.actor())
         .await
     {
-        Ok(_) => return see_other(&format!("/admin/users/{sub}?done=saved")),
-        Err(e) => {
-            if let Some(page) = errors.absorb(e) {
-                return page;
-            }
-        }
+        Ok(_) => return Ok(see_other(&format!("/admin/users/{sub}?done=saved"))),
+        Err(e) => errors.absorb(e)?,
     }
     user_page(&admin, &state, &user, Some(&f), &errors, None).await
 }
@@ -419,24 +374,17 @@ pub async fn set_password(
     admin: Admin,
     State(state): State<AppState>,
     Path(sub): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let user = match checked(&admin, &state, &sub, &f).await {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
     let password = f.get("password").unwrap_or_default();
     let mut errors = Errors::default();
     match state
         .set_user_password(&user.username, password, &admin.actor())
         .await
     {
-        Ok(()) => return see_other(&format!("/admin/users/{sub}?done=password")),
-        Err(e) => {
-            if let Some(page) = errors.absorb(e) {
-                return page;
-            }
-        }
+        Ok(()) => return Ok(see_other(&format!("/admin/users/{sub}?done=password"))),
+        Err(e) => errors.absorb(e)?,
     }
     user_page(&admin, &state, &user, None, &errors, None).await
 }
@@ -446,17 +394,12 @@ pub async fn set_disabled(
     admin: Admin,
     State(state): State<AppState>,
     Path(sub): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let user = match checked(&admin, &state, &sub, &f).await {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
     let disable = f.get("disabled") == Some("true");
     if disable && user.sub == admin.user.sub {
-        return service_error(crate::service::ServiceError::Conflict(
-            "You cannot disable your own account.".into(),
-        ));
+        return Err(ServiceError::Conflict("You cannot disable your own account.".into()).into());
     }
     if disable && !f.confirmed() {
         return confirm(
@@ -474,16 +417,11 @@ pub async fn set_disabled(
             },
         );
     }
-    match state
+    state
         .set_user_disabled(&user.username, disable, &admin.actor())
-        .await
-    {
-        Ok(_) => {
-            let done = if disable { "disabled" } else { "enabled" };
-            see_other(&format!("/admin/users/{sub}?done={done}"))
-        }
-        Err(e) => service_error(e),
-    }
+        .await?;
+    let done = if disable { "disabled" } else { "enabled" };
+    Ok(see_other(&format!("/admin/users/{sub}?done={done}")))
 }
 
 /// Ends a session, withdraws a consent or revokes a refresh-token family, after confirmation.
@@ -491,12 +429,9 @@ pub async fn revoke(
     admin: Admin,
     State(state): State<AppState>,
     Path(sub): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let user = match checked(&admin, &state, &sub, &f).await {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<Fields>,
+) -> Result<Response, PageError> {
+    let user = load(&state, &sub).await?;
     let what = f.get("what").unwrap_or_default();
     let id = f.get("id").unwrap_or_default();
     let (title, message) = match what {
@@ -517,10 +452,11 @@ pub async fn revoke(
             "Every browser session ends and every refresh token (offline ones too) stops working, with the access tokens issued with them.",
         ),
         _ => {
-            return service_error(crate::service::invalid(
+            return Err(crate::service::invalid(
                 "what",
                 "must be session, consent, family or everywhere",
-            ));
+            )
+            .into());
         }
     };
     let ask = Ask {

@@ -2,7 +2,6 @@
 //! plain words; Allow or Deny.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,15 +9,15 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    SIGNED_IN, authorize_error, check_csrf, csrf_token, error_page, internal, parked, render,
-    respond, secure_page, unpark,
+    CsrfForm, PageError, authorize_error, csrf_token, parked, render, respond, secure_page,
+    signed_in, unpark,
 };
 use crate::http::AppState;
 use crate::http::log::tag_client;
 use crate::model::ClientId;
 use crate::oauth::ErrorCode;
 use crate::oauth::authorize::AuthorizationRequest;
-use crate::oauth::authorize::decision::{SignedIn, issue_code, remember_consent};
+use crate::oauth::authorize::decision::{issue_code, remember_consent};
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -38,7 +37,6 @@ pub struct RequestRef {
 #[derive(Deserialize)]
 pub struct ConsentForm {
     request: Option<String>,
-    csrf: Option<String>,
     decision: Option<String>,
 }
 
@@ -46,9 +44,9 @@ pub struct ConsentForm {
 async fn describe(
     state: &AppState,
     request: &AuthorizationRequest,
-) -> Result<Vec<(String, String)>, Response> {
+) -> Result<Vec<(String, String)>, PageError> {
     let resource = match &request.resource {
-        Some(r) => state.cached_resource(r).await.map_err(internal)?,
+        Some(r) => state.cached_resource(r).await?,
         None => None,
     };
     // OIDC scopes first (who you are), then what the application may do at the API.
@@ -80,21 +78,20 @@ async fn describe(
         .collect())
 }
 
-async fn signed_in(session: &Session) -> Result<Option<SignedIn>, Response> {
-    session.get::<SignedIn>(SIGNED_IN).await.map_err(internal)
+/// Until someone is signed in, the request continues at the sign-in page.
+fn to_login(id: &str) -> Response {
+    secure_page(Redirect::to(&format!("/login?request={id}")).into_response())
 }
 
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<RequestRef>,
-) -> Response {
-    let request = match parked(&session, q.request.as_deref()).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
+) -> Result<Response, PageError> {
+    let request = parked(&session, q.request.as_deref()).await?;
     let caller = Some(ClientId(request.client_id.clone()));
-    tag_client(show_page(&state, &session, &q, &request).await, caller)
+    let page = show_page(&state, &session, &q, &request).await;
+    Ok(tag_client(page.into_response(), caller))
 }
 
 async fn show_page(
@@ -102,46 +99,21 @@ async fn show_page(
     session: &Session,
     q: &RequestRef,
     request: &AuthorizationRequest,
-) -> Response {
+) -> Result<Response, PageError> {
     let id = q.request.as_deref().unwrap_or_default();
-    match signed_in(session).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return secure_page(Redirect::to(&format!("/login?request={id}")).into_response());
-        }
-        Err(page) => return page,
+    if signed_in(session).await?.is_none() {
+        return Ok(to_login(id));
     }
-    let client = match state.cached_client(&request.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "The application is no longer registered.",
-            );
-        }
-        Err(e) => return internal(e),
+    let Some(client) = state.cached_client(&request.client_id).await? else {
+        return Err(PageError::client_gone());
     };
-    let scopes = match describe(state, request).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let csrf = match csrf_token(session).await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
-    let redirect_host = url::Url::parse(&request.target.redirect_uri)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(str::to_owned)
-                .or_else(|| Some(format!("{}:", u.scheme())))
-        })
-        .unwrap_or_default();
+    let scopes = describe(state, request).await?;
+    let csrf = csrf_token(session).await?;
     render(
         StatusCode::OK,
         &ConsentPage {
             client_name: &client.name,
-            redirect_host: &redirect_host,
+            redirect_host: &redirect_host(&request.target.redirect_uri),
             scopes: &scopes,
             request: id,
             csrf: &csrf,
@@ -149,20 +121,28 @@ async fn show_page(
     )
 }
 
+/// Where the answer goes, as the user knows it: the redirect URI's host, or its scheme for a
+/// native app's private-use URI.
+fn redirect_host(redirect_uri: &str) -> String {
+    url::Url::parse(redirect_uri)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(str::to_owned)
+                .or_else(|| Some(format!("{}:", u.scheme())))
+        })
+        .unwrap_or_default()
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     session: Session,
-    Form(form): Form<ConsentForm>,
-) -> Response {
-    if let Err(page) = check_csrf(&session, form.csrf.as_deref()).await {
-        return page;
-    }
-    let request = match parked(&session, form.request.as_deref()).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
+    CsrfForm(form): CsrfForm<ConsentForm>,
+) -> Result<Response, PageError> {
+    let request = parked(&session, form.request.as_deref()).await?;
     let caller = Some(ClientId(request.client_id.clone()));
-    tag_client(decide(&state, &session, &form, request).await, caller)
+    let answer = decide(&state, &session, &form, request).await;
+    Ok(tag_client(answer.into_response(), caller))
 }
 
 /// Carries out the user's answer to a parked request.
@@ -171,18 +151,12 @@ async fn decide(
     session: &Session,
     form: &ConsentForm,
     request: AuthorizationRequest,
-) -> Response {
+) -> Result<Response, PageError> {
     let id = form.request.as_deref().unwrap_or_default();
-    let user = match signed_in(session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return secure_page(Redirect::to(&format!("/login?request={id}")).into_response());
-        }
-        Err(page) => return page,
+    let Some(user) = signed_in(session).await? else {
+        return Ok(to_login(id));
     };
-    if let Err(page) = unpark(session, id).await {
-        return page;
-    }
+    unpark(session, id).await?;
     let issuer = state.issuer();
     if form.decision.as_deref() != Some("allow") {
         tracing::info!(client_id = %request.client_id, "consent denied");

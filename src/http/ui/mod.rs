@@ -1,26 +1,36 @@
-//! Browser pages: the authorization endpoint, sign-in and consent. Server-rendered (askama),
-//! no inline script, and every page refuses framing and caching (RFC 9700 §4.16).
+//! Browser pages: the authorization endpoint, sign-in, consent and sign-out. Server-rendered
+//! (askama), no inline script, and every page refuses framing and caching (RFC 9700 §4.16).
+//! Handlers return `Result<Response, PageError>` ([`error`]); posted forms are read through
+//! [`CsrfForm`] ([`csrf`]).
 
 pub mod authorize;
 pub mod consent;
+pub mod csrf;
+pub mod error;
 pub mod login;
 pub mod logout;
 pub mod statics;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::log::{ErrorCause, RequestOutcome, tag_outcome};
-use crate::crypto::{constant_time_eq, random};
+pub use self::csrf::{CsrfForm, csrf_token, rotate_csrf, verify_csrf};
+pub use self::error::PageError;
+use super::AppState;
+use super::extract::{BODY_LIMIT, BodyFailure};
+use super::log::{RequestOutcome, tag_outcome};
+use crate::crypto::random;
+use crate::model::Client;
+use crate::oauth::authorize::decision::SignedIn;
 use crate::oauth::authorize::{AuthorizationRequest, AuthorizeError, ResponseMode, Target};
 
 /// Session keys.
 pub const SIGNED_IN: &str = "signed_in";
-const CSRF: &str = "csrf";
 const PENDING: &str = "pending";
 /// How many unfinished authorization requests one browser may have at once.
 const MAX_PENDING: usize = 8;
@@ -50,56 +60,38 @@ pub fn secure_page(mut response: Response) -> Response {
 }
 
 /// Renders a page; a template failure is an internal error.
-pub fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => secure_page(
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                html,
-            )
-                .into_response(),
-        ),
-        Err(e) => internal(format!("template: {e}")),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// A readable error page (never a redirect).
-pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let title = if status.is_server_error() {
-        "Something went wrong"
-    } else {
-        "This request cannot be completed"
-    };
-    render(status, &ErrorPage { title, message })
+pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, PageError> {
+    let html = page.render()?;
+    Ok(secure_page(
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+    ))
 }
 
 /// The raw parameters of a browser endpoint that takes both GET and POST (OIDC Core §3.1.2.1):
 /// the form body of a POST, else the query string.
 pub async fn request_parameters(
     req: axum::extract::Request,
-) -> Result<axum::body::Bytes, Response> {
+) -> Result<axum::body::Bytes, PageError> {
     if req.method() == axum::http::Method::POST {
-        axum::body::to_bytes(req.into_body(), crate::http::extract::BODY_LIMIT)
+        axum::body::to_bytes(req.into_body(), BODY_LIMIT)
             .await
-            .map_err(|e| match crate::http::extract::BodyFailure::of(&e) {
-                crate::http::extract::BodyFailure::TooLarge => {
-                    error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.")
-                }
-                crate::http::extract::BodyFailure::TooSlow => error_page(
+            .map_err(|e| match BodyFailure::of(&e) {
+                BodyFailure::TooLarge => PageError::status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request_too_large",
+                    "The request is too large.",
+                ),
+                BodyFailure::TooSlow => PageError::status(
                     StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
                     "The request took too long to arrive. Please try again.",
                 ),
-                crate::http::extract::BodyFailure::Broken => {
-                    error_page(StatusCode::BAD_REQUEST, "The request could not be read.")
-                }
+                BodyFailure::Broken => PageError::bad_request("The request could not be read."),
             })
     } else {
         let query = req.uri().query().unwrap_or_default();
@@ -107,67 +99,9 @@ pub async fn request_parameters(
     }
 }
 
-/// A 429 page with `Retry-After`.
-pub fn too_many(seconds: u64, message: &str) -> Response {
-    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, message);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
-}
-
-/// A generic 500 page; the cause goes to the log only.
-pub fn internal(cause: impl std::fmt::Display) -> Response {
-    let page = ErrorPage {
-        title: "Something went wrong",
-        message: "Please try again in a moment.",
-    };
-    let mut response = match page.render() {
-        Ok(html) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    response
-        .extensions_mut()
-        .insert(ErrorCause(cause.to_string()));
-    secure_page(response)
-}
-
-/// The session's CSRF token, created on first use.
-pub async fn csrf_token(session: &Session) -> Result<String, Response> {
-    if let Some(t) = session.get::<String>(CSRF).await.map_err(internal)? {
-        return Ok(t);
-    }
-    let token = random::token::<32>();
-    session.insert(CSRF, &token).await.map_err(internal)?;
-    Ok(token)
-}
-
-/// Drops the session's CSRF token at sign-in, so that a token issued before it (to the signed-out
-/// page, or planted by an attacker: OWASP CSRF Prevention Cheat Sheet, "Login CSRF") is no
-/// good afterwards; the next form gets a fresh one from [`csrf_token`].
-pub async fn rotate_csrf(session: &Session) -> Result<(), Response> {
-    session
-        .remove::<String>(CSRF)
-        .await
-        .map(drop)
-        .map_err(internal)
-}
-
-/// Checks a form's CSRF token against the session's, in constant time; a mismatch is a 403 page.
-pub async fn check_csrf(session: &Session, submitted: Option<&str>) -> Result<(), Response> {
-    let expected = session.get::<String>(CSRF).await.map_err(internal)?;
-    match (expected, submitted) {
-        (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()) => Ok(()),
-        _ => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        )),
-    }
+/// The signed-in user of this browser, if any.
+pub async fn signed_in(session: &Session) -> Result<Option<SignedIn>, PageError> {
+    Ok(session.get::<SignedIn>(SIGNED_IN).await?)
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -181,12 +115,8 @@ pub async fn park(
     session: &Session,
     request: AuthorizationRequest,
     now: i64,
-) -> Result<String, Response> {
-    let mut all: HashMap<String, Pending> = session
-        .get(PENDING)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+) -> Result<String, PageError> {
+    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
     while all.len() >= MAX_PENDING {
         let oldest = all
             .iter()
@@ -205,35 +135,38 @@ pub async fn park(
             request,
         },
     );
-    session.insert(PENDING, &all).await.map_err(internal)?;
+    session.insert(PENDING, &all).await?;
     Ok(id)
 }
 
 /// The parked request, or a page saying it expired.
-pub async fn parked(session: &Session, id: Option<&str>) -> Result<AuthorizationRequest, Response> {
-    let all: HashMap<String, Pending> = session
-        .get(PENDING)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    id.and_then(|id| all.get(id))
-        .map(|p| p.request.clone())
-        .ok_or_else(|| {
-            error_page(
-                StatusCode::BAD_REQUEST,
-                "This sign-in request has expired or was already completed. Return to the application and start again.",
-            )
-        })
+pub async fn parked(
+    session: &Session,
+    id: Option<&str>,
+) -> Result<AuthorizationRequest, PageError> {
+    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
+    id.and_then(|id| all.remove(id))
+        .map(|p| p.request)
+        .ok_or_else(PageError::request_expired)
 }
 
-pub async fn unpark(session: &Session, id: &str) -> Result<(), Response> {
-    let mut all: HashMap<String, Pending> = session
-        .get(PENDING)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+/// The parked request and its client, which must still be registered and enabled.
+pub async fn parked_with_client(
+    state: &AppState,
+    session: &Session,
+    id: Option<&str>,
+) -> Result<(AuthorizationRequest, Arc<Client>), PageError> {
+    let request = parked(session, id).await?;
+    match state.cached_client(&request.client_id).await? {
+        Some(client) if !client.disabled => Ok((request, client)),
+        _ => Err(PageError::client_gone()),
+    }
+}
+
+pub async fn unpark(session: &Session, id: &str) -> Result<(), PageError> {
+    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
     all.remove(id);
-    session.insert(PENDING, &all).await.map_err(internal)?;
+    session.insert(PENDING, &all).await?;
     Ok(())
 }
 
@@ -247,7 +180,11 @@ struct FormPostPage<'a> {
 /// Sends the answer to the client: a 303 redirect with the parameters in the query, or an
 /// auto-submitting form for response_mode=form_post (OAuth 2.0 Form Post Response Mode §2).
 /// Every answer carries `iss` (RFC 9207 §2) and the request's `state`.
-pub fn respond(target: &Target, issuer: &str, mut fields: Vec<(&'static str, String)>) -> Response {
+pub fn respond(
+    target: &Target,
+    issuer: &str,
+    mut fields: Vec<(&'static str, String)>,
+) -> Result<Response, PageError> {
     if let Some(state) = &target.state {
         fields.push(("state", state.clone()));
     }
@@ -263,7 +200,7 @@ pub fn respond(target: &Target, issuer: &str, mut fields: Vec<(&'static str, Str
                 '?'
             };
             let location = format!("{}{sep}{query}", target.redirect_uri);
-            secure_page(Redirect::to(&location).into_response())
+            Ok(secure_page(Redirect::to(&location).into_response()))
         }
         ResponseMode::FormPost => render(
             StatusCode::OK,
@@ -276,14 +213,14 @@ pub fn respond(target: &Target, issuer: &str, mut fields: Vec<(&'static str, Str
 }
 
 /// Turns an authorization error into a page, a redirect to the client, or a 500.
-pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Response {
+pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Result<Response, PageError> {
     match e {
-        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Page(message) => Err(PageError::bad_request(message)),
         AuthorizeError::Redirect {
             target,
             error,
             description,
-        } => tag_outcome(
+        } => Ok(tag_outcome(
             respond(
                 &target,
                 issuer,
@@ -291,9 +228,9 @@ pub fn authorize_error(e: AuthorizeError, issuer: &str) -> Response {
                     ("error", error.as_str().to_owned()),
                     ("error_description", description.into_owned()),
                 ],
-            ),
+            )?,
             RequestOutcome(error.as_str()),
-        ),
-        AuthorizeError::Internal(cause) => internal(cause),
+        )),
+        AuthorizeError::Internal(cause) => Err(PageError::internal(cause)),
     }
 }

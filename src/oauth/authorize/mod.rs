@@ -3,6 +3,7 @@
 //! trusted, an error is shown on a page and never redirected (RFC 6749 §4.1.2.1); after that,
 //! errors go back to the client with `state` and `iss`.
 
+pub mod checks;
 pub mod decision;
 pub mod pkce;
 pub mod redirect_uri;
@@ -14,8 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ErrorCode;
 use super::params::Params;
-use crate::model::{Client, GrantType, Scope};
-use crate::oidc::id_token::IdTokenHint;
+use crate::model::{Client, Scope};
 use crate::service::Core;
 
 /// Scopes defined by OpenID Connect (OIDC Core §5.4, §11); every other scope belongs to a
@@ -114,172 +114,66 @@ pub fn parse_params(raw: &[u8]) -> Result<Params, AuthorizeError> {
     })
 }
 
-/// Validates an authorization request in the documented order.
-pub async fn validate(
+/// RFC 6749 §4.1.2.1: the two checks before anything may be redirected, shown on a page when
+/// they fail. Returns the client and the redirect URI answers go to.
+pub async fn trusted(
     core: &Core,
     params: &Params,
-) -> Result<(Arc<Client>, AuthorizationRequest), AuthorizeError> {
-    // 1. client_id: a known, enabled client.
-    let client_id = params
-        .get("client_id")
-        .ok_or(AuthorizeError::Page(
-            "The request does not say which application sent you here (no client_id). Return to the application and try again."
-                .into(),
-        ))?;
-    let client = core
-        .cached_client(client_id)
+) -> Result<(Arc<Client>, String), AuthorizeError> {
+    let client = known_client(core, params).await?;
+    let redirect_uri = registered_redirect_uri(&client, params)?;
+    Ok((client, redirect_uri))
+}
+
+/// RFC 6749 §4.1.1: client_id is REQUIRED and names a registered client (here also an enabled
+/// one); §4.1.2.1: when it is missing or unknown the user is told, never redirected.
+async fn known_client(core: &Core, params: &Params) -> Result<Arc<Client>, AuthorizeError> {
+    let client_id = params.get("client_id").ok_or(AuthorizeError::Page(
+        "The request does not say which application sent you here (no client_id). Return to the application and try again."
+            .into(),
+    ))?;
+    core.cached_client(client_id)
         .await?
         .filter(|c| !c.disabled)
         .ok_or(AuthorizeError::Page(
             "The application that sent you here is not registered. Return to it and try again."
                 .into(),
-        ))?;
-    // 2. redirect_uri: trusted only if registered (RFC 6749 §3.1.2.3, RFC 8252 §7.3).
-    let scope_raw = params.get("scope").unwrap_or_default();
-    let openid = scope_raw.split(' ').any(|s| s == "openid");
-    let redirect_uri = redirect_uri::resolve(&client, params.get("redirect_uri"), openid)
-        .map_err(AuthorizeError::Page)?;
-    // From here on, errors go back to the client.
-    let response_mode = match params.get("response_mode") {
-        None | Some("query") => ResponseMode::Query,
-        Some("form_post") => ResponseMode::FormPost,
-        Some(_) => ResponseMode::Query,
-    };
-    let target = Target {
-        redirect_uri,
-        response_mode,
-        state: params.get("state").map(str::to_owned),
-    };
-    if let Some(mode) = params.get("response_mode")
-        && !matches!(mode, "query" | "form_post")
-    {
-        return Err(target.error(
-            ErrorCode::InvalidRequest,
-            "response_mode must be query or form_post",
-        ));
-    }
-    // 3. Request objects are not supported (OIDC Core §6).
-    if params.get("request").is_some() {
-        return Err(target.error(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        ));
-    }
-    if params.get("request_uri").is_some() {
-        return Err(target.error(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        ));
-    }
-    // 4. response_type: only the code flow.
-    match params.get("response_type") {
-        Some("code") => {}
-        Some(_) => {
-            return Err(target.error(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            ));
-        }
-        None => return Err(target.error(ErrorCode::InvalidRequest, "missing response_type")),
-    }
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(target.error(
-            ErrorCode::UnauthorizedClient,
-            "the client may not use the authorization code flow",
-        ));
-    }
-    // 5. Scopes: OIDC scopes, plus resource scopes granted to the client (RFC 6749 §3.3).
-    let scope = Scope::parse(scope_raw)
-        .ok_or_else(|| target.error(ErrorCode::InvalidScope, "malformed scope"))?;
-    // The admin API acts with full rights: it is for services (client credentials), never
-    // granted by a person on a consent page.
-    if scope.contains(crate::service::admin::ADMIN_SCOPE) {
-        return Err(target.error(
-            ErrorCode::InvalidScope,
-            "tessera:admin is only issued with client credentials",
-        ));
-    }
-    let resource = select_resource(&client, params, &scope, &target)?;
-    let granted = resource
-        .as_deref()
-        .and_then(|r| client.grant_for(r))
-        .map(|g| g.scopes.clone())
-        .unwrap_or_default();
-    let known = |s: &str| OIDC_SCOPES.contains(&s) || granted.contains(s);
-    let (scope, resource) = if openid {
-        // OIDC Core §3.1.2.1: scope values that are not understood are ignored; the resource
-        // stays only if it was asked for or some API scope of it remains.
-        let scope = Scope::from_tokens(
-            scope
-                .iter()
-                .filter(|s| known(s))
-                .map(str::to_owned)
-                .collect(),
-        );
-        let api_scopes = scope.iter().any(|s| !OIDC_SCOPES.contains(&s));
-        let resource = resource.filter(|_| api_scopes || params.get("resource").is_some());
-        (scope, resource)
-    } else {
-        if let Some(bad) = scope.iter().find(|s| !known(s)) {
-            return Err(target.error(
-                ErrorCode::InvalidScope,
-                format!("scope {bad} is not granted to this client"),
-            ));
-        }
-        (scope, resource)
-    };
-    if scope.is_empty() {
-        return Err(target.error(ErrorCode::InvalidScope, "no scope requested"));
-    }
-    // 6. PKCE (RFC 7636 §4.3, RFC 9700 §2.1.1): S256 only, required unless the client opted out.
-    let code_challenge = pkce::challenge(params, client.pkce_required)
-        .map_err(|d| target.error(ErrorCode::InvalidRequest, d))?;
-    // 7. prompt, max_age, hints (OIDC Core §3.1.2.1).
-    let prompts: Vec<&str> = params
-        .get("prompt")
+        ))
+}
+
+/// RFC 6749 §3.1.2.3, RFC 8252 §7.3, OIDC Core §3.1.2.1: the redirect URI is trusted only when
+/// it matches a registered one (OIDC requires it to be sent); otherwise the user is told on a
+/// page (RFC 6749 §4.1.2.1).
+fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, AuthorizeError> {
+    let openid = params
+        .get("scope")
         .unwrap_or_default()
         .split(' ')
-        .filter(|p| !p.is_empty())
-        .collect();
-    if let Some(bad) = prompts
-        .iter()
-        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
-    {
-        return Err(target.error(
-            ErrorCode::InvalidRequest,
-            format!("unsupported prompt value {bad}"),
-        ));
-    }
-    let prompt_none = prompts.contains(&"none");
-    if prompt_none && prompts.len() > 1 {
-        return Err(target.error(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    let max_age = match params.get("max_age") {
-        None => None,
-        Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            target.error(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative integer",
-            )
-        })?),
-    };
-    let hint_sub = match params.get("id_token_hint") {
-        None => None,
-        Some(hint) => Some(
-            IdTokenHint::verify(core, hint)
-                .ok_or_else(|| {
-                    target.error(
-                        ErrorCode::InvalidRequest,
-                        "id_token_hint is not a valid ID token of this issuer",
-                    )
-                })?
-                .sub,
-        ),
-    };
-    let request = AuthorizationRequest {
+        .any(|s| s == "openid");
+    redirect_uri::resolve(client, params.get("redirect_uri"), openid).map_err(AuthorizeError::Page)
+}
+
+/// The rest of the request, once the client and `redirect_uri` are [`trusted`]: each check in
+/// [`checks`], in order; the first refusal goes back to the client.
+pub fn check_request(
+    core: &Core,
+    client: &Client,
+    redirect_uri: String,
+    params: &Params,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let target = checks::target(redirect_uri, params)?;
+    checks::no_request_object(params, &target)?;
+    checks::response_type(params, &target)?;
+    checks::code_flow_allowed(client, &target)?;
+    let scope = checks::scope(params, &target)?;
+    let resource = checks::resource(client, params, &scope, &target)?;
+    let (scope, resource) = checks::granted_scope(client, params, (scope, resource), &target)?;
+    checks::some_scope(&scope, &target)?;
+    let code_challenge = checks::pkce(client, params, &target)?;
+    let prompt = checks::prompt(params, &target)?;
+    let max_age = checks::max_age(params, &target)?;
+    let hint_sub = checks::id_token_hint(core, params, &target)?;
+    Ok(AuthorizationRequest {
         client_id: client.client_id.0.clone(),
         redirect_uri_sent: params.get("redirect_uri").is_some(),
         target,
@@ -287,49 +181,11 @@ pub async fn validate(
         resource,
         code_challenge,
         nonce: params.get("nonce").map(str::to_owned),
-        prompt_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
-        prompt_consent: prompts.contains(&"consent"),
-        prompt_none,
+        prompt_login: prompt.login,
+        prompt_consent: prompt.consent,
+        prompt_none: prompt.none,
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         hint_sub,
-    };
-    Ok((client, request))
-}
-
-/// RFC 8707 at the authorization endpoint: at most one resource, granted to the client. Without
-/// one, resource scopes refer to the client's default resource.
-fn select_resource(
-    client: &Client,
-    params: &Params,
-    scope: &Scope,
-    target: &Target,
-) -> Result<Option<String>, AuthorizeError> {
-    let mut requested = params.all("resource");
-    match (requested.next(), requested.next()) {
-        (Some(a), Some(b)) if a != b => {
-            Err(target.error(ErrorCode::InvalidTarget, "one resource per request"))
-        }
-        (Some(r), _) => {
-            crate::model::validate_resource_identifier(r).map_err(|_| {
-                target.error(
-                    ErrorCode::InvalidTarget,
-                    "resource must be an absolute URI without a fragment",
-                )
-            })?;
-            client
-                .grant_for(r)
-                .map(|g| Some(g.resource.clone()))
-                .ok_or_else(|| {
-                    target.error(
-                        ErrorCode::InvalidTarget,
-                        "the resource is not granted to this client",
-                    )
-                })
-        }
-        (None, _) => {
-            let api_scopes = scope.iter().any(|s| !OIDC_SCOPES.contains(&s));
-            Ok(client.default_resource.clone().filter(|_| api_scopes))
-        }
-    }
+    })
 }
