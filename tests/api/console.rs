@@ -9,9 +9,10 @@ use tessera::service::lockouts::LoginGate;
 use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
+use crate::helpers::oauth::token_client;
+use crate::helpers::web::no_redirects;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_on};
 use crate::signin::{API, Browser, CHALLENGE, PASSWORD, REDIRECT, enc, hidden};
-use crate::tokens::{http, oauth_client};
 use tessera::store::Db;
 
 /// Signs `username` in to the console in Chromium, starting from /admin (which sends an
@@ -59,9 +60,9 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Result<String, String> {
-    oauth_client(app, id, secret, AuthType::BasicAuth)
+    token_client(app, id, secret, AuthType::BasicAuth)
         .exchange_client_credentials()
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .map(|t| t.access_token().secret().clone())
         .map_err(|e| format!("{e:?}"))
