@@ -10,6 +10,8 @@ use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
 use crate::helpers::oauth::token_client;
+// Shared with other modules, which may still name it from here.
+pub(crate) use crate::helpers::web::console_session;
 use crate::helpers::web::no_redirects;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_on};
 use crate::signin::{API, Browser, CHALLENGE, PASSWORD, REDIRECT, enc, hidden};
@@ -27,28 +29,6 @@ async fn console_in_chromium(
     wait_for_url(&c, "the sign-in page", |u| u.path() == "/login").await;
     sign_in(&c, username, password).await;
     (driver, c)
-}
-
-/// A raw-HTTP session signed in to the console.
-pub(crate) async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
-    let b = Browser::new();
-    let login = b.get(&app.url("/login?next=%2Fadmin%2Fclients")).await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    let csrf = hidden(&login.body, "csrf");
-    let done = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("csrf", &csrf),
-                ("next", "/admin/clients"),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/admin/clients"));
-    b
 }
 
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {

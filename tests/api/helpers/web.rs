@@ -81,6 +81,28 @@ impl Browser {
     }
 }
 
+/// A raw-HTTP session signed in to the console.
+pub async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
+    let b = Browser::new();
+    let login = b.get(&app.url("/login?next=%2Fadmin%2Fclients")).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let csrf = hidden(&login.body, "csrf");
+    let done = b
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &csrf),
+                ("next", "/admin/clients"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/admin/clients"));
+    b
+}
+
 /// The value of a hidden input in a page.
 pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
