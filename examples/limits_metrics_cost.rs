@@ -8,6 +8,9 @@
 //!
 //! `cargo run --release --example limits_metrics_cost [iterations]`
 
+// A measurement program run by hand: a failed setup step ends the run with its message.
+#![allow(clippy::expect_used)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

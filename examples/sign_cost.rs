@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release --example sign_cost [iterations]`
 
+// A measurement program run by hand: a failed setup step ends the run with its message.
+#![allow(clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

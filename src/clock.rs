@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use time::OffsetDateTime;
+
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// Milliseconds since the unix epoch.
     fn now_millis(&self) -> i64;
@@ -20,9 +22,23 @@ pub type SharedClock = Arc<dyn Clock>;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
+/// The operating system's wall clock. The one place that reads it (clippy.toml disallows
+/// `SystemTime::now` and `OffsetDateTime::now_utc` elsewhere): everything else asks a [`Clock`],
+/// so that tests can move time.
+#[allow(clippy::disallowed_methods)]
+fn system_time() -> SystemTime {
+    SystemTime::now()
+}
+
+/// The real wall-clock time as `time` counts it, for libraries that date their own records by it
+/// (tower-sessions' session expiry). Lifetimes of our own are judged by a [`Clock`] instead.
+pub fn wall_time() -> OffsetDateTime {
+    OffsetDateTime::from(system_time())
+}
+
 impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {
-        SystemTime::now()
+        system_time()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)

@@ -93,107 +93,104 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// `enabled` false gives a registry that records nothing.
     pub fn new(per_client: &[String], enabled: bool) -> Self {
-        let mut registry = Registry::with_prefix("tessera");
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        let http_duration =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram as fn() -> Histogram,
-            );
-        let tokens_issued = Family::<GrantLabels, Counter>::default();
-        let tokens_by_client = Family::<ClientLabels, Counter>::default();
-        let logins = Family::<OutcomeLabels, Counter>::default();
-        let rate_limited = Family::<LimitLabels, Counter>::default();
-        let refresh_replays = Counter::default();
-        let code_replays = Counter::default();
-        let rate_limit_sync_failures = Counter::default();
-        let argon2_queue_wait = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
-        let db_pool = Family::<PoolLabels, Gauge>::default();
-        let audit_dropped = Counter::default();
-        let cache_entries = Family::<CacheLabels, Gauge>::default();
+        let mut metrics = Self {
+            enabled,
+            registry: Registry::with_prefix("tessera"),
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            tokens_issued: Family::default(),
+            tokens_by_client: Family::default(),
+            per_client: per_client.iter().cloned().collect(),
+            logins: Family::default(),
+            rate_limited: Family::default(),
+            refresh_replays: Counter::default(),
+            code_replays: Counter::default(),
+            rate_limit_sync_failures: Counter::default(),
+            argon2_queue_wait: latency_histogram(),
+            db_pool: Family::default(),
+            cache_entries: Family::default(),
+            audit_dropped: Counter::default(),
+        };
+        // Registration order is the order of the /metrics exposition.
+        metrics.register_traffic();
+        metrics.register_health();
+        metrics
+    }
+
+    /// What the server is asked to do: requests, tokens, logins, refusals.
+    fn register_traffic(&mut self) {
+        let registry = &mut self.registry;
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
-            http_requests.clone(),
+            self.http_requests.clone(),
         );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
-            http_duration.clone(),
+            self.http_duration.clone(),
         );
         registry.register(
             "tokens_issued",
             "Access tokens issued by grant type",
-            tokens_issued.clone(),
+            self.tokens_issued.clone(),
         );
         registry.register(
             "tokens_issued_by_client",
             "Access tokens issued to allow-listed clients (metrics.per_client)",
-            tokens_by_client.clone(),
+            self.tokens_by_client.clone(),
         );
         registry.register(
             "logins",
             "Login attempts by outcome (success, failure, delayed)",
-            logins.clone(),
+            self.logins.clone(),
         );
         registry.register(
             "rate_limited",
             "Requests refused with 429, by limit",
-            rate_limited.clone(),
+            self.rate_limited.clone(),
         );
+    }
+
+    /// How the server itself is doing: replays caught, background work, pools and queues.
+    fn register_health(&mut self) {
+        let registry = &mut self.registry;
         registry.register(
             "refresh_token_replays",
             "Rotated refresh tokens used again (families revoked)",
-            refresh_replays.clone(),
+            self.refresh_replays.clone(),
         );
         registry.register(
             "authorization_code_replays",
             "Authorization codes used twice",
-            code_replays.clone(),
+            self.code_replays.clone(),
         );
         registry.register(
             "rate_limit_sync_failures",
             "Syncs with the shared rate-limit store that failed (limits counted locally meanwhile)",
-            rate_limit_sync_failures.clone(),
+            self.rate_limit_sync_failures.clone(),
         );
         registry.register(
             "argon2_queue_wait_seconds",
             "Time password hashing jobs waited for a hashing thread",
-            argon2_queue_wait.clone(),
+            self.argon2_queue_wait.clone(),
         );
         registry.register(
             "db_pool_connections",
             "Database pool connections by state",
-            db_pool.clone(),
+            self.db_pool.clone(),
         );
         registry.register(
             "cache_entries",
             "Entries in the in-memory caches (clients, resources, origins), each bounded",
-            cache_entries.clone(),
+            self.cache_entries.clone(),
         );
         registry.register(
             "audit_events_dropped",
             "Audit events lost: the writer's queue was full, or the database refused writes for \
              longer than the queue could hold",
-            audit_dropped.clone(),
+            self.audit_dropped.clone(),
         );
-        Self {
-            enabled,
-            registry,
-            http_requests,
-            http_duration,
-            tokens_issued,
-            tokens_by_client,
-            per_client: per_client.iter().cloned().collect(),
-            logins,
-            rate_limited,
-            refresh_replays,
-            code_replays,
-            rate_limit_sync_failures,
-            argon2_queue_wait,
-            db_pool,
-            cache_entries,
-            audit_dropped,
-        }
     }
 
     pub fn enabled(&self) -> bool {

@@ -5,6 +5,9 @@
 //! Fuzzing itself (minutes per target, outside CI), from the repository root:
 //! `cargo fuzz run <target> --sanitizer none` (see fuzz/README.md).
 
+// A test binary: a failed expect is a failed test, with its message.
+#![allow(clippy::expect_used)]
+
 #[path = "../fuzz/checks.rs"]
 mod checks;
 

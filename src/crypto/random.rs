@@ -3,9 +3,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// `N` bytes from the operating system's CSPRNG.
+// Without randomness no secret, code or key can be made, and ring only fails when getrandom
+// itself does: a panic here is the honest answer, not an error every caller would re-raise.
+#[allow(clippy::expect_used)]
 pub fn bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    // The OS RNG failing is not recoverable; ring only fails when getrandom itself does.
     SystemRandom::new()
         .fill(&mut buf)
         .expect("the operating system random generator failed");

@@ -4,13 +4,12 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result};
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, wall_time};
 use crate::config::Config;
 use crate::store::sessions::Owner;
 use crate::store::{Db, sessions};
@@ -44,7 +43,7 @@ impl DbSessionStore {
     /// (OWASP Session Management Cheat Sheet, "Absolute Timeout"): stored here, the one end
     /// is seen by every page, the console and the refresh tokens bound to the session.
     fn expires_at(&self, record: &Record) -> i64 {
-        let remaining = record.expiry_date - OffsetDateTime::now_utc();
+        let remaining = record.expiry_date - wall_time();
         let idle_end = self.clock.now() + remaining.whole_seconds();
         match signed_in_since(record) {
             Some(auth_time) => idle_end.min(auth_time.saturating_add(self.absolute)),
@@ -141,7 +140,7 @@ impl SessionStore for DbSessionStore {
         let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
         // Back from our clock to the library's wall clock.
         let remaining = time::Duration::seconds(expires_at - self.clock.now());
-        let expiry_date = OffsetDateTime::now_utc()
+        let expiry_date = wall_time()
             .checked_add(remaining)
             .ok_or_else(|| Error::Decode("expiry out of range".into()))?;
         Ok(Some(Record {

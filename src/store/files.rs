@@ -118,7 +118,9 @@ pub fn lock_instance(db: &Path) -> Result<File, String> {
     }
 }
 
-#[cfg(all(test, unix))]
+// Two attributes, not `all(test, unix)`: clippy recognises only a plain `cfg(test)` as test code.
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

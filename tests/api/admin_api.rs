@@ -2,8 +2,7 @@
 //! for a client registered with `admin_api` and the admin API resource; every operation, its
 //! refusals, the token rules, the audit lines and the OpenAPI document.
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use oauth2::{AuthType, Scope, TokenResponse};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -13,6 +12,8 @@ use tessera::service::clients::ClientSpec;
 use tessera::service::lockouts::LoginGate;
 use tessera::store::audit::Filter;
 
+use crate::helpers::oauth::token_client;
+use crate::helpers::web::no_redirects;
 use crate::helpers::{TestApp, basic, spawn_app};
 use crate::signin::{
     API, Browser, CHALLENGE, REDIRECT, callback_params, enc, setup_with, sign_in_tokens,
@@ -71,21 +72,17 @@ async fn token_for(
     resource: &str,
     scope: &[&str],
 ) -> String {
-    let client = BasicClient::new(ClientId::new(id.to_owned()))
-        .set_client_secret(ClientSecret::new(secret.to_owned()))
-        .set_token_uri(TokenUrl::new(app.url("/token")).expect("url"))
-        .set_auth_type(AuthType::BasicAuth);
+    let client = token_client(app, id, secret, AuthType::BasicAuth);
     let mut request = client
         .exchange_client_credentials()
         .add_extra_param("resource", resource);
     for s in scope {
         request = request.add_scope(Scope::new((*s).to_owned()));
     }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let token = request.request_async(&http).await.expect("token response");
+    let token = request
+        .request_async(&no_redirects())
+        .await
+        .expect("token response");
     token.access_token().secret().clone()
 }
 

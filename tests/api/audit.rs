@@ -5,7 +5,7 @@
 //! Every test flushes the writer (`core.audit.flush()`) before reading the table, so nothing
 //! depends on the writer's timer.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use jsonwebtoken::dangerous::insecure_decode;
@@ -19,10 +19,11 @@ use tessera::service::users::UserSpec;
 use tessera::store::Db;
 use tessera::store::audit::Filter;
 
-use crate::helpers::{TestApp, basic, spawn_app, spawn_app_with};
+use crate::helpers::web::no_redirects_builder;
+use crate::helpers::{TestApp, basic, process, spawn_app, spawn_app_with};
 use crate::signin::{
-    API, Browser, PASSWORD, REDIRECT, Setup, authorize_for, enc, hidden, setup_with,
-    sign_in_and_consent, sign_in_tokens,
+    API, Browser, PASSWORD, REDIRECT, Setup, authorize_for, enc, setup_with, sign_in_and_consent,
+    sign_in_tokens,
 };
 
 /// Events of `kind` (a family when it ends with a dot), newest first, after a flush.
@@ -57,17 +58,7 @@ async fn post_login(
         .get(&app.url(r.location.as_deref().expect("to the login page")))
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let r = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("request", &hidden(&page.body, "request")),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await;
+    let r = b.submit_login(app, &page.body, username, password).await;
     r.status
 }
 
@@ -97,19 +88,14 @@ async fn setup_behind_proxy() -> (Setup, Browser) {
         .expect("client");
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-forwarded-for", "203.0.113.7".parse().expect("header"));
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .expect("client");
+    let browser = Browser::with(no_redirects_builder().default_headers(headers));
     let s = Setup {
         client_id: reg.client.client_id.0,
         secret: reg.secret.expect("secret"),
         sub: user.sub,
         app,
     };
-    (s, Browser { http })
+    (s, browser)
 }
 
 #[tokio::test]
@@ -593,15 +579,7 @@ async fn events_past_the_retention_are_purged() {
 
 /// `tessera audit list` on the test's database, with no inherited Tessera configuration.
 fn tessera(url: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    cmd.args(args);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("TESSERA_") {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
+    process::tessera(args)
         .env("TESSERA_DATABASE_URL", url)
         .env("TESSERA_MASTER_KEY", crate::helpers::shared_master_key())
         .output()

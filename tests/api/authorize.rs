@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use tessera::model::ApplicationType;
 
+use crate::helpers::web::no_redirects;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
     Browser, CHALLENGE, REDIRECT, Setup, VERIFIER, callback_params, enc, hidden, setup_with,
@@ -230,10 +231,7 @@ async fn form_post_answers_with_an_auto_submitting_page() {
 #[tokio::test]
 async fn pages_carry_the_security_headers() {
     let s = setup_with(|_| {}).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let http = no_redirects();
     for url in [
         authorize_url(&s, &[("client_id", Some("nope"))]),
         authorize_url(&s, &[]),
@@ -325,15 +323,7 @@ async fn deny_returns_access_denied_and_first_party_skips_consent() {
         .get(&s.app.url(r.location.as_deref().expect("login")))
         .await;
     let r = b
-        .post(
-            &s.app.url("/login"),
-            &[
-                ("csrf", &hidden(&login.body, "csrf")),
-                ("request", &hidden(&login.body, "request")),
-                ("username", "alice"),
-                ("password", crate::signin::PASSWORD),
-            ],
-        )
+        .submit_login(&s.app, &login.body, "alice", crate::signin::PASSWORD)
         .await;
     let consent = b
         .get(&s.app.url(r.location.as_deref().expect("consent")))
@@ -742,15 +732,7 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
         .get(&s.app.url(r.location.as_deref().expect("login")))
         .await;
     let r = b2
-        .post(
-            &s.app.url("/login"),
-            &[
-                ("csrf", &hidden(&login.body, "csrf")),
-                ("request", &hidden(&login.body, "request")),
-                ("username", "bob"),
-                ("password", "another long password"),
-            ],
-        )
+        .submit_login(&s.app, &login.body, "bob", "another long password")
         .await;
     assert!(
         r.location.expect("loc").starts_with(REDIRECT),

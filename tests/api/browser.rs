@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 use tessera::model::{GrantType, SigningAlg};
 use tokio::sync::oneshot;
 
+use crate::helpers::web::no_redirects;
 use crate::signin::{OidcClient, OidcResponse, PASSWORD, Setup, oidc_client, setup_with};
 
 const GENERIC_ERROR: &str = "Incorrect username or password.";
@@ -410,13 +411,6 @@ fn sig_alg(alg: Algorithm) -> SigningAlg {
     }
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 /// What a code exchange brought.
 struct Tokens {
     id_token: String,
@@ -427,7 +421,7 @@ struct Tokens {
 /// /userinfo with the access token.
 async fn redeem_and_verify(f: &Flow, started: Started, code: String) -> Tokens {
     let s = &f.setup;
-    let http = http();
+    let http = no_redirects();
     let token = f
         .client
         .exchange_code(AuthorizationCode::new(code))
@@ -473,7 +467,7 @@ async fn redeem_and_verify(f: &Flow, started: Started, code: String) -> Tokens {
 
 /// /userinfo with `access` answers for alice.
 async fn userinfo(f: &Flow, access: &str) {
-    let r = http()
+    let r = no_redirects()
         .get(f.setup.app.url("/userinfo"))
         .bearer_auth(access)
         .send()
@@ -491,7 +485,7 @@ async fn refresh(f: &Flow, refresh_token: &str) -> (String, OidcResponse) {
     let token = f
         .client
         .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .unwrap_or_else(|e| panic!("refresh: {e:?}"));
     let rotated = token.refresh_token().expect("a rotated refresh token");
@@ -504,7 +498,7 @@ async fn assert_refused(f: &Flow, refresh_token: &str, what: &str) {
     let r = f
         .client
         .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await;
     match r {
         Err(RequestTokenError::ServerResponse(e)) => assert_eq!(

@@ -1,17 +1,16 @@
 //! The `tessera` binary as an operator runs it: a child process in its own directory with its own
 //! SQLite file, configured only through the environment (never the test's TESSERA_* variables).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use crate::helpers::basic;
+use crate::helpers::process::{Server, listen_port, tessera};
 
 const API: &str = "https://api.example.com";
 
@@ -41,14 +40,8 @@ impl Scratch {
 
     /// `tessera <args>` in the scratch directory, with no inherited Tessera configuration.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(args).current_dir(self.path());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("TESSERA_") {
-                cmd.env_remove(&name);
-            }
-        }
-        cmd.env_remove("DATABASE_URL").env_remove("RUST_LOG").env(
+        let mut cmd = tessera(args);
+        cmd.current_dir(self.path()).env(
             "TESSERA_DATABASE_URL",
             format!("sqlite://{}", self.db_file().display()),
         );
@@ -141,97 +134,6 @@ fn assert_fails_mentioning(out: &Output, needle: &str) {
         "stderr should mention {needle:?}: {}",
         describe(out)
     );
-}
-
-/// A running `tessera serve`, killed on drop if a test fails before stopping it.
-pub struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    pub fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tessera serve");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        // Keeps draining stderr for the life of the process so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (up to 20 s) for a stderr line for which `find` returns a value.
-    pub fn wait_for<T>(&mut self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = find(&line);
-                    self.seen.push(line);
-                    if let Some(v) = found {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "no {what} on stderr; exit status {:?}; stderr so far:\n{}",
-                    self.child.try_wait(),
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Sends SIGTERM and waits (up to 10 s) for the process to exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tessera did not exit within 10 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Every stderr line received until the stream closes (after the process exited).
-    fn rest_of_stderr(&mut self) -> Vec<String> {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        self.seen.clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 #[tokio::test]
@@ -492,13 +394,6 @@ async fn plain_http_on_a_public_address_needs_an_explicit_opt_in() {
     assert_fails_mentioning(&out, "TESSERA_ALLOW_INSECURE_HTTP");
 }
 
-/// The hint `serve` prints while no client exists.
-pub fn listen_port(line: &str) -> Option<u16> {
-    let rest = line.split("Tessera listens on http://127.0.0.1:").nth(1)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 #[tokio::test]
 async fn serve_answers_and_stops_gracefully_on_sigterm() {
     let s = Scratch::new();
@@ -525,7 +420,7 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
 
     let status = server.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
-    let log = server.rest_of_stderr().join("\n");
+    let log = server.rest_of_output().join("\n");
     assert!(log.contains("shutting down"), "{log}");
     assert!(
         http.get(format!("{base}/healthz")).send().await.is_err(),
@@ -542,12 +437,7 @@ async fn a_client_created_with_the_cli_gets_tokens_from_the_served_binary() {
         .env("TESSERA_LOG__FORMAT", "json");
     let mut server = Server::start(cmd);
     // With a client registered there is no hint: the structured "listening" event has the address.
-    let addr = server.wait_for("listening event", |line| {
-        let event: Value = serde_json::from_str(line).ok()?;
-        (event["fields"]["message"] == "listening")
-            .then(|| event["fields"]["addr"].as_str().map(str::to_owned))
-            .flatten()
-    });
+    let addr = server.wait_for_address();
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
     let r = http

@@ -9,9 +9,12 @@ use tessera::service::lockouts::LoginGate;
 use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
+use crate::helpers::oauth::token_client;
+// Shared with other modules, which may still name it from here.
+pub(crate) use crate::helpers::web::console_session;
+use crate::helpers::web::no_redirects;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_on};
 use crate::signin::{API, Browser, CHALLENGE, PASSWORD, REDIRECT, enc, hidden};
-use crate::tokens::{http, oauth_client};
 use tessera::store::Db;
 
 /// Signs `username` in to the console in Chromium, starting from /admin (which sends an
@@ -28,28 +31,6 @@ async fn console_in_chromium(
     (driver, c)
 }
 
-/// A raw-HTTP session signed in to the console.
-pub(crate) async fn console_session(app: &TestApp, username: &str, password: &str) -> Browser {
-    let b = Browser::new();
-    let login = b.get(&app.url("/login?next=%2Fadmin%2Fclients")).await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    let csrf = hidden(&login.body, "csrf");
-    let done = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("csrf", &csrf),
-                ("next", "/admin/clients"),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/admin/clients"));
-    b
-}
-
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
@@ -59,9 +40,9 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Result<String, String> {
-    oauth_client(app, id, secret, AuthType::BasicAuth)
+    token_client(app, id, secret, AuthType::BasicAuth)
         .exchange_client_credentials()
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .map(|t| t.access_token().secret().clone())
         .map_err(|e| format!("{e:?}"))

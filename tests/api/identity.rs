@@ -270,11 +270,7 @@ async fn successful_logins_give_their_attempt_back() {
 async fn behind_a_proxy_the_client_address_comes_from_every_line_of_the_one_configured_header() {
     let app =
         spawn_app_with(|c| c.limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")]).await;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let http = Browser::new().http;
     let page = http
         .get(app.url("/login?next=%2Fadmin"))
         .send()

@@ -5,6 +5,7 @@ use tessera::clock::Clock;
 use tessera::model::{GrantType, SigningAlg};
 use tessera::service::clients::ClientSpec;
 
+use crate::helpers::web::no_redirects;
 use crate::helpers::{TestApp, basic, expect_error, spawn_app};
 use crate::signin::{Browser, oidc_client, setup_with, sign_in_tokens};
 
@@ -215,10 +216,7 @@ async fn refresh_tokens_are_active_only_to_their_client_while_live() {
     // Through an independent client, with the hint saying otherwise.
     let client = oidc_client(&s)
         .set_introspection_url(IntrospectionUrl::new(s.app.url("/introspect")).expect("url"));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
+    let http = no_redirects();
     let answer = client
         .introspect(&AccessToken::new(rt.clone()))
         .set_token_type_hint("access_token")

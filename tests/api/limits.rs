@@ -9,7 +9,7 @@ use crate::helpers::{
     FreshDb, TestApp, basic, fresh_db, fresh_postgres_db, postgres_base_url, spawn_app,
     spawn_app_with, spawn_on, spawn_on_with, spawn_seeded,
 };
-use crate::signin::{Browser, hidden, setup_with};
+use crate::signin::{Browser, setup_with};
 
 const API: &str = "https://api.example.com/orders";
 
@@ -95,17 +95,7 @@ async fn login(
 ) -> (u16, String) {
     let r = b.get(url).await;
     let page = b.get(&app.url(r.location.as_deref().expect("login"))).await;
-    let r = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("csrf", &hidden(&page.body, "csrf")),
-                ("request", &hidden(&page.body, "request")),
-                ("username", user),
-                ("password", password),
-            ],
-        )
-        .await;
+    let r = b.submit_login(app, &page.body, user, password).await;
     (r.status, r.body)
 }
 

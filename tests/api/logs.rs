@@ -7,11 +7,8 @@
 //! Access-log lines name the client and the outcome of each request.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -19,6 +16,8 @@ use oauth2::PkceCodeChallenge;
 use serde_json::Value;
 
 use crate::helpers::basic;
+use crate::helpers::process::{Server, tessera};
+use crate::helpers::web::no_redirects;
 use crate::signin::{Browser, hidden};
 
 const API: &str = "https://api.example.com/ledger";
@@ -148,14 +147,8 @@ impl Scratch {
 
     /// `tessera <args>` at trace level for every crate, with no inherited Tessera configuration.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(args).current_dir(self.dir.path());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("TESSERA_") {
-                cmd.env_remove(&name);
-            }
-        }
-        cmd.env_remove("DATABASE_URL")
+        let mut cmd = tessera(args);
+        cmd.current_dir(self.dir.path())
             .env("RUST_LOG", "trace")
             .env(
                 "TESSERA_DATABASE_URL",
@@ -205,118 +198,6 @@ impl Scratch {
             field(&created["client_secret"]),
         )
     }
-}
-
-/// A running `tessera serve` whose stdout and stderr lines are all kept; killed on drop.
-pub(crate) struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    pub(crate) fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tessera serve");
-        let (tx, lines) = mpsc::channel();
-        // Both streams are drained for the life of the process so it never blocks on a full pipe.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx2.send(line);
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (up to 20 s) for the `listening` event; returns its address.
-    pub(crate) fn wait_for_address(&mut self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let addr = listening_addr(&line);
-                    self.seen.push(line);
-                    if let Some(addr) = addr {
-                        return addr;
-                    }
-                }
-                Err(_) => panic!(
-                    "no listening event; exit status {:?}; output so far:\n{}",
-                    self.child.try_wait(),
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Sends SIGTERM, waits (up to 10 s) for the exit and returns every line printed.
-    pub(crate) fn stop(mut self) -> Vec<String> {
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tessera did not exit within 10 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert!(status.success(), "exit status after SIGTERM: {status}");
-        // Both readers end at end of file; then the channel disconnects.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        std::mem::take(&mut self.seen)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The address of the `listening` event, in the JSON or the text format.
-fn listening_addr(line: &str) -> Option<String> {
-    if let Ok(event) = serde_json::from_str::<Value>(line) {
-        return (event["fields"]["message"] == "listening")
-            .then(|| event["fields"]["addr"].as_str().map(str::to_owned))
-            .flatten();
-    }
-    if !line.contains(" listening ") {
-        return None;
-    }
-    let rest = line.split(" addr=").nth(1)?;
-    Some(rest.split_whitespace().next()?.to_owned())
 }
 
 /// The two registered clients.
@@ -378,10 +259,7 @@ fn string(v: &Value, field: &str) -> String {
 /// Drives the whole flow against `base`, adding every sensitive value met to `secrets`.
 async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
     let url = |path: &str| format!("{base}{path}");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let http = no_redirects();
     let svc = basic(&c.svc.0, &c.svc.1);
     let web = basic(&c.web.0, &c.web.1);
 
@@ -699,7 +577,7 @@ async fn no_secret_token_code_or_password_reaches_the_logs_at_trace_level() {
         let mut cmd = s.command(&["serve"]);
         cmd.env("TESSERA_BIND", "127.0.0.1:0")
             .env("TESSERA_LOG__FORMAT", format);
-        let mut server = Server::start(cmd);
+        let mut server = Server::start_all_output(cmd);
         let addr = server.wait_for_address();
         drive(&format!("http://{addr}"), &clients, &mut secrets).await;
         let lines = server.stop();
@@ -927,13 +805,10 @@ async fn access_log_lines_carry_the_client_and_the_outcome() {
         .env("TESSERA_LOG__FORMAT", "json")
         // A second failure within the minute blocks that client and IP: then 429.
         .env("TESSERA_LIMITS__CLIENT_AUTH_FAILURES_PER_MINUTE", "1");
-    let mut server = Server::start(cmd);
+    let mut server = Server::start_all_output(cmd);
     let base = format!("http://{}", server.wait_for_address());
     let url = |path: &str| format!("{base}{path}");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let http = no_redirects();
     let cc = "grant_type=client_credentials";
     let svc_auth = basic(&svc.0, &svc.1);
     let web_auth = basic(&web.0, &web.1);

@@ -1,6 +1,10 @@
 //! All integration tests in one binary: each test starts the real server on an ephemeral port
 //! against its own database.
 
+// A test binary: a failed unwrap or expect is a failed test, with its message, in the shared
+// helpers as in the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod access_tokens;
 mod admin_api;
 mod audit;

@@ -20,7 +20,8 @@ use prost::Message;
 use axum_server::tls_rustls::RustlsConfig;
 
 use crate::helpers::basic;
-use crate::logs::{Scratch, Server};
+use crate::helpers::process::Server;
+use crate::logs::Scratch;
 use crate::tls::{Ca, Leaf};
 
 const API: &str = "https://api.example.com/traced";
@@ -167,7 +168,7 @@ async fn request_spans_continue_the_callers_trace_and_reach_the_collector() {
         .env("TESSERA_OTEL__SERVICE_NAME", "tessera-under-test")
         // The caller's sampled flag decides, whatever the ratio for new traces.
         .env("TESSERA_OTEL__SAMPLING_RATIO", "0");
-    let mut server = Server::start(cmd);
+    let mut server = Server::start_all_output(cmd);
     let base = format!("http://{}", server.wait_for_address());
 
     let r = token_with_traceparent(&base, &auth, &format!("00-{TRACE_ID}-{PARENT_ID}-01")).await;
@@ -246,7 +247,7 @@ async fn an_https_collector_is_trusted_through_the_system_ca_store() {
         // rustls-native-certs reads the system store from here when it is set (OpenSSL's
         // convention), so the test CA is the only one trusted.
         .env("SSL_CERT_FILE", roots.path());
-    let mut server = Server::start(cmd);
+    let mut server = Server::start_all_output(cmd);
     let base = format!("http://{}", server.wait_for_address());
     let r = token_with_traceparent(&base, &auth, &format!("00-{TRACE_ID}-{PARENT_ID}-01")).await;
     let (trace_id, _, _) = parse_traceparent(&r);
@@ -269,7 +270,7 @@ async fn without_an_endpoint_no_traceparent_is_answered() {
     let mut cmd = s.command(&["serve"]);
     cmd.env("RUST_LOG", "info")
         .env("TESSERA_BIND", "127.0.0.1:0");
-    let mut server = Server::start(cmd);
+    let mut server = Server::start_all_output(cmd);
     let base = format!("http://{}", server.wait_for_address());
     let r = token_with_traceparent(&base, &auth, &format!("00-{TRACE_ID}-{PARENT_ID}-01")).await;
     assert!(

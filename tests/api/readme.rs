@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::cli::{Server, listen_port};
+use crate::helpers::process::{self, Server, listen_port};
 
 /// The ```sh blocks of a Markdown text, in order.
 fn shell_blocks(markdown: &str) -> Vec<String> {
@@ -27,15 +27,10 @@ fn shell_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
-/// A command with no Tessera setting inherited from the test's environment.
-fn clean(mut cmd: Command, dir: &Path) -> Command {
+/// A command in `dir` with no Tessera setting inherited from the test's environment.
+fn clean(cmd: Command, dir: &Path) -> Command {
+    let mut cmd = process::clean(cmd);
     cmd.current_dir(dir);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("TESSERA_") {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env_remove("DATABASE_URL").env_remove("RUST_LOG");
     cmd
 }
 

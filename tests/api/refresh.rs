@@ -8,6 +8,7 @@ use tessera::model::GrantType;
 use tessera::service::audit::kind;
 
 use crate::audit::events;
+use crate::helpers::web::no_redirects;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
     Browser, CHALLENGE, REDIRECT, Setup, callback_params, enc, oidc_client, setup_with,
@@ -46,10 +47,7 @@ async fn rotation_and_replay_revokes_the_family() {
 
     // The oauth2 crate refreshes: a new access token, a new refresh token and an ID token.
     let client = oidc_client(&s);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
+    let http = no_redirects();
     let second = client
         .exchange_refresh_token(&RefreshToken::new(rt1.clone()))
         .request_async(&http)

@@ -4,21 +4,18 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
-};
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeChallenge, RedirectUrl, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
-};
-use serde::{Deserialize, Serialize};
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse};
 use serde_json::Value;
 use tessera::model::{GrantType, SigningAlg};
 use tessera::service::clients::ClientSpec;
 use tessera::service::users::UserSpec;
 
+use crate::helpers::oauth::code_flow_client;
+// The browser and the OIDC client types are shared helpers; modules that take them from here
+// keep working.
+pub use crate::helpers::oauth::{OidcClient, OidcResponse};
+use crate::helpers::web::no_redirects;
+pub use crate::helpers::web::{Browser, hidden};
 use crate::helpers::{TestApp, basic, spawn_app};
 
 pub const API: &str = "https://api.example.com/orders";
@@ -58,80 +55,6 @@ pub async fn sign_in_tokens(s: &Setup, b: &Browser, scope: &str) -> Value {
         .await;
     assert_eq!(r.status(), 200);
     r.json().await.expect("json")
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdTokenField {
-    pub id_token: Option<String>,
-}
-impl ExtraTokenFields for IdTokenField {}
-
-pub type OidcResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
-pub type OidcClient = oauth2::Client<
-    BasicErrorResponse,
-    OidcResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-/// A cookie-keeping client that never follows redirects, like a browser we can inspect.
-pub struct Browser {
-    pub http: reqwest::Client,
-}
-
-pub struct Page {
-    pub status: u16,
-    pub location: Option<String>,
-    pub body: String,
-}
-
-impl Browser {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { http }
-    }
-
-    async fn page(r: reqwest::Response) -> Page {
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().expect("ascii").to_owned());
-        Page {
-            status,
-            location,
-            body: r.text().await.expect("body"),
-        }
-    }
-
-    pub async fn get(&self, url: &str) -> Page {
-        Self::page(self.http.get(url).send().await.expect("GET")).await
-    }
-
-    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        Self::page(self.http.post(url).form(form).send().await.expect("POST")).await
-    }
-}
-
-/// The value of a hidden input in a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end].to_owned()
 }
 
 /// The query parameters of a redirect to the client.
@@ -190,12 +113,9 @@ pub async fn setup_in(app: TestApp, customise: impl FnOnce(&mut ClientSpec)) -> 
     }
 }
 
+/// The oauth2-crate client of the setup's web client.
 pub fn oidc_client(s: &Setup) -> OidcClient {
-    oauth2::Client::new(ClientId::new(s.client_id.clone()))
-        .set_client_secret(ClientSecret::new(s.secret.clone()))
-        .set_auth_uri(AuthUrl::new(s.app.url("/authorize")).expect("url"))
-        .set_token_uri(TokenUrl::new(s.app.url("/token")).expect("url"))
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
+    code_flow_client(&s.app, &s.client_id, &s.secret, REDIRECT)
 }
 
 /// Signs in and consents through the pages; returns the redirect back to the client.
@@ -216,15 +136,7 @@ pub async fn sign_in_and_consent(browser: &Browser, app: &TestApp, authorize_url
         let page = browser.get(&login).await;
         assert_eq!(page.status, 200);
         let r = browser
-            .post(
-                &app.url("/login"),
-                &[
-                    ("csrf", &hidden(&page.body, "csrf")),
-                    ("request", &hidden(&page.body, "request")),
-                    ("username", "alice"),
-                    ("password", PASSWORD),
-                ],
-            )
+            .submit_login(app, &page.body, "alice", PASSWORD)
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
         let next = r.location.expect("location");
@@ -248,13 +160,6 @@ pub async fn sign_in_and_consent(browser: &Browser, app: &TestApp, authorize_url
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     r.location.expect("back to the client")
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 async fn jwks(app: &TestApp) -> JwkSet {
@@ -297,7 +202,7 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
     let token = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(verifier)
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .expect("code exchange");
     let access = token.access_token().secret().clone();
@@ -356,7 +261,7 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
     let again = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(oauth2::PkceCodeVerifier::new("x".repeat(43)))
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await;
     assert!(again.is_err());
     let body = format!("grant_type=authorization_code&code={}", params["code"]);

@@ -3,12 +3,13 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use oauth2::{AuthType, Scope, TokenResponse};
 use serde_json::Value;
 use tessera::model::{AuthMethod, SigningAlg};
 use tessera::service::clients::ClientSpec;
 
+use crate::helpers::oauth::token_client;
+use crate::helpers::web::no_redirects;
 use crate::helpers::{TestApp, basic, expect_error, spawn_app};
 
 const API: &str = "https://api.example.com/orders";
@@ -38,38 +39,13 @@ pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken
     (header, data.claims)
 }
 
-pub(crate) fn oauth_client(
-    app: &TestApp,
-    id: &str,
-    secret: &str,
-    auth: AuthType,
-) -> oauth2::basic::BasicClient<
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
-> {
-    BasicClient::new(ClientId::new(id.to_owned()))
-        .set_client_secret(ClientSecret::new(secret.to_owned()))
-        .set_token_uri(TokenUrl::new(app.url("/token")).expect("url"))
-        .set_auth_type(auth)
-}
-
-pub(crate) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 #[tokio::test]
 async fn oauth2_client_gets_a_token_a_downstream_service_verifies() {
     let app = spawn_app().await;
     app.resource(API, SigningAlg::ES256).await;
     let reg = app.client(&[API]).await;
     let id = reg.client.client_id.0.clone();
-    let client = oauth_client(
+    let client = token_client(
         &app,
         &id,
         reg.secret.as_deref().expect("secret"),
@@ -78,7 +54,7 @@ async fn oauth2_client_gets_a_token_a_downstream_service_verifies() {
     let token = client
         .exchange_client_credentials()
         .add_scope(Scope::new("read".into()))
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .expect("token response");
     assert_eq!(token.token_type().as_ref(), "bearer");
@@ -133,9 +109,9 @@ async fn client_secret_post_works_for_clients_registered_with_it() {
         .await
         .expect("client");
     let (id, secret) = (reg.client.client_id.0.clone(), reg.secret.expect("secret"));
-    let token = oauth_client(&app, &id, &secret, AuthType::RequestBody)
+    let token = token_client(&app, &id, &secret, AuthType::RequestBody)
         .exchange_client_credentials()
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .expect("token");
     verify(&app, token.access_token().secret(), API).await;
@@ -162,9 +138,9 @@ async fn credentials_with_reserved_characters_round_trip() {
     tessera::store::clients::insert(&app.core.db, &client, &audit)
         .await
         .expect("insert");
-    let token = oauth_client(&app, id, secret, AuthType::BasicAuth)
+    let token = token_client(&app, id, secret, AuthType::BasicAuth)
         .exchange_client_credentials()
-        .request_async(&http())
+        .request_async(&no_redirects())
         .await
         .expect("the oauth2 crate's encoding is understood");
     let (_, claims) = verify(&app, token.access_token().secret(), API).await;

@@ -1,5 +1,10 @@
 //! Spawns the real server on 127.0.0.1:0 against a fresh database: a temp SQLite file, or a fresh
-//! PostgreSQL schema when TEST_DATABASE_URL is set.
+//! PostgreSQL schema when TEST_DATABASE_URL is set. The submodules hold the other pieces tests
+//! share: the binary as a child process, clients that play the browser, and oauth2-crate clients.
+
+pub mod oauth;
+pub mod process;
+pub mod web;
 
 use std::sync::{Arc, OnceLock};
 
