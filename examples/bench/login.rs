@@ -115,16 +115,44 @@ pub fn hidden_field(page: &str, name: &str) -> Result<String> {
     Ok(unescape(&page[start..start + end]))
 }
 
-/// The entities askama writes into attribute values.
+/// Decodes the character references askama writes (`&#38;`, `&#34;` …) and the usual named
+/// ones; anything else is kept as it is.
 pub fn unescape(value: &str) -> String {
-    value
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| entity.strip_prefix('#')?.parse().ok())
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The cookies a browser would keep for this server (name → value; no attributes needed).
@@ -164,6 +192,10 @@ mod tests {
         assert_eq!(hidden_field(page, "csrf")?, "a&b");
         assert_eq!(hidden_field(page, "request")?, "r1");
         assert!(hidden_field(page, "other").is_err());
+        assert_eq!(
+            unescape("a=1&#38;b=&#x27;2&#39;&amp;c&lt;&unknown;&"),
+            "a=1&b='2'&c<&unknown;&"
+        );
         Ok(())
     }
 }
