@@ -29,6 +29,8 @@ pub const ADMIN_PASSWORD: &str = "bench console admin password";
 const DATABASE: &str = "tessera_bench_console";
 const RESOURCE_A: &str = "https://api.example.com/orders";
 const RESOURCE_B: &str = "https://api.example.com/reports";
+/// The log of the auto_explain pass.
+const PLANS_LOG: &str = "server-plans.log";
 /// Rows on one console page.
 pub const PAGE_ROWS: usize = 50;
 
@@ -157,6 +159,11 @@ impl ConsoleArgs {
 impl Settings {
     fn launch(ctx: &Ctx, out: &Out, url: &str, key: &str, log: &str) -> Launch {
         let mut env = ctx.server_env.clone();
+        if log == PLANS_LOG {
+            // The request span (which the notices carrying the plans are logged in) exists
+            // only at debug level.
+            env.push(("RUST_LOG".into(), "info,tessera::http::log=debug".into()));
+        }
         env.push((
             "TESSERA_BOOTSTRAP_ADMIN_PASSWORD".into(),
             ADMIN_PASSWORD.into(),
@@ -212,7 +219,7 @@ impl Settings {
         );
         let (_db, pool) = postgres(url).await?;
         explain(&pool, true).await?;
-        let server = Server::start(&launch("server-plans.log")).await?;
+        let server = Server::start(&launch(PLANS_LOG)).await?;
         let planned = drive(&server, "p", (0, self.plan_requests), false, &expected).await;
         server.stop()?;
         explain(&pool, false).await?;
@@ -322,7 +329,7 @@ impl Settings {
             ],
             &tsv,
         )?;
-        let (all_plans, digests) = plan_texts(&out.dir.join("server-plans.log"));
+        let (all_plans, digests) = plan_texts(&out.dir.join(PLANS_LOG));
         std::fs::write(out.dir.join("plans.txt"), all_plans)?;
         let mut summary = format!(
             "# Admin console at scale, {}\n\n- machine: {}; {pg}\n\

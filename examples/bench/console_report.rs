@@ -15,9 +15,11 @@ fn events(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The request id of the request span, wherever it sits among the event's spans.
+/// The request id of an event: a field of the access-log line, or of the request span the
+/// event happened in (the span exists at debug level, which the plan pass turns on).
 fn request_id(e: &Value) -> String {
-    std::iter::once(&e["span"])
+    std::iter::once(&e["fields"])
+        .chain(std::iter::once(&e["span"]))
         .chain(e["spans"].as_array().into_iter().flatten())
         .find_map(|s| s["request_id"].as_str())
         .unwrap_or_default()
@@ -61,7 +63,7 @@ fn digest(plan: &str) -> (String, Vec<String>) {
                 .find(" (cost=")
                 .and_then(|a| Some((a, a + l[a..].find(')')?)));
             match cost {
-                Some((a, b)) => format!("{}{}", &l[..a], &l[b + 1..]),
+                Some((a, b)) => format!("{}{}", l[..a].trim_end(), &l[b + 1..]),
                 None => l.to_owned(),
             }
         })
