@@ -149,66 +149,71 @@ pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
 mod tests {
     use super::*;
 
-    /// The whole table: every code's wire string, status and challenge, as rendered.
+    use ErrorCode::*;
+
+    const BASIC: &str = "Basic realm=\"tessera\"";
+
+    /// Every code: its wire string, status and challenge.
+    const TABLE: [(ErrorCode, &str, u16, Option<&str>); 23] = [
+        (InvalidRequest, "invalid_request", 400, None),
+        (InvalidClient, "invalid_client", 401, Some(BASIC)),
+        (InvalidGrant, "invalid_grant", 400, None),
+        (UnauthorizedClient, "unauthorized_client", 400, None),
+        (UnsupportedGrantType, "unsupported_grant_type", 400, None),
+        (UnsupportedTokenType, "unsupported_token_type", 400, None),
+        (InvalidScope, "invalid_scope", 400, None),
+        (InvalidTarget, "invalid_target", 400, None),
+        (
+            InvalidToken,
+            "invalid_token",
+            401,
+            Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
+        ),
+        (
+            InsufficientScope,
+            "insufficient_scope",
+            403,
+            Some("Bearer realm=\"tessera\", error=\"insufficient_scope\""),
+        ),
+        (AccessDenied, "access_denied", 400, None),
+        (
+            UnsupportedResponseType,
+            "unsupported_response_type",
+            400,
+            None,
+        ),
+        (ServerError, "server_error", 500, None),
+        (TemporarilyUnavailable, "temporarily_unavailable", 503, None),
+        (InteractionRequired, "interaction_required", 400, None),
+        (LoginRequired, "login_required", 400, None),
+        (
+            AccountSelectionRequired,
+            "account_selection_required",
+            400,
+            None,
+        ),
+        (ConsentRequired, "consent_required", 400, None),
+        (InvalidRequestUri, "invalid_request_uri", 400, None),
+        (InvalidRequestObject, "invalid_request_object", 400, None),
+        (RequestNotSupported, "request_not_supported", 400, None),
+        (
+            RequestUriNotSupported,
+            "request_uri_not_supported",
+            400,
+            None,
+        ),
+        (
+            RegistrationNotSupported,
+            "registration_not_supported",
+            400,
+            None,
+        ),
+    ];
+
+    /// The whole table, as rendered.
     #[test]
     fn error_table() {
-        use ErrorCode::*;
-        const BASIC: &str = "Basic realm=\"tessera\"";
-        let cases = [
-            (InvalidRequest, "invalid_request", 400, None),
-            (InvalidClient, "invalid_client", 401, Some(BASIC)),
-            (InvalidGrant, "invalid_grant", 400, None),
-            (UnauthorizedClient, "unauthorized_client", 400, None),
-            (UnsupportedGrantType, "unsupported_grant_type", 400, None),
-            (UnsupportedTokenType, "unsupported_token_type", 400, None),
-            (InvalidScope, "invalid_scope", 400, None),
-            (InvalidTarget, "invalid_target", 400, None),
-            (
-                InvalidToken,
-                "invalid_token",
-                401,
-                Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
-            ),
-            (
-                InsufficientScope,
-                "insufficient_scope",
-                403,
-                Some("Bearer realm=\"tessera\", error=\"insufficient_scope\""),
-            ),
-            (AccessDenied, "access_denied", 400, None),
-            (
-                UnsupportedResponseType,
-                "unsupported_response_type",
-                400,
-                None,
-            ),
-            (ServerError, "server_error", 500, None),
-            (TemporarilyUnavailable, "temporarily_unavailable", 503, None),
-            (InteractionRequired, "interaction_required", 400, None),
-            (LoginRequired, "login_required", 400, None),
-            (
-                AccountSelectionRequired,
-                "account_selection_required",
-                400,
-                None,
-            ),
-            (ConsentRequired, "consent_required", 400, None),
-            (InvalidRequestUri, "invalid_request_uri", 400, None),
-            (InvalidRequestObject, "invalid_request_object", 400, None),
-            (RequestNotSupported, "request_not_supported", 400, None),
-            (
-                RequestUriNotSupported,
-                "request_uri_not_supported",
-                400,
-                None,
-            ),
-            (
-                RegistrationNotSupported,
-                "registration_not_supported",
-                400,
-                None,
-            ),
-        ];
+        let cases = TABLE;
         assert_eq!(
             cases.len(),
             ErrorCode::ALL.len(),

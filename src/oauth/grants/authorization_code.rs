@@ -56,27 +56,82 @@ pub async fn grant(
         Redeemed::Unknown => return Err(invalid_grant("unknown authorization code")),
         // RFC 6749 §4.1.2: a second use revokes what the first use issued.
         Redeemed::Replayed { jti, exp, family } => {
-            if let (Some(jti), Some(exp)) = (&jti, exp) {
-                crate::store::revocations::insert(&core.db, jti, &client.client_id.0, exp).await?;
-            }
-            if let Some(family) = &family {
-                refresh_tokens::revoke_family(&core.db, family, now).await?;
-            }
-            core.metrics.code_replay();
-            tracing::warn!("authorization code replayed; tokens issued from it revoked");
-            core.audit.record(
-                AuditEvent::new(kind::CODE_REPLAY_DETECTED, now, Outcome::Failure)
-                    .actor(client.client_id.0.clone())
-                    .client(client.client_id.0.clone())
-                    .ip(ip)
-                    .detail(serde_json::json!({
-                        "revoked_access_token_jti": jti,
-                        "revoked_family_id": family,
-                    })),
-            );
+            revoke_replayed(core, client, ip, jti, exp, family).await?;
             return Err(invalid_grant("authorization code already used"));
         }
     };
+    check_redemption(&row, client, params, verifier, now)?;
+    let user = core
+        .user_by_sub(&row.sub)
+        .await
+        .map_err(OAuthError::internal)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let sign_in = SignIn {
+        sub: &user.sub,
+        auth_time: row.auth_time,
+        sid: &row.sid,
+        nonce: row.nonce.as_deref(),
+    };
+    let mut response = super::user_tokens(
+        core,
+        client,
+        row.resource.as_deref(),
+        &scope,
+        jti.clone(),
+        &sign_in,
+    )
+    .await?;
+    if client.allows_grant(GrantType::RefreshToken) {
+        let exp = now + response.expires_in;
+        response.refresh_token =
+            Some(refresh_token(core, client, &row, &family, (&jti, exp)).await?);
+    }
+    Ok(response)
+}
+
+/// RFC 6749 §4.1.2: a second use of a code revokes what the first use issued (the access token
+/// by its jti, the refresh-token family), and is recorded as a replay.
+async fn revoke_replayed(
+    core: &Core,
+    client: &Client,
+    ip: &str,
+    jti: Option<String>,
+    exp: Option<i64>,
+    family: Option<String>,
+) -> Result<(), OAuthError> {
+    let now = core.now();
+    if let (Some(jti), Some(exp)) = (&jti, exp) {
+        crate::store::revocations::insert(&core.db, jti, &client.client_id.0, exp).await?;
+    }
+    if let Some(family) = &family {
+        refresh_tokens::revoke_family(&core.db, family, now).await?;
+    }
+    core.metrics.code_replay();
+    tracing::warn!("authorization code replayed; tokens issued from it revoked");
+    core.audit.record(
+        AuditEvent::new(kind::CODE_REPLAY_DETECTED, now, Outcome::Failure)
+            .actor(client.client_id.0.clone())
+            .client(client.client_id.0.clone())
+            .ip(ip)
+            .detail(serde_json::json!({
+                "revoked_access_token_jti": jti,
+                "revoked_family_id": family,
+            })),
+    );
+    Ok(())
+}
+
+/// RFC 6749 §4.1.3 and RFC 7636 §4.6: the redeemed code is still valid, was issued to this
+/// client, for this redirect_uri, and the code_verifier matches its challenge.
+fn check_redemption(
+    row: &codes::CodeRow,
+    client: &Client,
+    params: &Params,
+    verifier: Option<&str>,
+    now: i64,
+) -> Result<(), OAuthError> {
     if row.expires_at <= now {
         return Err(invalid_grant("authorization code expired"));
     }
@@ -105,44 +160,30 @@ pub async fn grant(
         }
         (None, None) => {}
     }
-    let user = core
-        .user_by_sub(&row.sub)
-        .await
-        .map_err(OAuthError::internal)?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
-    let scope = Scope::parse(&row.scope).unwrap_or_default();
-    let sign_in = SignIn {
-        sub: &user.sub,
-        auth_time: row.auth_time,
+    Ok(())
+}
+
+/// The refresh token issued with the code's tokens: a new family bound to the sign-in.
+async fn refresh_token(
+    core: &Core,
+    client: &Client,
+    row: &codes::CodeRow,
+    family: &str,
+    access_token: (&str, i64),
+) -> Result<String, OAuthError> {
+    // Without offline_access the refresh token dies with the browser session.
+    let offline = Scope::parse(&row.scope)
+        .unwrap_or_default()
+        .contains("offline_access");
+    let family_grant = FamilyGrant {
+        family_id: family,
+        sub: &row.sub,
+        scope: &row.scope,
+        resource: row.resource.as_deref(),
         sid: &row.sid,
-        nonce: row.nonce.as_deref(),
+        offline,
+        auth_time: row.auth_time,
+        family_expires_at: refresh::family_expiry(core, client),
     };
-    let mut response = super::user_tokens(
-        core,
-        client,
-        row.resource.as_deref(),
-        &scope,
-        jti.clone(),
-        &sign_in,
-    )
-    .await?;
-    if client.allows_grant(GrantType::RefreshToken) {
-        // Without offline_access the refresh token dies with the browser session.
-        let offline = scope.contains("offline_access");
-        let family_grant = FamilyGrant {
-            family_id: &family,
-            sub: &user.sub,
-            scope: &row.scope,
-            resource: row.resource.as_deref(),
-            sid: &row.sid,
-            offline,
-            auth_time: row.auth_time,
-            family_expires_at: refresh::family_expiry(core, client),
-        };
-        let exp = now + response.expires_in;
-        response.refresh_token =
-            Some(refresh::issue(core, client, &family_grant, (&jti, exp)).await?);
-    }
-    Ok(response)
+    Ok(refresh::issue(core, client, &family_grant, access_token).await?)
 }

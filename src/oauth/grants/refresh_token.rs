@@ -74,26 +74,7 @@ pub async fn grant(
                     response.refresh_token = Some(same);
                     return Ok(response);
                 }
-                // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
-                refresh_tokens::revoke_family(&core.db, &family_id, now).await?;
-                core.metrics.refresh_replay();
-                tracing::warn!("refresh token replayed; its family was revoked");
-                let sub = refresh_tokens::get(&core.db, &hash).await?.map(|r| r.sub);
-                let mut event =
-                    AuditEvent::new(kind::REFRESH_REPLAY_DETECTED, now, Outcome::Failure)
-                        .actor(client.client_id.0.clone())
-                        .client(client.client_id.0.clone())
-                        .ip(ip)
-                        .detail(serde_json::json!({
-                            "family_id": family_id,
-                            "family_revoked": true,
-                            "already_revoked": revoked,
-                        }));
-                if let Some(sub) = sub {
-                    event = event.target(sub);
-                }
-                core.audit.record(event);
-                return Err(invalid_grant("refresh token already used"));
+                return Err(replayed(core, client, &hash, &family_id, revoked, ip).await?);
             }
         };
     if row.expires_at <= now || row.family_expires_at <= now {
@@ -121,6 +102,37 @@ pub async fn grant(
     refresh::store(core, client, &family, &successor, (&jti, exp)).await?;
     response.refresh_token = Some(successor);
     Ok(response)
+}
+
+/// RFC 9700 §4.14.2: a rotated-out token used again (outside the grace window) means it
+/// leaked, so its whole family ends, and the replay is recorded. The answer is `invalid_grant`.
+async fn replayed(
+    core: &Core,
+    client: &Client,
+    hash: &str,
+    family_id: &str,
+    already_revoked: bool,
+    ip: &str,
+) -> Result<OAuthError, OAuthError> {
+    let now = core.now();
+    refresh_tokens::revoke_family(&core.db, family_id, now).await?;
+    core.metrics.refresh_replay();
+    tracing::warn!("refresh token replayed; its family was revoked");
+    let sub = refresh_tokens::get(&core.db, hash).await?.map(|r| r.sub);
+    let mut event = AuditEvent::new(kind::REFRESH_REPLAY_DETECTED, now, Outcome::Failure)
+        .actor(client.client_id.0.clone())
+        .client(client.client_id.0.clone())
+        .ip(ip)
+        .detail(serde_json::json!({
+            "family_id": family_id,
+            "family_revoked": true,
+            "already_revoked": already_revoked,
+        }));
+    if let Some(sub) = sub {
+        event = event.target(sub);
+    }
+    core.audit.record(event);
+    Ok(invalid_grant("refresh token already used"))
 }
 
 /// A token revoked while it was the live one of its family — at logout, at /revoke, by "sign out
