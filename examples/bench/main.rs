@@ -11,6 +11,7 @@ mod ab;
 mod argon2_cost;
 mod cases;
 mod console;
+mod console_db;
 mod console_pages;
 mod console_report;
 mod garbage;
