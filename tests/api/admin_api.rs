@@ -165,8 +165,15 @@ fn seg(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// The status `GET /keys` answers with `token`: whether the admin API still takes it.
+async fn keys_status(app: &TestApp, token: &str) -> u16 {
+    call(app, Some(token), Method::GET, "/keys", None)
+        .await
+        .status
+}
+
 #[tokio::test]
-async fn token_rules() {
+async fn admin_api_challenges_a_call_without_a_token() {
     let app = &spawn_app().await;
     let admin = Api::new(app).await;
     assert_eq!(admin.get("/clients").await.status, 200);
@@ -178,8 +185,11 @@ async fn token_rules() {
     assert_eq!(r.headers["cache-control"], "no-store");
     let r = call(app, Some(""), Method::GET, "/clients", None).await;
     assert_eq!(r.status, 401);
+}
 
-    // A token for another audience.
+#[tokio::test]
+async fn admin_api_refuses_another_audience_and_its_audience_without_the_scope() {
+    let app = &spawn_app().await;
     app.resource(API, SigningAlg::ES256).await;
     let mut spec = ClientSpec::new("both");
     spec.admin_api = true;
@@ -199,7 +209,6 @@ async fn token_rules() {
         "Bearer realm=\"tessera\", error=\"invalid_token\""
     );
 
-    // The admin API's audience without its scope.
     let bare = token_for(
         app,
         &both_id,
@@ -211,8 +220,12 @@ async fn token_rules() {
     let r = call(app, Some(&bare), Method::GET, "/clients", None).await;
     assert_eq!(r.status, 403);
     assert_eq!(r.body["error"], "insufficient_scope");
+}
 
-    // Garbage and a token sent in the URL.
+#[tokio::test]
+async fn admin_api_refuses_garbage_and_a_token_sent_in_the_url() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     let r = call(app, Some("not.a.jwt"), Method::GET, "/clients", None).await;
     assert_eq!(r.status, 401);
     let r = call(
@@ -224,16 +237,14 @@ async fn token_rules() {
     )
     .await;
     assert_eq!(r.status, 400);
+}
 
-    // Revoked at /revoke: refused on the next call.
+#[tokio::test]
+async fn admin_api_refuses_a_token_revoked_at_revoke() {
+    let app = &spawn_app().await;
     let (id, secret) = admin_client(app, "short-lived").await;
     let token = admin_token(app, &id, &secret).await;
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(keys_status(app, &token).await, 200);
     let r = app
         .post_form(
             "/revoke",
@@ -245,16 +256,17 @@ async fn token_rules() {
     let r = call(app, Some(&token), Method::GET, "/keys", None).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.body["error"], "invalid_token");
+}
+
+#[tokio::test]
+async fn admin_api_refuses_live_tokens_of_disabled_demoted_and_deleted_clients() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
 
     // Disabled through the API itself: its live token stops working at once.
     let (id, secret) = admin_client(app, "to-disable").await;
     let token = admin_token(app, &id, &secret).await;
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(keys_status(app, &token).await, 200);
     let r = admin
         .send(
             Method::PATCH,
@@ -263,12 +275,7 @@ async fn token_rules() {
         )
         .await;
     assert_eq!(r.is(200)["disabled"], true);
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(keys_status(app, &token).await, 401);
 
     // No longer marked admin_api (its grant removed with it): refused too.
     let (id, secret) = admin_client(app, "to-demote").await;
@@ -282,23 +289,13 @@ async fn token_rules() {
         )
         .await;
     assert_eq!(r.is(200)["admin_api"], false);
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(keys_status(app, &token).await, 401);
 
     // Deleted.
     let (id, secret) = admin_client(app, "to-delete").await;
     let token = admin_token(app, &id, &secret).await;
     assert_eq!(admin.delete(&format!("/clients/{id}")).await.status, 204);
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(keys_status(app, &token).await, 401);
 }
 
 #[tokio::test]
@@ -408,8 +405,21 @@ async fn tessera_admin_never_reaches_a_signed_in_users_consent_page() {
     }
 }
 
+/// `API` registered through the admin API as "Orders" with a `read` scope; the answer.
+async fn create_orders(admin: &Api<'_>) -> Value {
+    let r = admin
+        .send(
+            Method::POST,
+            "/resources",
+            json!({"identifier": API, "name": "Orders",
+                   "scopes": [{"name": "read", "description": "Read your orders"}]}),
+        )
+        .await;
+    r.is(201).clone()
+}
+
 #[tokio::test]
-async fn resources() {
+async fn resources_are_listed_and_created_once() {
     let app = &spawn_app().await;
     let admin = Api::new(app).await;
     let builtin = app.core.admin_api_identifier();
@@ -423,15 +433,7 @@ async fn resources() {
             .any(|i| i["identifier"] == builtin.as_str())
     );
 
-    let r = admin
-        .send(
-            Method::POST,
-            "/resources",
-            json!({"identifier": API, "name": "Orders",
-                   "scopes": [{"name": "read", "description": "Read your orders"}]}),
-        )
-        .await;
-    let created = r.is(201);
+    let created = create_orders(&admin).await;
     assert_eq!(created["name"], "Orders");
     assert_eq!(created["signing_alg"], "ES256");
     assert_eq!(created["access_token_ttl"], 600);
@@ -439,8 +441,13 @@ async fn resources() {
         .send(Method::POST, "/resources", json!({"identifier": API}))
         .await;
     assert_eq!(r.is(409)["error"], "conflict");
+}
 
-    // Refusals name the field: the service's, and serde's.
+/// Refusals name the field: the service's, and serde's.
+#[tokio::test]
+async fn resource_refusals_name_the_field() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     for (body, field) in [
         (json!({"identifier": "orders"}), "identifier"),
         (
@@ -471,8 +478,12 @@ async fn resources() {
             .await
             .refused(422, field);
     }
+}
 
-    // Bodies that cannot be read at all: 400/415, never 500.
+#[tokio::test]
+async fn unreadable_resource_bodies_get_400_or_415_never_500() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     let url = app.url("/admin/api/resources");
     let r = app
         .http
@@ -502,8 +513,15 @@ async fn resources() {
         .await
         .expect("request");
     assert_eq!(r.status(), 415);
+}
 
-    // Addressed by the identifier as one percent-encoded segment.
+/// Addressed by the identifier as one percent-encoded segment; the built-in one is fixed.
+#[tokio::test]
+async fn resources_are_changed_by_their_encoded_identifier_but_not_the_builtin() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let builtin = app.core.admin_api_identifier();
+    create_orders(&admin).await;
     let path = format!("/resources/{}", seg(API));
     assert_eq!(admin.get(&path).await.is(200)["identifier"], API);
     let r = admin
@@ -538,7 +556,14 @@ async fn resources() {
             .status,
         409
     );
+}
 
+#[tokio::test]
+async fn deleted_resources_are_gone() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    create_orders(&admin).await;
+    let path = format!("/resources/{}", seg(API));
     assert_eq!(admin.delete(&path).await.status, 204);
     assert_eq!(admin.get(&path).await.is(404)["error"], "not_found");
     assert_eq!(admin.delete(&path).await.status, 404);
@@ -548,12 +573,10 @@ async fn resources() {
     assert_eq!(r.status, 404);
 }
 
-#[tokio::test]
-async fn clients() {
-    let app = &spawn_app().await;
-    let admin = Api::new(app).await;
+/// "Billing", a client_credentials client of `API` with the `read` scope, created through the
+/// admin API: its id, its secret (shown once) and the whole answer.
+async fn create_billing(app: &TestApp, admin: &Api<'_>) -> (String, String, Value) {
     app.resource(API, SigningAlg::ES256).await;
-
     let r = admin
         .send(
             Method::POST,
@@ -561,19 +584,32 @@ async fn clients() {
             json!({"name": "Billing", "resources": [API], "scopes": "read"}),
         )
         .await;
-    let body = r.is(201);
+    let body = r.is(201).clone();
     let id = body["client"]["client_id"].as_str().expect("id").to_owned();
     let secret = body["client_secret"]
         .as_str()
         .expect("secret shown once")
         .to_owned();
+    (id, secret, body)
+}
+
+#[tokio::test]
+async fn clients_are_created_with_their_secret_shown_once() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let (id, secret, body) = create_billing(app, &admin).await;
     assert_eq!(body["client"]["grants"][0]["scopes"], "read");
     assert_eq!(body["client"]["grant_types"], json!(["client_credentials"]));
     assert!(body["client"].get("secret_hash").is_none());
     let (status, token) = app.token(&id, &secret, "").await;
     assert_eq!(status, 200, "{token}");
+}
 
-    // Refusals.
+#[tokio::test]
+async fn client_creation_refusals_name_the_field() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    app.resource(API, SigningAlg::ES256).await;
     for (body, field) in [
         (json!({"name": ""}), "name"),
         (
@@ -612,8 +648,13 @@ async fn clients() {
             .await
             .refused(422, field);
     }
+}
 
-    // Read and change.
+#[tokio::test]
+async fn clients_are_read_and_patched_leaving_untouched_fields() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let (id, _, _) = create_billing(app, &admin).await;
     let path = format!("/clients/{id}");
     assert_eq!(admin.get(&path).await.is(200)["name"], "Billing");
     assert_eq!(
@@ -657,8 +698,16 @@ async fn clients() {
             .status,
         404
     );
+}
 
-    // Secret rotation with an overlap: both secrets work until it ends.
+/// Secret rotation with an overlap: both secrets work until it ends; without one (and without
+/// a body) the old one stops at once; a public client has no secret to rotate.
+#[tokio::test]
+async fn client_secrets_rotate_with_or_without_an_overlap() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let (id, secret, _) = create_billing(app, &admin).await;
+    let path = format!("/clients/{id}");
     let r = admin
         .send(
             Method::POST,
@@ -675,7 +724,6 @@ async fn clients() {
     assert_eq!(rotated["previous_secret_expires_at"], app.core.now() + 3600);
     assert_eq!(app.token(&id, &new_secret, "").await.0, 200);
     assert_eq!(app.token(&id, &secret, "").await.0, 200);
-    // Without an overlap (and without a body) the old one stops at once.
     let r = call(
         app,
         Some(&admin.token),
@@ -712,23 +760,30 @@ async fn clients() {
         .send(Method::POST, &format!("/clients/{spa}/secret"), json!({}))
         .await
         .refused(422, "client_id");
+}
 
-    // Disabled through an update: no more tokens. Enabled again: tokens again.
+/// Disabled through an update: no more tokens. Enabled again: tokens again. Deleted: gone.
+#[tokio::test]
+async fn disabled_clients_get_no_tokens_until_enabled_and_deleted_ones_are_gone() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let (id, secret, _) = create_billing(app, &admin).await;
+    let path = format!("/clients/{id}");
     let r = admin
         .send(Method::PATCH, &path, json!({"disabled": true}))
         .await;
     assert_eq!(r.is(200)["disabled"], true);
-    assert_eq!(app.token(&id, &newest, "").await.0, 401);
+    assert_eq!(app.token(&id, &secret, "").await.0, 401);
     admin
         .send(Method::PATCH, &path, json!({"disabled": false}))
         .await
         .is(200);
-    assert_eq!(app.token(&id, &newest, "").await.0, 200);
+    assert_eq!(app.token(&id, &secret, "").await.0, 200);
 
     assert_eq!(admin.delete(&path).await.status, 204);
     assert_eq!(admin.get(&path).await.status, 404);
     assert_eq!(admin.delete(&path).await.status, 404);
-    assert_eq!(app.token(&id, &newest, "").await.0, 401);
+    assert_eq!(app.token(&id, &secret, "").await.0, 401);
 }
 
 #[tokio::test]
@@ -780,10 +835,8 @@ async fn client_search_and_keyset_pagination() {
     admin.get("/clients?page=2").await.refused(422, "page");
 }
 
-#[tokio::test]
-async fn users() {
-    let app = &spawn_app().await;
-    let admin = Api::new(app).await;
+/// Carol, created through the admin API with a verified address: her answer.
+async fn create_carol(admin: &Api<'_>) -> Value {
     let r = admin
         .send(
             Method::POST,
@@ -792,8 +845,20 @@ async fn users() {
                    "email": "carol@example.com", "email_verified": true, "name": "Carol C"}),
         )
         .await;
-    let carol = r.is(201).clone();
-    let sub = carol["sub"].as_str().expect("sub").to_owned();
+    r.is(201).clone()
+}
+
+/// Carol's `/users/{sub}` path.
+async fn carol_path(admin: &Api<'_>) -> String {
+    let carol = create_carol(admin).await;
+    format!("/users/{}", carol["sub"].as_str().expect("sub"))
+}
+
+#[tokio::test]
+async fn users_are_created_once_and_never_show_their_password() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let carol = create_carol(&admin).await;
     assert_eq!(carol["email_verified"], true);
     assert!(carol.get("password").is_none() && carol.get("password_hash").is_none());
     let r = admin
@@ -804,6 +869,12 @@ async fn users() {
         )
         .await;
     assert_eq!(r.is(409)["error"], "conflict");
+}
+
+#[tokio::test]
+async fn user_creation_refusals_name_the_field() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     for (body, field) in [
         (json!({"username": "dave", "password": "short"}), "password"),
         (
@@ -830,6 +901,14 @@ async fn users() {
             .await
             .refused(422, field);
     }
+}
+
+/// Search and pages (the bootstrap admin is a user too).
+#[tokio::test]
+async fn users_are_searched_and_paged() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    create_carol(&admin).await;
     for name in ["dave", "Dan", "erin"] {
         admin
             .send(
@@ -840,8 +919,6 @@ async fn users() {
             .await
             .is(201);
     }
-
-    // Search and pages (the bootstrap admin is a user too).
     let r = admin.get("/users?q=DA&limit=1").await;
     let first = r.is(200);
     assert_eq!(first["items"][0]["username"], "Dan");
@@ -862,12 +939,16 @@ async fn users() {
         .map(|u| u["username"].as_str().expect("username"))
         .collect();
     assert_eq!(names, ["admin", "Carol", "Dan", "dave", "erin"]);
+}
 
-    // One user.
-    let path = format!("/users/{sub}");
+/// A new address is unverified unless said otherwise; null clears the name.
+#[tokio::test]
+async fn a_user_is_read_and_patched() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let path = carol_path(&admin).await;
     assert_eq!(admin.get(&path).await.is(200)["username"], "Carol");
     assert_eq!(admin.get("/users/nobody").await.status, 404);
-    // A new address is unverified unless said otherwise; null clears the name.
     let r = admin
         .send(
             Method::PATCH,
@@ -892,8 +973,15 @@ async fn users() {
         .send(Method::PATCH, &path, json!({"username": "x"}))
         .await
         .refused(422, "username");
+}
 
-    // Password.
+#[tokio::test]
+async fn a_users_password_is_set_and_they_are_disabled_and_enabled() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let carol = create_carol(&admin).await;
+    let sub = carol["sub"].as_str().expect("sub").to_owned();
+    let path = format!("/users/{sub}");
     admin
         .send(
             Method::PUT,
@@ -917,7 +1005,6 @@ async fn users() {
         .expect("check");
     assert_eq!(signed_in.map(|u| u.sub), Some(sub.clone()));
 
-    // Disable and enable.
     let r = admin
         .send(Method::POST, &format!("{path}/disable"), json!({}))
         .await;
@@ -1032,8 +1119,34 @@ async fn a_users_sessions_consents_and_refresh_families() {
     assert_eq!(r.status, 404);
 }
 
+/// The EdDSA keys the admin API lists, as (kid, state).
+async fn eddsa_states(admin: &Api<'_>) -> Vec<(String, String)> {
+    let r = admin.get("/keys").await;
+    r.is(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|k| k["alg"] == "EdDSA")
+        .map(|k| {
+            (
+                k["kid"].as_str().expect("kid").to_owned(),
+                k["state"].as_str().expect("state").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The kid of the EdDSA key in `state`.
+fn kid_in(states: &[(String, String)], state: &str) -> String {
+    states
+        .iter()
+        .find(|(_, s)| s == state)
+        .map(|(k, _)| k.clone())
+        .unwrap_or_else(|| panic!("an EdDSA key in state {state}: {states:?}"))
+}
+
 #[tokio::test]
-async fn signing_keys_and_lockouts() {
+async fn signing_keys_are_listed_without_private_parts_and_rotated_once_published() {
     let app = &spawn_app().await;
     let admin = Api::new(app).await;
     let r = admin.get("/keys").await;
@@ -1068,30 +1181,25 @@ async fn signing_keys_and_lockouts() {
         .send(Method::POST, "/keys/rotate", json!({"alg": "EdDSA"}))
         .await;
     assert_eq!(r.is(409)["error"], "conflict");
-    let r = admin.get("/keys").await;
-    let states: Vec<(String, String)> = r.is(200)["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|k| k["alg"] == "EdDSA")
-        .map(|k| {
-            (
-                k["kid"].as_str().expect("kid").to_owned(),
-                k["state"].as_str().expect("state").to_owned(),
-            )
-        })
-        .collect();
+    let states = eddsa_states(&admin).await;
     assert!(
         states.contains(&(active.clone(), "retired".to_owned())),
         "{states:?}"
     );
-    let new_next = states
-        .iter()
-        .find(|(_, s)| s == "next")
-        .map(|(k, _)| k.clone())
-        .expect("a new next key");
+    kid_in(&states, "next");
+}
 
-    // Retiring: a next key cannot be; a retired one is unpublished; unknown ones are 404.
+/// Retiring: a next key cannot be; a retired one is unpublished; unknown ones are 404.
+#[tokio::test]
+async fn retired_signing_keys_are_unpublished_and_next_ones_cannot_be_retired() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let active = kid_in(&eddsa_states(&admin).await, "active");
+    admin
+        .send(Method::POST, "/keys/rotate", json!({"alg": "EdDSA"}))
+        .await
+        .is(200);
+    let new_next = kid_in(&eddsa_states(&admin).await, "next");
     let r = admin
         .send(Method::POST, &format!("/keys/{new_next}/retire"), json!({}))
         .await;
@@ -1120,8 +1228,13 @@ async fn signing_keys_and_lockouts() {
         .send(Method::POST, "/keys/nokey/retire", json!({}))
         .await;
     assert_eq!(r.status, 404);
+}
 
-    // Lockouts: failures counted by the sign-in code, listed and cleared here.
+/// Lockouts: failures counted by the sign-in code, listed and cleared here.
+#[tokio::test]
+async fn lockouts_are_listed_and_cleared() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     for _ in 0..5 {
         if let LoginGate::Open(attempt) = app
             .core
@@ -1147,15 +1260,12 @@ async fn signing_keys_and_lockouts() {
     assert_eq!(r.is(200)["items"], json!([]));
 }
 
-#[tokio::test]
-async fn every_call_is_audited_with_the_client() {
-    let app = &spawn_app().await;
-    let admin = Api::new(app).await;
-    let me = admin.client_id.as_str();
+/// Ten seconds after start, one read, one refusal, one change and one call with a revoked
+/// token: when the calls began and the revoked client's id.
+async fn audited_calls(app: &TestApp, admin: &Api<'_>) -> (i64, String) {
     // The server started (and registered its built-in resource) ten seconds before this.
     app.clock.advance(10);
     let since = app.core.now();
-
     admin.get("/keys").await.is(200);
     admin
         .send(Method::POST, "/resources", json!({"identifier": "nope"}))
@@ -1173,14 +1283,17 @@ async fn every_call_is_audited_with_the_client() {
         &format!("token={token}"),
     )
     .await;
-    assert_eq!(
-        call(app, Some(&token), Method::GET, "/keys", None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(keys_status(app, &token).await, 401);
     app.core.audit.flush().await.expect("flush");
+    (since, id)
+}
 
+#[tokio::test]
+async fn every_call_is_audited_with_the_client() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let me = admin.client_id.as_str();
+    let (_, revoked) = audited_calls(app, &admin).await;
     let mine = Filter {
         client_id: Some(me.to_owned()),
         ..Filter::default()
@@ -1225,13 +1338,20 @@ async fn every_call_is_audited_with_the_client() {
         .await
         .expect("events");
     assert_eq!(denied.len(), 1);
-    assert_eq!(denied[0].event.client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(denied[0].event.client_id.as_deref(), Some(revoked.as_str()));
     assert_eq!(
         denied[0].event.detail.as_ref().expect("detail")["reason"],
         "the access token was revoked"
     );
+}
 
-    // The same log through the API: filters and keyset paging backwards.
+/// The same log through the API: filters and keyset paging backwards.
+#[tokio::test]
+async fn the_audit_log_is_filtered_and_paged_backwards_through_the_api() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
+    let me = admin.client_id.as_str();
+    let (since, _) = audited_calls(app, &admin).await;
     let r = admin
         .get(&format!(
             "/audit-events?client={me}&kind=admin_api.&limit=1"
@@ -1264,6 +1384,12 @@ async fn every_call_is_audited_with_the_client() {
     let before_calls = r.is(200)["items"].as_array().expect("items").clone();
     assert_eq!(before_calls.len(), 1, "{before_calls:?}");
     assert_eq!(before_calls[0]["actor"], "system");
+}
+
+#[tokio::test]
+async fn audit_log_filters_refuse_bad_values_naming_them() {
+    let app = &spawn_app().await;
+    let admin = Api::new(app).await;
     admin
         .get("/audit-events?limit=0")
         .await
@@ -1278,9 +1404,8 @@ async fn every_call_is_audited_with_the_client() {
         .refused(422, "client_id");
 }
 
-#[tokio::test]
-async fn openapi_document_lists_what_is_served() {
-    let app = &spawn_app().await;
+/// The OpenAPI document, served without a token as JSON.
+async fn openapi_document(app: &TestApp) -> Value {
     let r = app
         .http
         .get(app.url("/admin/api/openapi.json"))
@@ -1294,7 +1419,13 @@ async fn openapi_document_lists_what_is_served() {
             .expect("ascii")
             .starts_with("application/json")
     );
-    let doc: Value = r.json().await.expect("valid JSON");
+    r.json().await.expect("valid JSON")
+}
+
+#[tokio::test]
+async fn openapi_document_lists_what_is_served() {
+    let app = &spawn_app().await;
+    let doc = openapi_document(app).await;
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     assert_eq!(doc["servers"][0]["url"], app.url("/admin/api"));
     let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"];
@@ -1327,8 +1458,19 @@ async fn openapi_document_lists_what_is_served() {
     ] {
         assert!(paths.contains_key(expected), "{expected} missing");
     }
-    // Every documented operation is served (a token is asked for, never 404/405), declares
-    // its path parameters and the token answers.
+    // Unknown paths and methods answer in JSON too.
+    let r = call(app, None, Method::GET, "/nothing", None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body["error"], "not_found");
+}
+
+/// Every documented operation is served (a token is asked for, never 404/405), declares its
+/// path parameters and the token answers; operation ids are unique (OpenAPI 3.1 §4.8.10).
+#[tokio::test]
+async fn every_documented_operation_is_served_and_declares_its_path_parameters() {
+    let app = &spawn_app().await;
+    let doc = openapi_document(app).await;
+    let paths = doc["paths"].as_object().expect("paths");
     let mut operations = 0;
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
@@ -1355,14 +1497,21 @@ async fn openapi_document_lists_what_is_served() {
         }
     }
     assert_eq!(operations, 31);
-    // Operation ids are unique and every schema reference resolves (OpenAPI 3.1 §4.8.10,
-    // §4.8.23): two request types of one name would silently overwrite each other.
     let ids: std::collections::BTreeSet<&str> = paths
         .values()
         .flat_map(|item| item.as_object().expect("path item").values())
         .map(|op| op["operationId"].as_str().expect("operationId"))
         .collect();
     assert_eq!(ids.len(), operations);
+}
+
+/// Every schema reference resolves (OpenAPI 3.1 §4.8.23): two request types of one name would
+/// silently overwrite each other.
+#[tokio::test]
+async fn every_openapi_schema_reference_resolves() {
+    let app = &spawn_app().await;
+    let doc = openapi_document(app).await;
+    let paths = doc["paths"].as_object().expect("paths");
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     let text = doc.to_string();
     let references: Vec<&str> = text.split("\"$ref\":\"").skip(1).collect();
@@ -1388,10 +1537,6 @@ async fn openapi_document_lists_what_is_served() {
             .get("overlap_seconds")
             .is_some()
     );
-    // Unknown paths and methods answer in JSON too.
-    let r = call(app, None, Method::GET, "/nothing", None).await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.body["error"], "not_found");
 }
 
 /// OIDC Core §5.1 claims through the API: set at creation, replaced as a whole by PATCH,

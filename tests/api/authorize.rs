@@ -537,8 +537,27 @@ async fn concurrent_redemptions_succeed_at_most_once() {
     assert_eq!(ok, 1);
 }
 
+/// The tokens /token answers for a fresh code of `changes` (alice signs in with `b`).
+async fn exchange_code(
+    s: &Setup,
+    b: &Browser,
+    changes: &[(&str, Option<&str>)],
+) -> serde_json::Value {
+    let c = code(s, b, changes).await;
+    let body = format!(
+        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(REDIRECT)
+    );
+    s.app
+        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+        .await
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
-async fn userinfo_rules() {
+async fn userinfo_challenges_a_missing_or_garbage_token() {
     let s = setup_with(|_| {}).await;
     let http = &s.app.http;
     let url = s.app.url("/userinfo");
@@ -560,6 +579,13 @@ async fn userinfo_rules() {
             .expect("ascii")
             .contains("error=\"invalid_token\"")
     );
+}
+
+#[tokio::test]
+async fn userinfo_refuses_client_tokens_and_tokens_in_the_query() {
+    let s = setup_with(|_| {}).await;
+    let http = &s.app.http;
+    let url = s.app.url("/userinfo");
     // A client-credentials token has no user and no openid: insufficient_scope.
     let m2m = s.app.client(&[crate::signin::API]).await;
     let token = s
@@ -592,20 +618,15 @@ async fn userinfo_rules() {
         .await
         .expect("post");
     assert_eq!(r.status(), 400);
-    // A user token works by GET and by POST body; an ID token is never accepted.
-    let b = Browser::new();
-    let c = code(&s, &b, &[("scope", Some("openid email"))]).await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    let tokens: serde_json::Value = s
-        .app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
-        .json()
-        .await
-        .expect("json");
+}
+
+/// A user token works by GET and by POST body; an ID token is never accepted.
+#[tokio::test]
+async fn userinfo_answers_a_user_token_by_get_or_post_but_never_an_id_token() {
+    let s = setup_with(|_| {}).await;
+    let http = &s.app.http;
+    let url = s.app.url("/userinfo");
+    let tokens = exchange_code(&s, &Browser::new(), &[("scope", Some("openid email"))]).await;
     let access = tokens["access_token"].as_str().expect("access");
     let id_token = tokens["id_token"].as_str().expect("id");
     let r = http
@@ -637,7 +658,22 @@ async fn userinfo_rules() {
         .await
         .expect("get");
     assert_eq!(r.status(), 401, "an ID token is not an access token");
-    // Revoked: invalid_token.
+}
+
+#[tokio::test]
+async fn userinfo_refuses_a_revoked_token() {
+    let s = setup_with(|_| {}).await;
+    let http = &s.app.http;
+    let url = s.app.url("/userinfo");
+    let tokens = exchange_code(&s, &Browser::new(), &[("scope", Some("openid email"))]).await;
+    let access = tokens["access_token"].as_str().expect("access");
+    let r = http
+        .get(&url)
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
     let r = s
         .app
         .post_form(
@@ -656,12 +692,18 @@ async fn userinfo_rules() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
-async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
+/// A first-party client's setup and a browser alice signed in with.
+async fn signed_in_first_party() -> (Setup, Browser) {
     let s = setup_with(|spec| spec.first_party = true).await;
     let b = Browser::new();
     let back = sign_in_and_consent(&b, &s.app, &authorize_url(&s, &[])).await;
     assert!(callback_params(&back).contains_key("code"));
+    (s, b)
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_force_a_new_sign_in() {
+    let (s, b) = signed_in_first_party().await;
     // Signed in: a plain request goes straight back.
     let r = b.get(&authorize_url(&s, &[])).await;
     assert!(r.location.expect("location").starts_with(REDIRECT));
@@ -681,7 +723,12 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
         .get(&authorize_url(&s, &[("max_age", Some("3600"))]))
         .await;
     assert!(r.location.expect("location").starts_with(REDIRECT));
-    // An id_token_hint about another user: prompt=none cannot proceed (login_required).
+}
+
+/// An id_token_hint about another user: prompt=none cannot proceed (login_required).
+#[tokio::test]
+async fn an_id_token_hint_about_another_user_requires_a_new_sign_in() {
+    let (s, b) = signed_in_first_party().await;
     let other = s
         .app
         .core
@@ -699,28 +746,16 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
         )
         .await
         .expect("bob");
-    let c = code(&s, &b, &[]).await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    let tokens: serde_json::Value = s
-        .app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let tokens = exchange_code(&s, &b, &[]).await;
     let alice_hint = tokens["id_token"].as_str().expect("id token").to_owned();
-    let r = b
-        .get(&authorize_url(
-            &s,
-            &[
-                ("prompt", Some("none")),
-                ("id_token_hint", Some(&alice_hint)),
-            ],
-        ))
-        .await;
+    let hinted = authorize_url(
+        &s,
+        &[
+            ("prompt", Some("none")),
+            ("id_token_hint", Some(&alice_hint)),
+        ],
+    );
+    let r = b.get(&hinted).await;
     assert!(
         callback_params(r.location.as_deref().expect("loc")).contains_key("code"),
         "same user: fine"
@@ -739,20 +774,13 @@ async fn prompt_login_max_age_and_id_token_hint_force_a_new_sign_in() {
         "{}",
         other.sub
     );
-    expect_redirect_error(
-        &s,
-        &b2,
-        &authorize_url(
-            &s,
-            &[
-                ("prompt", Some("none")),
-                ("id_token_hint", Some(&alice_hint)),
-            ],
-        ),
-        "login_required",
-    )
-    .await;
-    // After 10 hours the session is over whatever the cookie says.
+    expect_redirect_error(&s, &b2, &hinted, "login_required").await;
+}
+
+/// After 10 hours the session is over whatever the cookie says.
+#[tokio::test]
+async fn a_session_ends_after_ten_hours_whatever_the_cookie_says() {
+    let (s, b) = signed_in_first_party().await;
     s.app.clock.advance(10 * 3600 + 1);
     expect_redirect_error(
         &s,

@@ -2,7 +2,9 @@
 //! referrer, no caching), and every answer carrying a token does not get cached.
 
 use crate::helpers::basic;
-use crate::signin::{Browser, REDIRECT, callback_params, hidden, setup_with};
+use crate::signin::{
+    Browser, REDIRECT, Setup, callback_params, hidden, setup_with, sign_in_and_consent,
+};
 
 fn check_page(what: &str, status: u16, headers: &reqwest::header::HeaderMap) {
     let h = |name: &str| {
@@ -54,31 +56,39 @@ async fn post(
     )
 }
 
+/// The authorization request of `s` with `extra` parameters appended.
+fn authorize(s: &Setup, extra: &str) -> String {
+    s.app.url(&format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20read&state=s\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}",
+        s.client_id,
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    ))
+}
+
+/// Follows a fresh authorization request to the login page, checking both: its csrf and
+/// request fields.
+async fn open_login(s: &Setup, http: &reqwest::Client) -> (String, String) {
+    let (status, h, _) = get(http, &authorize(s, "")).await;
+    check_page("authorize redirect", status, &h);
+    let login_url = s.app.url(h["location"].to_str().expect("ascii"));
+    let (status, h, login) = get(http, &login_url).await;
+    check_page("login", status, &h);
+    (hidden(&login, "csrf"), hidden(&login, "request"))
+}
+
 #[tokio::test]
-async fn every_page_carries_the_security_headers() {
+async fn error_and_login_pages_carry_the_security_headers() {
     let s = setup_with(|_| {}).await;
     let b = Browser::new();
     let http = &b.http;
-    let authorize = |extra: &str| {
-        s.app.url(&format!(
-            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20read&state=s\
-             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}",
-            s.client_id,
-            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-        ))
-    };
     let mut walked = Vec::new();
     // The error page for an untrusted request.
     let (status, h, _) = get(http, &s.app.url("/authorize?client_id=nobody")).await;
     check_page("authorize error page", status, &h);
     walked.push("error");
     // The login page, the login error, a refused form (CSRF).
-    let (status, h, _) = get(http, &authorize("")).await;
-    check_page("authorize redirect", status, &h);
-    let login_url = s.app.url(h["location"].to_str().expect("ascii"));
-    let (status, h, login) = get(http, &login_url).await;
-    check_page("login", status, &h);
-    let (csrf, request) = (hidden(&login, "csrf"), hidden(&login, "request"));
+    let (csrf, request) = open_login(&s, http).await;
     let (status, h, _) = post(
         http,
         &s.app.url("/login"),
@@ -100,7 +110,16 @@ async fn every_page_carries_the_security_headers() {
     assert_eq!(status, 403);
     check_page("csrf refusal", status, &h);
     walked.extend(["login", "login error", "csrf refusal"]);
-    // Consent, then the answer.
+    assert_eq!(walked.len(), 4, "{walked:?}");
+}
+
+#[tokio::test]
+async fn consent_and_the_answers_carry_the_security_headers() {
+    let s = setup_with(|_| {}).await;
+    let b = Browser::new();
+    let http = &b.http;
+    let mut walked = Vec::new();
+    let (csrf, request) = open_login(&s, http).await;
     let (_, h, _) = post(
         http,
         &s.app.url("/login"),
@@ -125,9 +144,8 @@ async fn every_page_carries_the_security_headers() {
     )
     .await;
     check_page("redirect with code", status, &h);
-    let code = callback_params(h["location"].to_str().expect("ascii"))["code"].clone();
     // form_post.
-    let (status, h, _) = get(http, &authorize("&response_mode=form_post")).await;
+    let (status, h, _) = get(http, &authorize(&s, "&response_mode=form_post")).await;
     assert_eq!(status, 200);
     check_page("form_post", status, &h);
     walked.extend(["consent", "form_post"]);
@@ -142,7 +160,15 @@ async fn every_page_carries_the_security_headers() {
     .await;
     check_page("signed out", status, &h);
     walked.extend(["logout", "signed out"]);
-    // Everything carrying a token is not cached either.
+    assert_eq!(walked.len(), 4, "{walked:?}");
+}
+
+/// Everything carrying a token is not cached either.
+#[tokio::test]
+async fn answers_carrying_a_token_are_not_cached() {
+    let s = setup_with(|_| {}).await;
+    let back = sign_in_and_consent(&Browser::new(), &s.app, &authorize(&s, "")).await;
+    let code = callback_params(&back)["code"].clone();
     let body = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
@@ -172,7 +198,6 @@ async fn every_page_carries_the_security_headers() {
         )
         .await;
     assert_eq!(r.headers()["cache-control"], "no-store");
-    assert_eq!(walked.len(), 8, "{walked:?}");
 }
 
 /// The console's pages carry the same headers, including its confirmation page, the page that

@@ -258,24 +258,45 @@ async fn metadata_describes_this_server() {
     assert_eq!(jwks.status(), 200);
 }
 
-#[tokio::test]
-async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_expire() {
+/// An ES256 resource, a client and the state right after the first ES256 rotation.
+struct Rotated {
+    app: TestApp,
+    id: String,
+    secret: String,
+    issuer: String,
+    /// The key active at the start, now retired.
+    k1: String,
+    /// The seeded next key, now active.
+    n1: String,
+    /// The next key the rotation published.
+    n2: String,
+    /// A token k1 signed before the rotation.
+    t1: String,
+    /// The JWKS before the rotation and its ETag.
+    jwks0: Value,
+    etag0: reqwest::header::HeaderValue,
+    rotated_at: i64,
+}
+
+const ALG: SigningAlg = SigningAlg::ES256;
+
+/// A token signed by the active key, then a rotation: the seeded next key was published an
+/// hour ago, so it may sign now.
+async fn rotated_once() -> Rotated {
     let app = spawn_app().await;
-    app.resource(API, SigningAlg::ES256).await;
+    app.resource(API, ALG).await;
     let reg = app.client(&[API]).await;
     let (id, secret) = (
         reg.client.client_id.0.clone(),
         reg.secret.clone().expect("confidential client"),
     );
     let issuer = app.base.clone();
-    let alg = SigningAlg::ES256;
-
-    let k1 = kid_in_state(&app, alg, "active");
-    let n1 = kid_in_state(&app, alg, "next");
+    let k1 = kid_in_state(&app, ALG, "active");
+    let n1 = kid_in_state(&app, ALG, "next");
     let t1 = app.access_token(&id, &secret).await;
     assert_eq!(kid_of(&t1), k1);
     let jwks0 = get_jwks(&app).await;
-    verify_with_jwks(&t1, &jwks0, alg, &issuer, API);
+    verify_with_jwks(&t1, &jwks0, ALG, &issuer, API);
     let etag0 = app
         .http
         .get(app.url("/jwks.json"))
@@ -284,20 +305,50 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
         .expect("GET /jwks.json")
         .headers()["etag"]
         .clone();
-
-    // The seeded next key was published an hour ago: it may sign now.
-    let rotated = app
-        .core
-        .rotate_key(alg, false, &tessera::model::Actor::cli())
-        .await
-        .expect("first rotation");
+    let rotated = rotate(&app).await.expect("first rotation");
     assert_eq!(rotated.kid, n1);
     assert_eq!(rotated.state, "active");
     let rotated_at = app.core.now();
-    let n2 = kid_in_state(&app, alg, "next");
+    let n2 = kid_in_state(&app, ALG, "next");
     assert!(n2 != n1 && n2 != k1);
+    Rotated {
+        app,
+        id,
+        secret,
+        issuer,
+        k1,
+        n1,
+        n2,
+        t1,
+        jwks0,
+        etag0,
+        rotated_at,
+    }
+}
 
-    // A new token is signed by the former next key; the old one still verifies.
+/// An ES256 rotation without force, as the CLI asks for it.
+async fn rotate(app: &TestApp) -> Result<tessera::service::keys::KeyInfo, ServiceError> {
+    app.core
+        .rotate_key(ALG, false, &tessera::model::Actor::cli())
+        .await
+}
+
+/// A new token is signed by the former next key; the old one still verifies.
+#[tokio::test]
+async fn after_a_rotation_the_former_next_key_signs_and_old_tokens_still_verify() {
+    let Rotated {
+        app,
+        id,
+        secret,
+        issuer,
+        k1,
+        n1,
+        n2,
+        t1,
+        jwks0,
+        etag0,
+        ..
+    } = rotated_once().await;
     let t2 = app.access_token(&id, &secret).await;
     assert_eq!(kid_of(&t2), n1);
     assert_ne!(kid_of(&t2), k1);
@@ -309,9 +360,9 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
         "{jwks1}"
     );
     assert!(!kids(&jwks0).contains(&n2), "the new next key is new");
-    let claims = verify_with_jwks(&t1, &jwks1, alg, &issuer, API);
+    let claims = verify_with_jwks(&t1, &jwks1, ALG, &issuer, API);
     assert_eq!(claims["client_id"], id.as_str());
-    verify_with_jwks(&t2, &jwks1, alg, &issuer, API);
+    verify_with_jwks(&t2, &jwks1, ALG, &issuer, API);
     let retired: Vec<_> = app
         .core
         .keys
@@ -333,48 +384,50 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
     assert_eq!(r.status(), 200, "a stale ETag must not get 304");
     assert_eq!(app.introspect(&id, &secret, &t1).await["active"], true);
     assert_eq!(app.introspect(&id, &secret, &t2).await["active"], true);
+}
 
-    // The new next key was published just now: verifiers may not have it yet.
-    match app
-        .core
-        .rotate_key(alg, false, &tessera::model::Actor::cli())
-        .await
-    {
-        Err(ServiceError::Conflict(message)) => assert!(message.contains(&n2), "{message}"),
+/// The new next key was published just now: verifiers may not have it yet, for 300 s.
+#[tokio::test]
+async fn a_next_key_published_under_five_minutes_ago_may_not_sign_yet() {
+    let r = rotated_once().await;
+    let (app, alg) = (&r.app, ALG);
+    match rotate(app).await {
+        Err(ServiceError::Conflict(message)) => assert!(message.contains(&r.n2), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(
-        kid_in_state(&app, alg, "active"),
-        n1,
+        kid_in_state(app, alg, "active"),
+        r.n1,
         "a refused rotation changes nothing"
     );
     app.clock.advance(299);
-    assert!(matches!(
-        app.core
-            .rotate_key(alg, false, &tessera::model::Actor::cli())
-            .await,
-        Err(ServiceError::Conflict(_))
-    ));
+    assert!(matches!(rotate(app).await, Err(ServiceError::Conflict(_))));
     app.clock.advance(1);
-    let rotated = app
-        .core
-        .rotate_key(alg, false, &tessera::model::Actor::cli())
-        .await
-        .expect("second rotation");
-    assert_eq!(rotated.kid, n2);
-    let t3 = app.access_token(&id, &secret).await;
-    assert_eq!(kid_of(&t3), n2);
+    let rotated = rotate(app).await.expect("second rotation");
+    assert_eq!(rotated.kid, r.n2);
+    let t3 = app.access_token(&r.id, &r.secret).await;
+    assert_eq!(kid_of(&t3), r.n2);
     // Other algorithms were not touched.
-    let jwks2 = get_jwks(&app).await;
+    let jwks2 = get_jwks(app).await;
     assert_eq!(
         kids(&jwks2).len(),
         6 + 2,
         "two retired ES256 keys added: {jwks2}"
     );
-    verify_with_jwks(&t1, &jwks2, alg, &issuer, API);
-    assert_eq!(app.introspect(&id, &secret, &t1).await["active"], true);
+    verify_with_jwks(&r.t1, &jwks2, alg, &r.issuer, API);
+    assert_eq!(
+        app.introspect(&r.id, &r.secret, &r.t1).await["active"],
+        true
+    );
+}
 
-    // Retired keys stay while a token they signed may be valid, then go.
+/// Retired keys stay while a token they signed may be valid, then go.
+#[tokio::test]
+async fn retired_keys_stay_published_while_their_tokens_may_be_valid() {
+    let r = rotated_once().await;
+    let (app, k1) = (&r.app, &r.k1);
+    app.clock.advance(300);
+    rotate(app).await.expect("second rotation");
     let ttl = app
         .core
         .resources()
@@ -386,27 +439,30 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys_until_tokens_e
         .expect("a resource");
     let max_age = i64::from(app.core.config.keys.jwks_max_age);
     // The last moment a token signed by k1 can still be valid.
-    app.clock.advance(rotated_at + ttl - app.core.now());
+    app.clock.advance(r.rotated_at + ttl - app.core.now());
     app.core.maintain_keys().await.expect("maintenance");
     assert!(
-        kids(&get_jwks(&app).await).contains(&k1),
+        kids(&get_jwks(app).await).contains(k1),
         "k1 removed too early"
     );
 
     app.clock.advance(max_age + 1);
     app.core.maintain_keys().await.expect("maintenance");
-    let jwks3 = get_jwks(&app).await;
+    let jwks3 = get_jwks(app).await;
     let published = kids(&jwks3);
-    assert!(!published.contains(&k1), "k1 still published: {jwks3}");
+    assert!(!published.contains(k1), "k1 still published: {jwks3}");
     assert!(
-        published.contains(&n1),
+        published.contains(&r.n1),
         "n1 retired 300 s later and must stay: {jwks3}"
     );
-    assert!(published.contains(&n2));
+    assert!(published.contains(&r.n2));
     assert_eq!(published.len(), 7);
-    assert!(app.core.keys.current().info.iter().all(|k| k.kid != k1));
+    assert!(app.core.keys.current().info.iter().all(|k| &k.kid != k1));
     // Expired and its key gone: inactive.
-    assert_eq!(app.introspect(&id, &secret, &t1).await["active"], false);
+    assert_eq!(
+        app.introspect(&r.id, &r.secret, &r.t1).await["active"],
+        false
+    );
 }
 
 #[tokio::test]

@@ -256,62 +256,110 @@ fn string(v: &Value, field: &str) -> String {
         .to_owned()
 }
 
+/// The server [`drive`] runs against, a plain HTTP client and the registered clients.
+struct Run<'a> {
+    base: &'a str,
+    http: reqwest::Client,
+    c: &'a Clients,
+}
+
+impl Run<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn web(&self) -> String {
+        basic(&self.c.web.0, &self.c.web.1)
+    }
+
+    /// A form POST to `path` as the web client.
+    async fn post_as_web(&self, path: &str, body: &str) -> (u16, Value) {
+        post(&self.http, self.url(path), Some(&self.web()), body).await
+    }
+}
+
 /// Drives the whole flow against `base`, adding every sensitive value met to `secrets`.
 async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
-    let url = |path: &str| format!("{base}{path}");
-    let http = no_redirects();
-    let svc = basic(&c.svc.0, &c.svc.1);
-    let web = basic(&c.web.0, &c.web.1);
+    let run = Run {
+        base,
+        http: no_redirects(),
+        c,
+    };
+    client_credentials_and_wrong_secrets(&run, secrets).await;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    secrets.add("PKCE code_verifier", verifier.secret());
+    let b = Browser::new();
+    let back = log_in_with_a_wrong_then_the_right_password(&run, &b, &challenge, secrets).await;
+    let back = consent_unless_given(&run, &b, back, secrets).await;
+    let params: HashMap<String, String> = url::Url::parse(&back)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let code = params["code"].clone();
+    secrets.add("authorization code", &code);
+    let exchange = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={}",
+        enc(REDIRECT),
+        verifier.secret()
+    );
+    let (refresh, id_token) = exchange_and_use_the_code(&run, &exchange, secrets).await;
+    let (access2, refresh2) = refresh_then_revoke(&run, &refresh, secrets).await;
+    refused_afterwards(&run, &access2, &[&refresh2, &refresh], &exchange).await;
 
-    // Client credentials, then introspection of that token by its client.
-    let (status, body) = post(
-        &http,
-        url("/token"),
-        Some(&svc),
-        "grant_type=client_credentials",
-    )
-    .await;
+    // RP-initiated logout with the ID token as hint.
+    let logout = run.url(&format!(
+        "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
+        enc(AFTER_LOGOUT)
+    ));
+    let r = page(b.http.get(&logout), secrets).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{AFTER_LOGOUT}?state=bye").as_str())
+    );
+}
+
+/// Client credentials, then introspection of that token by its client; wrong client secrets,
+/// in the header and in the body.
+async fn client_credentials_and_wrong_secrets(run: &Run<'_>, secrets: &mut Secrets) {
+    let (http, c) = (&run.http, run.c);
+    let svc = basic(&c.svc.0, &c.svc.1);
+    let cc = "grant_type=client_credentials";
+    let (status, body) = post(http, run.url("/token"), Some(&svc), cc).await;
     assert_eq!(status, 200, "{body}");
     let cc_token = string(&body, "access_token");
     secrets.add_jwt("client-credentials access token", &cc_token);
-    let (status, body) = post(
-        &http,
-        url("/introspect"),
-        Some(&svc),
-        &format!("token={cc_token}"),
-    )
-    .await;
+    let introspect = format!("token={cc_token}");
+    let (status, body) = post(http, run.url("/introspect"), Some(&svc), &introspect).await;
     assert_eq!(
         (status, &body["active"]),
         (200, &Value::Bool(true)),
         "{body}"
     );
 
-    // Wrong client secrets, in the header and in the body.
     let wrong = basic(&c.svc.0, WRONG_SECRET);
-    let (status, _) = post(
-        &http,
-        url("/token"),
-        Some(&wrong),
-        "grant_type=client_credentials",
-    )
-    .await;
+    let (status, _) = post(http, run.url("/token"), Some(&wrong), cc).await;
     assert_eq!(status, 401);
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={WRONG_SECRET}",
         c.svc.0
     );
-    let (status, _) = post(&http, url("/token"), None, &form).await;
+    let (status, _) = post(http, run.url("/token"), None, &form).await;
     assert_eq!(status, 401);
+}
 
-    // The browser: authorize with PKCE, a wrong password, the right one, consent.
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    secrets.add("PKCE code_verifier", verifier.secret());
-    let b = Browser::new();
-    let authorize = url(&format!(
+/// The browser: authorize with PKCE, a wrong password, the right one. Where it is sent next.
+async fn log_in_with_a_wrong_then_the_right_password(
+    run: &Run<'_>,
+    b: &Browser,
+    challenge: &PkceCodeChallenge,
+    secrets: &mut Secrets,
+) -> String {
+    let authorize = run.url(&format!(
         "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=st-4711\
          &nonce=nonce-0815&code_challenge={}&code_challenge_method=S256",
-        c.web.0,
+        run.c.web.0,
         enc(REDIRECT),
         enc("openid profile email read"),
         challenge.as_str()
@@ -320,7 +368,7 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
     assert_eq!(r.status, 303, "{}", r.body);
     let login = r.location.expect("to the login page");
     assert!(login.starts_with("/login?request="), "{login}");
-    let r = page(b.http.get(url(&login)), secrets).await;
+    let r = page(b.http.get(run.url(&login)), secrets).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let csrf = hidden(&r.body, "csrf");
     secrets.add("login CSRF token", &csrf);
@@ -333,27 +381,30 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
             ("password", password.to_owned()),
         ]
     };
-    let r = page(
-        b.http
-            .post(url("/login"))
-            .form(&form(&csrf, WRONG_PASSWORD)),
-        secrets,
-    )
-    .await;
+    let wrong = b
+        .http
+        .post(run.url("/login"))
+        .form(&form(&csrf, WRONG_PASSWORD));
+    let r = page(wrong, secrets).await;
     assert_eq!(r.status, 401, "a wrong password: {}", r.body);
     let csrf = hidden(&r.body, "csrf");
     secrets.add("login CSRF token", &csrf);
-    let r = page(
-        b.http.post(url("/login")).form(&form(&csrf, PASSWORD)),
-        secrets,
-    )
-    .await;
+    let right = b.http.post(run.url("/login")).form(&form(&csrf, PASSWORD));
+    let r = page(right, secrets).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let mut back = r.location.expect("to the consent page or back");
-    // The consent page, unless this user consented in an earlier run.
+    r.location.expect("to the consent page or back")
+}
+
+/// The consent page, unless this user consented in an earlier run: the way back to the client.
+async fn consent_unless_given(
+    run: &Run<'_>,
+    b: &Browser,
+    mut back: String,
+    secrets: &mut Secrets,
+) -> String {
     if !back.starts_with(REDIRECT) {
         assert!(back.starts_with("/consent"), "{back}");
-        let r = page(b.http.get(url(&back)), secrets).await;
+        let r = page(b.http.get(run.url(&back)), secrets).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let csrf = hidden(&r.body, "csrf");
         secrets.add("consent CSRF token", &csrf);
@@ -362,26 +413,21 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
             ("request", hidden(&r.body, "request")),
             ("decision", "allow".to_owned()),
         ];
-        let r = page(b.http.post(url("/consent")).form(&decision), secrets).await;
+        let r = page(b.http.post(run.url("/consent")).form(&decision), secrets).await;
         assert_eq!(r.status, 303, "{}", r.body);
         back = r.location.expect("back to the client");
     }
     assert!(back.starts_with(REDIRECT), "{back}");
-    let params: HashMap<String, String> = url::Url::parse(&back)
-        .expect("url")
-        .query_pairs()
-        .into_owned()
-        .collect();
-    let code = params["code"].clone();
-    secrets.add("authorization code", &code);
+    back
+}
 
-    // The code exchange, introspection and userinfo.
-    let exchange = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={}",
-        enc(REDIRECT),
-        verifier.secret()
-    );
-    let (status, body) = post(&http, url("/token"), Some(&web), &exchange).await;
+/// The code exchange, introspection and userinfo: the refresh and ID tokens.
+async fn exchange_and_use_the_code(
+    run: &Run<'_>,
+    exchange: &str,
+    secrets: &mut Secrets,
+) -> (String, String) {
+    let (status, body) = run.post_as_web("/token", exchange).await;
     assert_eq!(status, 200, "{body}");
     let access = string(&body, "access_token");
     let refresh = string(&body, "refresh_token");
@@ -389,35 +435,38 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
     secrets.add_jwt("access token", &access);
     secrets.add("refresh token", &refresh);
     secrets.add_jwt("ID token", &id_token);
-    let (status, body) = post(
-        &http,
-        url("/introspect"),
-        Some(&web),
-        &format!("token={access}"),
-    )
-    .await;
+    let (status, body) = run
+        .post_as_web("/introspect", &format!("token={access}"))
+        .await;
     assert_eq!(
         (status, &body["active"]),
         (200, &Value::Bool(true)),
         "{body}"
     );
-    let r = http
-        .get(url("/userinfo"))
+    let r = run
+        .http
+        .get(run.url("/userinfo"))
         .bearer_auth(&access)
         .header("x-request-id", "userinfo-ok")
         .send()
         .await
         .expect("userinfo");
     assert_eq!(r.status(), 200);
+    (refresh, id_token)
+}
 
-    // Refresh (rotating), then revocation of the new access and refresh tokens.
-    let (status, body) = post(
-        &http,
-        url("/token"),
-        Some(&web),
-        &format!("grant_type=refresh_token&refresh_token={refresh}"),
-    )
-    .await;
+/// Refresh (rotating), then revocation of the new access and refresh tokens: both.
+async fn refresh_then_revoke(
+    run: &Run<'_>,
+    refresh: &str,
+    secrets: &mut Secrets,
+) -> (String, String) {
+    let (status, body) = run
+        .post_as_web(
+            "/token",
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let access2 = string(&body, "access_token");
     let refresh2 = string(&body, "refresh_token");
@@ -427,57 +476,45 @@ async fn drive(base: &str, c: &Clients, secrets: &mut Secrets) {
         secrets.add_jwt("refreshed ID token", id);
     }
     let revoke = format!("token={access2}&token_type_hint=access_token");
-    let (status, _) = post(&http, url("/revoke"), Some(&web), &revoke).await;
+    let (status, _) = run.post_as_web("/revoke", &revoke).await;
     assert_eq!(status, 200);
     let revoke = format!("token={refresh2}&token_type_hint=refresh_token");
-    let (status, _) = post(&http, url("/revoke"), Some(&web), &revoke).await;
+    let (status, _) = run.post_as_web("/revoke", &revoke).await;
     assert_eq!(status, 200);
+    (access2, refresh2)
+}
 
-    // What is refused afterwards: a revoked access token, revoked and replayed refresh tokens,
-    // a replayed code.
-    let r = http
-        .get(url("/userinfo"))
-        .bearer_auth(&access2)
+/// What is refused afterwards: a revoked access token, revoked and replayed refresh tokens,
+/// a replayed code.
+async fn refused_afterwards(run: &Run<'_>, access: &str, refresh: &[&String], exchange: &str) {
+    let r = run
+        .http
+        .get(run.url("/userinfo"))
+        .bearer_auth(access)
         .send()
         .await
         .expect("userinfo");
     assert_eq!(r.status(), 401);
-    let (status, body) = post(
-        &http,
-        url("/introspect"),
-        Some(&web),
-        &format!("token={access2}"),
-    )
-    .await;
+    let (status, body) = run
+        .post_as_web("/introspect", &format!("token={access}"))
+        .await;
     assert_eq!(
         (status, &body["active"]),
         (200, &Value::Bool(false)),
         "{body}"
     );
-    for rt in [&refresh2, &refresh] {
+    for rt in refresh {
         let body = format!("grant_type=refresh_token&refresh_token={rt}");
-        let (status, body) = post(&http, url("/token"), Some(&web), &body).await;
+        let (status, body) = run.post_as_web("/token", &body).await;
         assert_eq!(
             (status, &body["error"]),
             (400, &Value::from("invalid_grant"))
         );
     }
-    let (status, body) = post(&http, url("/token"), Some(&web), &exchange).await;
+    let (status, body) = run.post_as_web("/token", exchange).await;
     assert_eq!(
         (status, &body["error"]),
         (400, &Value::from("invalid_grant"))
-    );
-
-    // RP-initiated logout with the ID token as hint.
-    let logout = url(&format!(
-        "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
-        enc(AFTER_LOGOUT)
-    ));
-    let r = page(b.http.get(&logout), secrets).await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(
-        r.location.as_deref(),
-        Some(format!("{AFTER_LOGOUT}?state=bye").as_str())
     );
 }
 
@@ -775,9 +812,14 @@ async fn post_tagged(
     req.send().await.expect("POST").status().as_u16()
 }
 
-#[tokio::test]
-async fn access_log_lines_carry_the_client_and_the_outcome() {
-    let s = Scratch::on_test_database().await;
+/// A tagged request: its request id, the status it got, the client its access-log line must
+/// name (None: none) and the outcome it must record.
+type Tagged<'a> = (&'a str, u16, Option<&'a str>, &'a str);
+
+/// A migrated database with the resource, a client_credentials client `svc` and a code-flow
+/// client `web`, and a server logging JSON at info that blocks a client and IP after one
+/// authentication failure a minute. The server, its base URL, svc and web.
+fn start_json_logging_server(s: &Scratch) -> (Server, String, (String, String), (String, String)) {
     let mut cli_log = Vec::new();
     s.run(&["migrate"], &[], &mut cli_log);
     s.run(
@@ -807,72 +849,83 @@ async fn access_log_lines_carry_the_client_and_the_outcome() {
         .env("TESSERA_LIMITS__CLIENT_AUTH_FAILURES_PER_MINUTE", "1");
     let mut server = Server::start_all_output(cmd);
     let base = format!("http://{}", server.wait_for_address());
+    (server, base, svc, web)
+}
+
+/// /token, /introspect and /revoke: successes, an unknown code, an unknown client, wrong
+/// secrets until the client is rate-limited.
+async fn tagged_protocol_calls<'a>(
+    http: &reqwest::Client,
+    base: &str,
+    svc: &'a (String, String),
+    web: &'a (String, String),
+    expected: &mut Vec<Tagged<'a>>,
+) {
     let url = |path: &str| format!("{base}{path}");
-    let http = no_redirects();
     let cc = "grant_type=client_credentials";
     let svc_auth = basic(&svc.0, &svc.1);
     let web_auth = basic(&web.0, &web.1);
     let wrong = basic(&svc.0, WRONG_SECRET);
     let stranger = basic("c_nobody-registered-this-id", WRONG_SECRET);
-
-    let mut expected: Vec<(&str, u16, Option<&str>, &str)> = Vec::new();
-    let status = post_tagged(&http, url("/token"), Some(&svc_auth), cc, "t-ok").await;
+    let status = post_tagged(http, url("/token"), Some(&svc_auth), cc, "t-ok").await;
     expected.push(("t-ok", status, Some(&svc.0), "ok"));
-    let status = post_tagged(
-        &http,
-        url("/introspect"),
-        Some(&svc_auth),
-        "token=x",
-        "i-ok",
-    )
-    .await;
+    let status = post_tagged(http, url("/introspect"), Some(&svc_auth), "token=x", "i-ok").await;
     expected.push(("i-ok", status, Some(&svc.0), "ok"));
-    let status = post_tagged(&http, url("/revoke"), Some(&svc_auth), "token=x", "r-ok").await;
+    let status = post_tagged(http, url("/revoke"), Some(&svc_auth), "token=x", "r-ok").await;
     expected.push(("r-ok", status, Some(&svc.0), "ok"));
     let redeem = format!(
         "grant_type=authorization_code&code=no-such-code-4711&redirect_uri={}",
         enc(REDIRECT)
     );
-    let status = post_tagged(&http, url("/token"), Some(&web_auth), &redeem, "t-grant").await;
+    let status = post_tagged(http, url("/token"), Some(&web_auth), &redeem, "t-grant").await;
     expected.push(("t-grant", status, Some(&web.0), "invalid_grant"));
-    let status = post_tagged(&http, url("/token"), Some(&stranger), cc, "t-stranger").await;
+    let status = post_tagged(http, url("/token"), Some(&stranger), cc, "t-stranger").await;
     expected.push(("t-stranger", status, None, "invalid_client"));
     for id in ["t-wrong-1", "t-wrong-2"] {
-        let status = post_tagged(&http, url("/token"), Some(&wrong), cc, id).await;
+        let status = post_tagged(http, url("/token"), Some(&wrong), cc, id).await;
         expected.push((id, status, Some(&svc.0), "invalid_client"));
     }
-    let status = post_tagged(&http, url("/token"), Some(&svc_auth), cc, "t-limited").await;
+    let status = post_tagged(http, url("/token"), Some(&svc_auth), cc, "t-limited").await;
     expected.push(("t-limited", status, Some(&svc.0), "rate_limited"));
+}
+
+/// /authorize: a good request and one with an unknown scope, both sent back to the client.
+async fn tagged_authorize_calls<'a>(
+    http: &reqwest::Client,
+    base: &str,
+    web: &'a (String, String),
+    expected: &mut Vec<Tagged<'a>>,
+) {
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
-    let authorize = |scope: &str| {
-        url(&format!(
-            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s\
-             &code_challenge={}&code_challenge_method=S256",
-            web.0,
-            enc(REDIRECT),
-            enc(scope),
-            challenge.as_str()
-        ))
-    };
-    let r = http
-        .get(authorize("openid read"))
-        .header("x-request-id", "a-ok")
-        .send()
-        .await
-        .expect("authorize");
-    expected.push(("a-ok", r.status().as_u16(), Some(&web.0), "ok"));
-    let r = http
-        .get(authorize("read no-such-scope"))
-        .header("x-request-id", "a-scope")
-        .send()
-        .await
-        .expect("authorize");
-    expected.push((
-        "a-scope",
-        r.status().as_u16(),
-        Some(&web.0),
-        "invalid_scope",
-    ));
+    for (scope, id, outcome) in [
+        ("openid read", "a-ok", "ok"),
+        ("read no-such-scope", "a-scope", "invalid_scope"),
+    ] {
+        let r = http
+            .get(format!(
+                "{base}/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}\
+                 &state=s&code_challenge={}&code_challenge_method=S256",
+                web.0,
+                enc(REDIRECT),
+                enc(scope),
+                challenge.as_str()
+            ))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("authorize");
+        expected.push((id, r.status().as_u16(), Some(&web.0), outcome));
+    }
+}
+
+#[tokio::test]
+async fn access_log_lines_carry_the_client_and_the_outcome() {
+    let s = Scratch::on_test_database().await;
+    let (server, base, svc, web) = start_json_logging_server(&s);
+    let http = no_redirects();
+    let mut expected = Vec::new();
+    tagged_protocol_calls(&http, &base, &svc, &web, &mut expected).await;
+    tagged_authorize_calls(&http, &base, &web, &mut expected).await;
 
     let lines = server.stop();
     let statuses: Vec<(&str, u16)> = expected.iter().map(|e| (e.0, e.1)).collect();

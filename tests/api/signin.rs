@@ -173,8 +173,20 @@ async fn jwks(app: &TestApp) -> JwkSet {
         .expect("json")
 }
 
-#[tokio::test]
-async fn code_flow_with_pkce_id_token_and_userinfo() {
+/// One run of the code flow with PKCE through the `oauth2` crate, up to the token response.
+struct CodeFlow {
+    s: Setup,
+    client: OidcClient,
+    browser: Browser,
+    nonce: &'static str,
+    code: String,
+    access: String,
+    id_token: String,
+}
+
+/// Alice signs in and consents to openid, profile, email and read; the code is redeemed. The
+/// state comes back unchanged with RFC 9207's `iss`.
+async fn code_flow() -> CodeFlow {
     let s = setup_with(|_| {}).await;
     let client = oidc_client(&s);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -198,17 +210,33 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
     );
     assert_eq!(params["iss"], s.app.base, "RFC 9207 iss");
     let code = params["code"].clone();
-
     let token = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(verifier)
         .request_async(&no_redirects())
         .await
         .expect("code exchange");
-    let access = token.access_token().secret().clone();
-    let id_token = token.extra_fields().id_token.clone().expect("id_token");
+    CodeFlow {
+        access: token.access_token().secret().clone(),
+        id_token: token.extra_fields().id_token.clone().expect("id_token"),
+        s,
+        client,
+        browser,
+        nonce,
+        code,
+    }
+}
 
-    // The ID token, verified against JWKS (OIDC Core §3.1.3.7).
+/// The ID token, verified against JWKS (OIDC Core §3.1.3.7).
+#[tokio::test]
+async fn the_code_flow_issues_an_id_token_that_verifies_against_jwks() {
+    let CodeFlow {
+        s,
+        nonce,
+        access,
+        id_token,
+        ..
+    } = code_flow().await;
     let header = decode_header(&id_token).expect("header");
     assert_eq!(
         header.alg,
@@ -234,13 +262,15 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
         claims["at_hash"],
         tessera::oidc::id_token::at_hash(SigningAlg::RS256, &access)
     );
+}
 
-    // The access token: for the API and for userinfo.
+/// The access token: for the API and for userinfo, about the same subject.
+#[tokio::test]
+async fn the_code_flows_access_token_serves_the_api_and_userinfo() {
+    let CodeFlow { s, access, .. } = code_flow().await;
     let (_, at) = crate::tokens::verify(&s.app, &access, API).await;
     assert_eq!(at["sub"], s.sub.as_str());
     assert_eq!(at["client_id"], s.client_id.as_str());
-
-    // userinfo: the same subject.
     let r = s
         .app
         .http
@@ -256,15 +286,25 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
     assert_eq!(info["name"], "Alice Example");
     assert_eq!(info["email"], "alice@example.com");
     assert_eq!(info["email_verified"], true);
+}
 
-    // A second redemption fails and revokes what the first one issued.
+/// A second redemption fails and revokes what the first one issued.
+#[tokio::test]
+async fn a_replayed_code_fails_and_revokes_what_it_issued() {
+    let CodeFlow {
+        s,
+        client,
+        code,
+        access,
+        ..
+    } = code_flow().await;
     let again = client
-        .exchange_code(AuthorizationCode::new(code))
+        .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(oauth2::PkceCodeVerifier::new("x".repeat(43)))
         .request_async(&no_redirects())
         .await;
     assert!(again.is_err());
-    let body = format!("grant_type=authorization_code&code={}", params["code"]);
+    let body = format!("grant_type=authorization_code&code={code}");
     let r = s
         .app
         .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
@@ -275,15 +315,21 @@ async fn code_flow_with_pkce_id_token_and_userinfo() {
         v["active"], false,
         "tokens from a replayed code are revoked"
     );
+}
 
-    // Consent is remembered: the next sign-in goes straight back with a code.
+/// Consent is remembered: the next sign-in goes straight back with a code.
+#[tokio::test]
+async fn consent_is_remembered_for_the_next_sign_in() {
+    // The whole flow stays bound: dropping its setup would stop the server.
+    let flow = code_flow().await;
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = client
+    let (url, _) = flow
+        .client
         .authorize_url(CsrfToken::new_random)
         .add_scope(Scope::new("openid".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let r = browser.get(url.as_str()).await;
+    let r = flow.browser.get(url.as_str()).await;
     assert_eq!(r.status, 303);
     assert!(callback_params(r.location.as_deref().expect("location")).contains_key("code"));
 }
