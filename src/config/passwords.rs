@@ -59,7 +59,7 @@ impl PasswordsConfig {
             return Err(invalid(
                 "TESSERA_PASSWORDS__MEMORY_KIB",
                 format!(
-                    "must be between {min_memory} (8 KiB per degree of parallelism) and 4194304                      (4 GiB); OWASP recommends at least 19456"
+                    "must be between {min_memory} (8 KiB per degree of parallelism) and 4194304 (4 GiB); OWASP recommends at least 19456"
                 ),
             ));
         }
