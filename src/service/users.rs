@@ -2,6 +2,7 @@
 //! password kept as an argon2id hash). The CLI, the sign-in pages and later the console all
 //! come through here.
 
+use super::lockouts::LoginGate;
 use super::{Core, ServiceError, invalid};
 use crate::config::PasswordsConfig;
 use crate::crypto::CryptoError;
@@ -395,21 +396,35 @@ impl Core {
     /// A signed-in user replaces their password: only with the current one (a session left
     /// open is not enough to take the account over), never with the same one (the forced change
     /// of a generated password must replace it). Their other sessions end and every refresh
-    /// token is revoked; the session `current_sid` they are using stays.
+    /// token is revoked; the session `current_sid` they are using stays. Guesses of the current
+    /// password pass the sign-in's brute-force gate (account and `ip` counters): a stolen
+    /// session cannot guess faster than the login page allows.
     pub async fn change_own_password(
         &self,
         user: &User,
         current: &str,
         password: &str,
         current_sid: &str,
+        ip: &str,
     ) -> Result<(), ServiceError> {
+        let attempt = match self.begin_login(&user.username, ip).await? {
+            LoginGate::Open(attempt) => attempt,
+            LoginGate::Delayed(wait) => {
+                return Err(invalid(
+                    "current_password",
+                    format!("too many wrong passwords: try again in {wait} seconds"),
+                ));
+            }
+        };
         if self
             .authenticate_user(&user.username, current)
             .await?
             .is_none_or(|u| u.sub != user.sub)
         {
+            self.login_failed(attempt);
             return Err(invalid("current_password", "is not your current password"));
         }
+        self.login_succeeded(attempt).await?;
         if password == current {
             return Err(invalid("password", "must differ from the current password"));
         }

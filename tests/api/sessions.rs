@@ -240,6 +240,63 @@ async fn changing_your_own_password_needs_the_current_one_and_ends_other_session
     );
 }
 
+/// OWASP Authentication Cheat Sheet, "Account Lockout": guesses of the current password on the
+/// change-password form count like failed sign-ins, so a stolen session cannot guess faster than
+/// the login page allows; once delayed, even the right password waits.
+#[tokio::test]
+async fn guesses_of_the_current_password_are_delayed_like_failed_sign_ins() {
+    let app = crate::helpers::spawn_app().await;
+    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
+    let form = b.get(&app.url("/admin/password")).await;
+    let csrf = hidden(&form.body, "csrf");
+    let new = "a new admin password, long enough";
+    let post = |current: &'static str| {
+        let (csrf, b, url) = (csrf.clone(), &b, app.url("/admin/password"));
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("current_password", current),
+                ("password", new),
+                ("confirm", new),
+            ];
+            b.post(&url, &fields).await
+        }
+    };
+    for _ in 0..5 {
+        let wrong = post("a guess").await;
+        assert_eq!(wrong.status, 422);
+        assert!(
+            wrong.body.contains("is not your current password"),
+            "{}",
+            wrong.body
+        );
+    }
+    let delayed = post(ADMIN_PASSWORD).await;
+    assert_eq!(delayed.status, 422);
+    assert!(
+        delayed.body.contains("too many wrong passwords"),
+        "{}",
+        delayed.body
+    );
+    assert!(
+        app.core
+            .authenticate_user("admin", ADMIN_PASSWORD)
+            .await
+            .expect("auth")
+            .is_some(),
+        "the password did not change"
+    );
+    // The first delay is a second (limits.login_max_delay_seconds caps the doubling).
+    app.clock.advance(10);
+    let done = post(ADMIN_PASSWORD).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        done.location.as_deref(),
+        Some("/admin"),
+        "changed, not signed out"
+    );
+}
+
 /// OWASP CSRF Prevention Cheat Sheet, "Login CSRF": the token of the signed-out login page (which
 /// an attacker can fetch for a browser, or plant) is worthless once signed in.
 #[tokio::test]

@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use super::{Admin, Errors, Fields, see_other};
 use crate::http::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::ui::{CsrfForm, PageError, render, rotate_csrf, signed_in};
 use crate::model::User;
 
@@ -42,6 +43,7 @@ pub async fn show(admin: Admin, State(state): State<AppState>) -> Result<Respons
 pub async fn submit(
     admin: Admin,
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CsrfForm(f): CsrfForm<Fields>,
 ) -> Result<Response, PageError> {
     let password = f.get("password").unwrap_or_default();
@@ -56,7 +58,7 @@ pub async fn submit(
         .map(|s| s.sid)
         .unwrap_or_default();
     match state
-        .change_own_password(&admin.user, current, password, &sid)
+        .change_own_password(&admin.user, current, password, &sid, &ip)
         .await
     {
         Ok(()) => {
