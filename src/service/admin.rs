@@ -4,12 +4,9 @@
 use super::{Core, ServiceError};
 use crate::crypto::master_key::create_key_file;
 use crate::crypto::random;
-use crate::model::{Actor, Resource, ScopeDef, SigningAlg};
+use crate::model::{ADMIN_SCOPE, Actor, Resource, ScopeDef, SigningAlg};
 use crate::service::users::{NewUser, UserSpec};
 
-/// The scope an admin-API token must carry. Never a default scope, never on a consent page,
-/// grantable only to clients with `admin_api` set.
-pub const ADMIN_SCOPE: &str = "tessera:admin";
 /// Admin-API tokens are short-lived: they act with full rights.
 const ADMIN_TOKEN_TTL: i64 = 300;
 /// Where a generated bootstrap password is written, in the data directory.

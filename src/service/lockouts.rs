@@ -5,8 +5,8 @@
 //! keyed on the canonical form of the username (`model::username`), so every spelling that
 //! reaches the account shares it; counters are purged a day after their last failure.
 
-use super::audit::kind;
 use super::{Core, ServiceError};
+use crate::model::kind;
 use crate::model::username::canonical;
 use crate::model::{Actor, AuditEvent, Outcome};
 use crate::store::login_failures::{self, LoginFailure, Reservation, Reserved};

@@ -4,8 +4,8 @@
 
 use super::Core;
 use super::ServiceError;
-use super::audit::kind;
 use super::lockouts::LoginGate;
+use crate::model::kind;
 use crate::model::username::canonical;
 use crate::model::{AuditEvent, Outcome, User};
 

@@ -81,7 +81,7 @@ pub fn code_flow_allowed(client: &Client, target: &Target) -> Result<(), Authori
 pub fn scope(params: &Params, target: &Target) -> Result<Scope, AuthorizeError> {
     let scope = Scope::parse(params.get("scope").unwrap_or_default())
         .ok_or_else(|| target.error(ErrorCode::InvalidScope, "malformed scope"))?;
-    if scope.contains(crate::service::admin::ADMIN_SCOPE) {
+    if scope.contains(crate::model::ADMIN_SCOPE) {
         return Err(target.error(
             ErrorCode::InvalidScope,
             "tessera:admin is only issued with client credentials",

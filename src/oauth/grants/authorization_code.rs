@@ -1,6 +1,8 @@
 //! RFC 6749 §4.1.3: exchanging an authorization code, with PKCE (RFC 7636 §4.6) and an ID token
 //! for OpenID requests (OIDC Core §3.1.3).
 
+use crate::model::MAX_TOKEN_TTL;
+use crate::model::kind;
 use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
@@ -10,8 +12,6 @@ use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
 use crate::service::Core;
-use crate::service::audit::kind;
-use crate::service::resources::MAX_TOKEN_TTL;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
 

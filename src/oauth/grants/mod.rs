@@ -9,10 +9,10 @@ use std::sync::Arc;
 use super::params::Params;
 use super::tokens::{Grant, TokenResponse, issue_access_token};
 use super::{ErrorCode, OAuthError};
+use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_resource_identifier};
 use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
-use crate::service::resources::DEFAULT_TOKEN_TTL;
 
 /// RFC 6749 §5.2: a `grant_type` the server does not implement is `unsupported_grant_type`.
 pub fn grant_type(wire: &str) -> Result<GrantType, OAuthError> {

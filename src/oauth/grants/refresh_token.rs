@@ -1,5 +1,6 @@
 //! RFC 6749 §6: the refresh token grant, rotating on every use (RFC 9700 §4.14.2).
 
+use crate::model::kind;
 use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::params::Params;
@@ -8,7 +9,6 @@ use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
 use crate::service::Core;
-use crate::service::audit::kind;
 use crate::store::refresh_tokens::{self, RefreshRow, Used};
 use crate::store::sessions;
 

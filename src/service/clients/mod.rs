@@ -15,10 +15,6 @@ use crate::store::StoreError;
 use crate::store::clients as store;
 use spec::Derived;
 
-/// Refresh-token lifetimes when a client sets none (RFC 9700 §4.14.2 asks for bounded ones).
-pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 30 * 86_400;
-pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 365 * 86_400;
-
 /// A registration and, for confidential clients, the secret shown exactly once.
 pub struct Registered {
     pub client: Client,
