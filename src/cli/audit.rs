@@ -57,7 +57,7 @@ fn rfc3339(at: i64) -> String {
 }
 
 pub(super) async fn run(core: &Core, a: AuditListArgs, json: bool) -> Result<(), CliError> {
-    let filter = crate::store::audit::Filter {
+    let filter = crate::model::AuditFilter {
         kind: a.kind,
         actor: a.actor,
         client_id: a.client,

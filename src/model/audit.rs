@@ -208,3 +208,16 @@ pub mod kind {
     /// signature verified; target: the path; detail: `error`, `reason`.
     pub const ADMIN_API_DENIED: &str = "admin_api.denied";
 }
+
+/// Which events to list; every field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exact kind, or a family when it ends with `.` (`client.` matches `client.created`).
+    pub kind: Option<String>,
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    /// Unix seconds, inclusive.
+    pub from: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+}

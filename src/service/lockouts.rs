@@ -6,10 +6,11 @@
 //! reaches the account shares it; counters are purged a day after their last failure.
 
 use super::{Core, ServiceError};
+use crate::model::LoginFailure;
 use crate::model::kind;
 use crate::model::username::canonical;
 use crate::model::{Actor, AuditEvent, Outcome};
-use crate::store::login_failures::{self, LoginFailure, Reservation, Reserved};
+use crate::store::login_failures::{self, Reservation, Reserved};
 
 /// Failures older than a day no longer count, and their counters are purged.
 pub(crate) const RESET_AFTER: i64 = 86_400;

@@ -70,6 +70,16 @@ impl Core {
             .await
     }
 
+    /// The browser-session records, bounded by the configured absolute session lifetime.
+    pub fn session_store(&self) -> crate::store::session_store::DbSessionStore {
+        let absolute = i64::from(self.config.sessions.absolute_hours) * 3600;
+        crate::store::session_store::DbSessionStore::new(
+            self.db.clone(),
+            self.clock.clone(),
+            absolute,
+        )
+    }
+
     /// A resource as of at most `clients.cache_ttl_ms` ago.
     pub async fn cached_resource(
         &self,

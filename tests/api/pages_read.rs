@@ -3,8 +3,8 @@
 
 use fantoccini::Locator;
 use tessera::model::Actor;
+use tessera::model::AuditFilter;
 use tessera::service::clients::ClientSpec;
-use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, wait_for_url};
 use crate::console::console_session;
@@ -120,7 +120,7 @@ async fn the_audit_log_names_clients_and_users_and_links_them() {
     assert!(body.contains("<code class=\"kind\">client_auth.failed</code>"));
     let events = app
         .core
-        .audit_events(&Filter::default(), None, 100)
+        .audit_events(&AuditFilter::default(), None, 100)
         .await
         .expect("events");
     for e in &events {
@@ -155,9 +155,9 @@ async fn an_events_page_shows_every_field() {
     assert_eq!(refused.status(), 401);
     app.core.audit.flush().await.expect("flush");
     let b = admin(&app).await;
-    let failed = Filter {
+    let failed = AuditFilter {
         kind: Some("client_auth.failed".into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let events = app
         .core
@@ -200,9 +200,9 @@ async fn an_events_page_shows_every_field() {
     }
 
     // An admin change: its detail is the object as it then stood.
-    let created = Filter {
+    let created = AuditFilter {
         kind: Some("client.created".into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let created = app
         .core
@@ -424,9 +424,9 @@ async fn screenshots() {
         .await;
     assert_eq!(refused.status(), 401);
     app.core.audit.flush().await.expect("flush");
-    let failed = Filter {
+    let failed = AuditFilter {
         kind: Some("client_auth.failed".into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let event = app
         .core

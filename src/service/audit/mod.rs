@@ -28,8 +28,8 @@ use tokio::time::MissedTickBehavior;
 use super::{Core, ServiceError};
 use crate::clock::SharedClock;
 use crate::config::AuditConfig;
+use crate::model::AuditFilter;
 use crate::model::{AuditEvent, GrantType, Outcome, StoredEvent, kind};
-use crate::store::audit::Filter;
 use crate::store::{self, Db, StoreError};
 
 use failures::Failures;
@@ -184,7 +184,7 @@ impl Core {
     /// below `before`.
     pub async fn audit_events(
         &self,
-        filter: &Filter,
+        filter: &AuditFilter,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, ServiceError> {
