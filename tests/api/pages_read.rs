@@ -3,7 +3,7 @@
 
 use fantoccini::Locator;
 use tessera::model::Actor;
-use tessera::model::AuditFilter;
+use tessera::model::{AuditFilter, StoredEvent};
 use tessera::service::clients::ClientSpec;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, wait_for_url};
@@ -135,10 +135,9 @@ async fn the_audit_log_names_clients_and_users_and_links_them() {
     assert!(css.contains("code.kind { white-space: nowrap;"), "{css}");
 }
 
-/// An event's own page shows every field it recorded, its detail field by field.
-#[tokio::test]
-async fn an_events_page_shows_every_field() {
-    let app = spawn_app().await;
+/// A client "Orders Web" whose authentication at /token just failed, with the
+/// `client_auth.failed` event that recorded it.
+async fn failed_client_auth(app: &TestApp) -> (String, StoredEvent) {
     let orders = app
         .core
         .create_client(ClientSpec::new("Orders Web"), &Actor::cli())
@@ -154,7 +153,6 @@ async fn an_events_page_shows_every_field() {
         .await;
     assert_eq!(refused.status(), 401);
     app.core.audit.flush().await.expect("flush");
-    let b = admin(&app).await;
     let failed = AuditFilter {
         kind: Some("client_auth.failed".into()),
         ..AuditFilter::default()
@@ -164,7 +162,19 @@ async fn an_events_page_shows_every_field() {
         .audit_events(&failed, None, 10)
         .await
         .expect("events");
-    let e = events.first().expect("a client_auth.failed event");
+    let e = events
+        .into_iter()
+        .next()
+        .expect("a client_auth.failed event");
+    (id, e)
+}
+
+/// An event's own page shows every field it recorded, its detail field by field.
+#[tokio::test]
+async fn an_events_page_shows_every_field() {
+    let app = spawn_app().await;
+    let (id, e) = failed_client_auth(&app).await;
+    let b = admin(&app).await;
 
     let page = b.get(&app.url(&format!("/admin/audit/{}", e.id))).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -409,31 +419,8 @@ async fn screenshots() {
     let dir = std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from);
     let dir = dir.as_deref();
     let app = spawn_app().await;
-    let orders = app
-        .core
-        .create_client(ClientSpec::new("Orders Web"), &Actor::cli())
-        .await
-        .expect("client");
-    let id = orders.client.client_id.0;
-    let refused = app
-        .post_form(
-            "/token",
-            Some(basic(&id, "not the secret").as_str()),
-            "grant_type=client_credentials",
-        )
-        .await;
-    assert_eq!(refused.status(), 401);
-    app.core.audit.flush().await.expect("flush");
-    let failed = AuditFilter {
-        kind: Some("client_auth.failed".into()),
-        ..AuditFilter::default()
-    };
-    let event = app
-        .core
-        .audit_events(&failed, None, 1)
-        .await
-        .expect("events")[0]
-        .id;
+    let (id, event) = failed_client_auth(&app).await;
+    let event = event.id;
 
     let (_driver, c) = chromium(true).await;
     let mut problems = Vec::new();

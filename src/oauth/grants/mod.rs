@@ -14,6 +14,12 @@ use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_reso
 use crate::oidc::id_token::{self, SignIn};
 use crate::service::Core;
 
+/// RFC 6749 §5.2 `invalid_grant`: the code or refresh token is unknown, expired, revoked or
+/// was issued to another client or redirect URI.
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
 /// RFC 6749 §5.2: a `grant_type` the server does not implement is `unsupported_grant_type`.
 pub fn grant_type(wire: &str) -> Result<GrantType, OAuthError> {
     wire.parse().map_err(|_| {
