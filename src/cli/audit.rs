@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use clap::{Args, Subcommand};
 
 use super::{CliError, print};
-use crate::service::Core;
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]

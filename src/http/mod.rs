@@ -20,7 +20,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::service::Core;
+use crate::state::Core;
 
 pub type AppState = Arc<Core>;
 

@@ -1,11 +1,12 @@
 //! Resource servers (APIs): identifier (the `aud`), scopes with plain-words descriptions, token
 //! algorithm and lifetime.
 
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::model::{
     Actor, DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, Resource, ScopeDef, SigningAlg, is_scope_token,
     validate_resource_identifier,
 };
+use crate::state::Core;
 use crate::store::resources as store;
 
 /// The desired state of a resource, for create and update.

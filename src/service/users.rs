@@ -2,7 +2,7 @@
 //! password kept as an argon2id hash). The CLI, the sign-in pages and later the console all
 //! come through here.
 
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::config::PasswordsConfig;
 use crate::crypto::CryptoError;
 use crate::crypto::password::{PasswordError, policy_violation};
@@ -10,6 +10,7 @@ use crate::model::Consent;
 use crate::model::Family;
 use crate::model::SessionInfo;
 use crate::model::{Actor, User, UserClaims};
+use crate::state::Core;
 
 /// What a user holds, for the console's user page.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -20,7 +20,7 @@ use crate::oauth::access_token::{
     ExpectedAudience, Reason, Refused, Verified, verify_access_token,
 };
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::service::Core;
+use crate::state::Core;
 
 /// The authenticated caller, put in the request by [`authenticate`].
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use crate::model::{Client, GrantType, Scope};
 use crate::oauth::ErrorCode;
 use crate::oauth::params::Params;
 use crate::oidc::id_token::IdTokenHint;
-use crate::service::Core;
+use crate::state::Core;
 
 /// OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and OAuth 2.0 Form Post Response
 /// Mode §2: the answer is sent in the query or as an auto-submitted form. An unknown mode is an

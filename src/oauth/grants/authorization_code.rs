@@ -12,7 +12,7 @@ use crate::oauth::refresh::{self, FamilyGrant};
 use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
-use crate::service::Core;
+use crate::state::Core;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
 

@@ -12,7 +12,7 @@ use super::{ErrorCode, OAuthError};
 use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_resource_identifier};
 use crate::oidc::id_token::{self, SignIn};
-use crate::service::Core;
+use crate::state::Core;
 
 /// RFC 6749 §5.2 `invalid_grant`: the code or refresh token is unknown, expired, revoked or
 /// was issued to another client or redirect URI.

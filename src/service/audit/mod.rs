@@ -25,11 +25,12 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
-use super::{Core, ServiceError};
+use super::ServiceError;
 use crate::clock::SharedClock;
 use crate::config::AuditConfig;
 use crate::model::AuditFilter;
 use crate::model::{AuditEvent, GrantType, Outcome, StoredEvent, kind};
+use crate::state::Core;
 use crate::store::{self, Db, StoreError};
 
 use failures::Failures;

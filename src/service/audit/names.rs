@@ -5,7 +5,8 @@
 use crate::model::StoredEvent;
 use crate::model::kind;
 use crate::model::username::canonical;
-use crate::service::{Core, ServiceError};
+use crate::service::ServiceError;
+use crate::state::Core;
 use crate::store;
 
 /// One field of an event, resolved.

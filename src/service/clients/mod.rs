@@ -6,11 +6,12 @@ mod spec;
 pub use rules::validate_redirect_uri;
 pub use spec::{ClientPatch, ClientSpec};
 
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::crypto::random;
 use crate::crypto::secrets::SecretHasher;
 use crate::model::limits;
 use crate::model::{Actor, Client, ClientId, Resource};
+use crate::state::Core;
 use crate::store::StoreError;
 use crate::store::clients as store;
 use spec::Derived;
