@@ -3,7 +3,8 @@
 
 use crate::config::ConfigError;
 use crate::crypto::CryptoError;
-use crate::store::StoreError;
+// Re-exported: the layers above the store (handlers) name its failure without reaching into it.
+pub use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod server;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod terminal;

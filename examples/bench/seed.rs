@@ -17,10 +17,10 @@ use tessera::crypto::random;
 use tessera::model::{Actor, Client, GrantType, ScopeDef, SigningAlg};
 use tessera::oauth::authorize::decision::hash_secret;
 use tessera::oauth::refresh::FamilyGrant;
-use tessera::service::Core;
 use tessera::service::clients::ClientSpec;
 use tessera::service::resources::ResourceSpec;
 use tessera::service::users::UserSpec;
+use tessera::state::Core;
 use tessera::store::{Db, codes};
 
 /// Where the seeded codes send the browser (nothing listens there: no request goes to it).

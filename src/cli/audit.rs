@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use clap::{Args, Subcommand};
 
 use super::{CliError, print};
-use crate::service::Core;
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]
@@ -57,7 +57,7 @@ fn rfc3339(at: i64) -> String {
 }
 
 pub(super) async fn run(core: &Core, a: AuditListArgs, json: bool) -> Result<(), CliError> {
-    let filter = crate::store::audit::Filter {
+    let filter = crate::model::AuditFilter {
         kind: a.kind,
         actor: a.actor,
         client_id: a.client,

@@ -4,8 +4,9 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, parse_alg, print};
 use crate::model::{Actor, ApplicationType, AuthMethod, GrantType, Scope, SigningAlg};
+use crate::service::ServiceError;
 use crate::service::clients::ClientPatch;
-use crate::service::{Core, ServiceError};
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]

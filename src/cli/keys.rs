@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::{CliError, parse_alg, print};
 use crate::model::{Actor, SigningAlg};
-use crate::service::Core;
+use crate::state::Core;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum KeyCommand {

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::{CliError, print};
 use crate::model::Actor;
-use crate::service::Core;
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]

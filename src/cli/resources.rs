@@ -4,8 +4,8 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, parse_alg, print};
 use crate::model::{Actor, ScopeDef, SigningAlg};
-use crate::service::Core;
 use crate::service::resources::ResourceSpec;
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]

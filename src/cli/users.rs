@@ -4,9 +4,10 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, print};
 use crate::model::{Actor, UserClaims};
+use crate::service::ServiceError;
 use crate::service::user_claims::apply_settings;
 use crate::service::users::UserSpec;
-use crate::service::{Core, ServiceError};
+use crate::state::Core;
 use crate::terminal::escape;
 
 #[derive(Debug, Subcommand)]

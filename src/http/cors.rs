@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::model::Client;
-use crate::service::Core;
+use crate::state::Core;
 
 /// Whether any enabled client registered `origin` (an indexed, cached lookup); a store
 /// failure answers no.

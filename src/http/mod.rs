@@ -20,7 +20,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::service::Core;
+use crate::state::Core;
 
 pub type AppState = Arc<Core>;
 
@@ -111,10 +111,7 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([axum::http::Method::GET]),
         )
         .method_not_allowed_fallback(oauth::error::method_not_allowed);
-    let session_layer = session::layer(
-        &state.config,
-        session::DbSessionStore::new(state.db.clone(), state.clock.clone(), &state.config),
-    );
+    let session_layer = session::layer(&state.config, state.session_store());
     let pages = Router::new()
         .route(
             "/authorize",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
 use crate::model::{Client, User};
-use crate::service::Core;
+use crate::state::Core;
 use crate::store::StoreError;
 
 /// The audience the calling endpoint serves. RFC 9068 §4: a resource server MUST check that

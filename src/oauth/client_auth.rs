@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::OAuthError;
 use super::params::{Params, form_decode};
 use crate::model::{AuthMethod, Client, limits};
-use crate::service::Core;
+use crate::state::Core;
 
 /// The credentials a request presented, before they are checked.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use super::tokens::Audience;
 use crate::model::Client;
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::decision::hash_secret;
-use crate::service::Core;
+use crate::state::Core;
 use crate::store::{refresh_tokens, sessions};
 
 /// RFC 7662 §2.2. `active: false` carries nothing else.

@@ -4,9 +4,9 @@
 
 use crate::crypto::{CryptoError, random};
 use crate::model::Client;
+use crate::model::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::oauth::authorize::decision::hash_secret;
-use crate::service::Core;
-use crate::service::clients::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
+use crate::state::Core;
 use crate::store::StoreError;
 use crate::store::refresh_tokens::{self, RefreshRow};
 

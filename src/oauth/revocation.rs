@@ -2,9 +2,9 @@
 
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
+use crate::model::kind;
 use crate::model::{AuditEvent, Client, Outcome};
-use crate::service::Core;
-use crate::service::audit::kind;
+use crate::state::Core;
 use crate::store::refresh_tokens;
 
 /// The audit event of a revocation by `caller` from `ip`; `target` is the token type, never the

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::OAuthError;
 use crate::crypto::random;
 use crate::model::{Client, Resource, Scope};
-use crate::service::Core;
+use crate::state::Core;
 
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::CryptoError;
 use crate::model::{Client, SigningAlg};
-use crate::service::Core;
+use crate::state::Core;
 
 pub const ID_TOKEN_TYP: &str = "JWT";
 

@@ -5,7 +5,7 @@
 use crate::oauth::authorize::decision::SignedIn;
 use crate::oauth::params::Params;
 use crate::oidc::id_token::IdTokenHint;
-use crate::service::Core;
+use crate::state::Core;
 use crate::store::{StoreError, refresh_tokens};
 
 /// A valid logout request.

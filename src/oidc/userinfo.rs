@@ -9,7 +9,7 @@ use crate::oauth::access_token::{
     ExpectedAudience, Reason, Refused, Verified, verify_access_token,
 };
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::service::Core;
+use crate::state::Core;
 
 /// OIDC Core §5.3 with RFC 6750 §3.1: the claims of the user the access token is about. Only
 /// access tokens that are still good (`verify_access_token`: never an ID token, nor the token

@@ -1,15 +1,13 @@
 //! The admin role: the first admin created at start, and the admin API as a resource of its
 //! own whose `tessera:admin` scope only marked clients may hold.
 
-use super::{Core, ServiceError};
+use super::ServiceError;
 use crate::crypto::master_key::create_key_file;
 use crate::crypto::random;
-use crate::model::{Actor, Resource, ScopeDef, SigningAlg};
+use crate::model::{ADMIN_SCOPE, Actor, Resource, ScopeDef, SigningAlg};
 use crate::service::users::{NewUser, UserSpec};
+use crate::state::Core;
 
-/// The scope an admin-API token must carry. Never a default scope, never on a consent page,
-/// grantable only to clients with `admin_api` set.
-pub const ADMIN_SCOPE: &str = "tessera:admin";
 /// Admin-API tokens are short-lived: they act with full rights.
 const ADMIN_TOKEN_TTL: i64 = 300;
 /// Where a generated bootstrap password is written, in the data directory.

@@ -11,13 +11,15 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::audit::{SYSTEM, kind};
-use super::{Core, ServiceError};
+use super::ServiceError;
+use super::audit::SYSTEM;
 use crate::crypto::CryptoError;
 use crate::crypto::jwt::{Signer, Verifier};
 use crate::crypto::keys::KeyPair;
 use crate::crypto::master_key::Keyring;
+use crate::model::kind;
 use crate::model::{Actor, AuditEvent, Outcome, SigningAlg};
+use crate::state::Core;
 use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
 

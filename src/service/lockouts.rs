@@ -5,11 +5,13 @@
 //! keyed on the canonical form of the username (`model::username`), so every spelling that
 //! reaches the account shares it; counters are purged a day after their last failure.
 
-use super::audit::kind;
-use super::{Core, ServiceError};
+use super::ServiceError;
+use crate::model::LoginFailure;
+use crate::model::kind;
 use crate::model::username::canonical;
 use crate::model::{Actor, AuditEvent, Outcome};
-use crate::store::login_failures::{self, LoginFailure, Reservation, Reserved};
+use crate::state::Core;
+use crate::store::login_failures::{self, Reservation, Reserved};
 
 /// Failures older than a day no longer count, and their counters are purged.
 pub(crate) const RESET_AFTER: i64 = 86_400;

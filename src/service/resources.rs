@@ -1,16 +1,13 @@
 //! Resource servers (APIs): identifier (the `aud`), scopes with plain-words descriptions, token
 //! algorithm and lifetime.
 
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::model::{
-    Actor, Resource, ScopeDef, SigningAlg, is_scope_token, validate_resource_identifier,
+    Actor, DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, Resource, ScopeDef, SigningAlg, is_scope_token,
+    validate_resource_identifier,
 };
+use crate::state::Core;
 use crate::store::resources as store;
-
-/// Access-token lifetime bounds: long-lived JWTs cannot be recalled from verifiers that check
-/// locally, so a day is the most we allow.
-pub const MAX_TOKEN_TTL: i64 = 86_400;
-pub const DEFAULT_TOKEN_TTL: i64 = 600;
 
 /// The desired state of a resource, for create and update.
 #[derive(Debug, Clone)]

@@ -2,12 +2,12 @@
 //! (`lockouts`), the password check (`users::authenticate_user`), then the counters, metrics and
 //! audit line of the outcome. The sign-in page only turns the [`SignInOutcome`] into a page.
 
-use super::Core;
 use super::ServiceError;
-use super::audit::kind;
 use super::lockouts::LoginGate;
+use crate::model::kind;
 use crate::model::username::canonical;
 use crate::model::{AuditEvent, Outcome, User};
+use crate::state::Core;
 
 /// One sign-in attempt: the form's values and where it came from. Never logged as a whole (the
 /// password).

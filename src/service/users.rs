@@ -3,14 +3,15 @@
 //! come through here.
 
 use super::lockouts::LoginGate;
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::config::PasswordsConfig;
 use crate::crypto::CryptoError;
 use crate::crypto::password::{PasswordError, policy_violation};
+use crate::model::Consent;
+use crate::model::Family;
+use crate::model::SessionInfo;
 use crate::model::{Actor, User, UserClaims};
-use crate::store::consents::Consent;
-use crate::store::refresh_tokens::Family;
-use crate::store::sessions::SessionInfo;
+use crate::state::Core;
 
 /// What a user holds, for the console's user page.
 #[derive(Debug, Clone, serde::Serialize)]

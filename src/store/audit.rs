@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::{Db, StoreError, with_pool};
-use crate::model::{AuditEvent, Outcome, StoredEvent};
+use crate::model::{AuditEvent, AuditFilter, Outcome, StoredEvent};
 
 pub(crate) const INSERT: &str = "INSERT INTO audit_events (at, kind, actor, client_id, ip, \
     outcome, target, detail, count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -64,19 +64,6 @@ pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Which events to list; every field narrows the result.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Exact kind, or a family when it ends with `.` (`client.` matches `client.created`).
-    pub kind: Option<String>,
-    pub actor: Option<String>,
-    pub client_id: Option<String>,
-    /// Unix seconds, inclusive.
-    pub from: Option<i64>,
-    /// Unix seconds, exclusive.
-    pub until: Option<i64>,
-}
-
 #[derive(FromRow)]
 struct Row {
     id: i64,
@@ -120,7 +107,7 @@ impl TryFrom<Row> for StoredEvent {
 /// Newest first, at most `limit` events with an id below `before` (keyset pagination).
 pub async fn list(
     db: &Db,
-    filter: &Filter,
+    filter: &AuditFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, StoreError> {

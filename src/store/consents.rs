@@ -2,15 +2,7 @@
 
 use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
-use crate::model::AuditEvent;
-
-/// A remembered consent.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct Consent {
-    pub client_id: String,
-    pub scope: String,
-    pub updated_at: i64,
-}
+use crate::model::{AuditEvent, Consent};
 
 pub async fn list_of(db: &Db, sub: &str) -> Result<Vec<Consent>, StoreError> {
     Ok(with_pool!(db, pool => {

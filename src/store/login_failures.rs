@@ -1,18 +1,8 @@
 //! Failed-login counters (brute-force protection).
 
-use sqlx::FromRow;
-
 use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
-use crate::model::AuditEvent;
-
-#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct LoginFailure {
-    pub key: String,
-    pub failures: i64,
-    pub last_failure_at: i64,
-    pub delay_until: i64,
-}
+use crate::model::{AuditEvent, LoginFailure};
 
 /// One key's share of a granted attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

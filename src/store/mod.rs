@@ -13,6 +13,7 @@ pub mod redis_counters;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod revocations;
+pub mod session_store;
 pub mod sessions;
 pub mod users;
 

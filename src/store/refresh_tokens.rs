@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::audit::insert_event;
 use super::{Db, StoreError, with_pool};
-use crate::model::AuditEvent;
+use crate::model::{AuditEvent, Family};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RefreshRow {
@@ -170,17 +170,6 @@ pub async fn revoke_session(db: &Db, sid: &str, now: i64) -> Result<(), StoreErr
     revoke_where(db, "sid = $1 AND NOT offline", sid, now, None)
         .await
         .map(|_| ())
-}
-
-/// A grant a user holds: the live (unused, unrevoked) token of a refresh-token family.
-#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct Family {
-    pub family_id: String,
-    pub client_id: String,
-    pub scope: String,
-    pub offline: bool,
-    pub auth_time: i64,
-    pub family_expires_at: i64,
 }
 
 /// The user's live refresh-token families, newest sign-in first.

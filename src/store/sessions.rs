@@ -3,14 +3,7 @@
 
 use super::audit::execute_audited;
 use super::{Db, StoreError, with_pool};
-use crate::model::AuditEvent;
-
-/// A user's live browser session as an admin sees it.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct SessionInfo {
-    pub sid: String,
-    pub expires_at: i64,
-}
+use crate::model::{AuditEvent, SessionInfo};
 
 pub async fn list_of(db: &Db, sub: &str, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
     Ok(with_pool!(db, pool => {

@@ -6,11 +6,11 @@ use oauth2::{AuthType, Scope, TokenResponse};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+use tessera::model::AuditFilter;
 use tessera::model::{Actor, GrantType, SigningAlg};
 use tessera::service::ServiceError;
 use tessera::service::clients::ClientSpec;
 use tessera::service::lockouts::LoginGate;
-use tessera::store::audit::Filter;
 
 use crate::helpers::oauth::token_client;
 use crate::helpers::web::no_redirects;
@@ -1294,9 +1294,9 @@ async fn every_call_is_audited_with_the_client() {
     let admin = Api::new(app).await;
     let me = admin.client_id.as_str();
     let (_, revoked) = audited_calls(app, &admin).await;
-    let mine = Filter {
+    let mine = AuditFilter {
         client_id: Some(me.to_owned()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let events = app
         .core
@@ -1328,9 +1328,9 @@ async fn every_call_is_audited_with_the_client() {
     let denied = app
         .core
         .audit_events(
-            &Filter {
+            &AuditFilter {
                 kind: Some("admin_api.denied".into()),
-                ..Filter::default()
+                ..AuditFilter::default()
             },
             None,
             10,

@@ -12,12 +12,12 @@ use jsonwebtoken::dangerous::insecure_decode;
 use serde_json::Value;
 use tessera::clock::Clock;
 use tessera::config::SecretString;
+use tessera::model::AuditFilter;
+use tessera::model::kind;
 use tessera::model::{AuditEvent, GrantType, Outcome, SigningAlg, StoredEvent};
-use tessera::service::audit::kind;
 use tessera::service::clients::ClientSpec;
 use tessera::service::users::UserSpec;
 use tessera::store::Db;
-use tessera::store::audit::Filter;
 
 use crate::helpers::web::no_redirects_builder;
 use crate::helpers::{TestApp, basic, process, spawn_app, spawn_app_with};
@@ -29,9 +29,9 @@ use crate::signin::{
 /// Events of `kind` (a family when it ends with a dot), newest first, after a flush.
 pub async fn events(app: &TestApp, kind: &str) -> Vec<StoredEvent> {
     app.core.audit.flush().await.expect("flush");
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: Some(kind.to_owned()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     app.core
         .audit_events(&filter, None, 1000)
@@ -209,9 +209,9 @@ async fn token_issuance_is_one_row_per_client_grant_and_minute() {
         app.access_token(&id, &secret).await;
     }
     // The minute is still open on the server's clock: nothing is written until it closes.
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: Some(kind::TOKEN_ISSUED.into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     assert!(
         app.core

@@ -3,10 +3,10 @@
 
 use fantoccini::{Client, Locator};
 use oauth2::{AuthType, TokenResponse};
+use tessera::model::AuditFilter;
 use tessera::model::{Actor, ApplicationType, GrantType};
 use tessera::service::clients::ClientSpec;
 use tessera::service::lockouts::LoginGate;
-use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
 use crate::helpers::oauth::token_client;
@@ -101,7 +101,7 @@ async fn an_admin_registers_an_api_and_a_client_that_then_gets_tokens() {
     // Both changes are in the audit log with the admin as actor.
     let events = app
         .core
-        .audit_events(&Filter::default(), None, 100)
+        .audit_events(&AuditFilter::default(), None, 100)
         .await
         .expect("events");
     for (kind, target) in [("resource.created", API), ("client.created", id.as_str())] {
@@ -832,7 +832,7 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
 
     let events = app
         .core
-        .audit_events(&Filter::default(), None, 100)
+        .audit_events(&AuditFilter::default(), None, 100)
         .await
         .expect("events");
     for kind in ["key.rotated", "key.unpublished", "lockout.cleared"] {

@@ -2,19 +2,19 @@
 //! rather than stored one audit row each, CORS origins are looked up by index, and oversized
 //! identifiers are refused before any lookup, cache or rate-limit table sees them.
 
+use tessera::model::AuditFilter;
 use tessera::model::{Actor, GrantType};
 use tessera::service::clients::ClientSpec;
 use tessera::store::Db;
-use tessera::store::audit::Filter;
 
 use crate::helpers::{TestApp, basic, expect_error, spawn_app_with};
 
 /// Every `client_auth.*` event, after a flush.
 async fn client_auth_events(app: &TestApp) -> Vec<tessera::model::StoredEvent> {
     app.core.audit.flush().await.expect("flush");
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: Some("client_auth.".to_owned()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     app.core
         .audit_events(&filter, None, 10_000)

@@ -2,11 +2,11 @@
 //! for every spelling and cannot be raced, and the client address behind proxies.
 
 use tessera::model::Actor;
+use tessera::model::AuditFilter;
 use tessera::model::username::MAX_TYPED_BYTES;
 use tessera::service::ServiceError;
 use tessera::service::users::UserSpec;
 use tessera::store::Db;
-use tessera::store::audit::Filter;
 
 use crate::helpers::{TestApp, fresh_db, spawn_app, spawn_app_with};
 use crate::signin::{Browser, hidden};
@@ -119,7 +119,7 @@ async fn typed_usernames_are_capped_in_lockouts_and_audit_events_which_are_purge
     app.core.audit.flush().await.expect("flush");
     let events = app
         .core
-        .audit_events(&Filter::default(), None, 100)
+        .audit_events(&AuditFilter::default(), None, 100)
         .await
         .expect("audit");
     let failed = events
@@ -235,9 +235,9 @@ async fn parallel_guesses_check_no_more_passwords_than_the_limit() {
     );
     // The audit log agrees: as many passwords were compared as there were bad credentials.
     app.core.audit.flush().await.expect("flush");
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: Some("login.failed".to_owned()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let failed = app
         .core

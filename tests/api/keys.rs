@@ -475,7 +475,7 @@ async fn first_start_generates_keys_once_under_a_race() {
     );
     let a = a.expect("first instance starts");
     let b = b.expect("second instance starts");
-    let kids_of = |core: &tessera::service::Core| -> BTreeSet<String> {
+    let kids_of = |core: &tessera::state::Core| -> BTreeSet<String> {
         core.keys
             .current()
             .info

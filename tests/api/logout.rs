@@ -1,7 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and CORS for browser apps.
 
 use tessera::model::GrantType;
-use tessera::service::audit::kind;
+use tessera::model::kind;
 
 use crate::audit::events;
 use crate::helpers::{basic, expect_error};

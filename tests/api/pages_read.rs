@@ -3,8 +3,8 @@
 
 use fantoccini::Locator;
 use tessera::model::Actor;
+use tessera::model::{AuditFilter, StoredEvent};
 use tessera::service::clients::ClientSpec;
-use tessera::store::audit::Filter;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, wait_for_url};
 use crate::console::console_session;
@@ -120,7 +120,7 @@ async fn the_audit_log_names_clients_and_users_and_links_them() {
     assert!(body.contains("<code class=\"kind\">client_auth.failed</code>"));
     let events = app
         .core
-        .audit_events(&Filter::default(), None, 100)
+        .audit_events(&AuditFilter::default(), None, 100)
         .await
         .expect("events");
     for e in &events {
@@ -135,10 +135,9 @@ async fn the_audit_log_names_clients_and_users_and_links_them() {
     assert!(css.contains("code.kind { white-space: nowrap;"), "{css}");
 }
 
-/// An event's own page shows every field it recorded, its detail field by field.
-#[tokio::test]
-async fn an_events_page_shows_every_field() {
-    let app = spawn_app().await;
+/// A client "Orders Web" whose authentication at /token just failed, with the
+/// `client_auth.failed` event that recorded it.
+async fn failed_client_auth(app: &TestApp) -> (String, StoredEvent) {
     let orders = app
         .core
         .create_client(ClientSpec::new("Orders Web"), &Actor::cli())
@@ -154,17 +153,28 @@ async fn an_events_page_shows_every_field() {
         .await;
     assert_eq!(refused.status(), 401);
     app.core.audit.flush().await.expect("flush");
-    let b = admin(&app).await;
-    let failed = Filter {
+    let failed = AuditFilter {
         kind: Some("client_auth.failed".into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let events = app
         .core
         .audit_events(&failed, None, 10)
         .await
         .expect("events");
-    let e = events.first().expect("a client_auth.failed event");
+    let e = events
+        .into_iter()
+        .next()
+        .expect("a client_auth.failed event");
+    (id, e)
+}
+
+/// An event's own page shows every field it recorded, its detail field by field.
+#[tokio::test]
+async fn an_events_page_shows_every_field() {
+    let app = spawn_app().await;
+    let (id, e) = failed_client_auth(&app).await;
+    let b = admin(&app).await;
 
     let page = b.get(&app.url(&format!("/admin/audit/{}", e.id))).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -200,9 +210,9 @@ async fn an_events_page_shows_every_field() {
     }
 
     // An admin change: its detail is the object as it then stood.
-    let created = Filter {
+    let created = AuditFilter {
         kind: Some("client.created".into()),
-        ..Filter::default()
+        ..AuditFilter::default()
     };
     let created = app
         .core
@@ -409,31 +419,8 @@ async fn screenshots() {
     let dir = std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from);
     let dir = dir.as_deref();
     let app = spawn_app().await;
-    let orders = app
-        .core
-        .create_client(ClientSpec::new("Orders Web"), &Actor::cli())
-        .await
-        .expect("client");
-    let id = orders.client.client_id.0;
-    let refused = app
-        .post_form(
-            "/token",
-            Some(basic(&id, "not the secret").as_str()),
-            "grant_type=client_credentials",
-        )
-        .await;
-    assert_eq!(refused.status(), 401);
-    app.core.audit.flush().await.expect("flush");
-    let failed = Filter {
-        kind: Some("client_auth.failed".into()),
-        ..Filter::default()
-    };
-    let event = app
-        .core
-        .audit_events(&failed, None, 1)
-        .await
-        .expect("events")[0]
-        .id;
+    let (id, event) = failed_client_auth(&app).await;
+    let event = event.id;
 
     let (_driver, c) = chromium(true).await;
     let mut problems = Vec::new();

@@ -5,7 +5,7 @@ use jsonwebtoken::dangerous::insecure_decode;
 use oauth2::{RefreshToken, TokenResponse};
 use serde_json::Value;
 use tessera::model::GrantType;
-use tessera::service::audit::kind;
+use tessera::model::kind;
 
 use crate::audit::events;
 use crate::helpers::web::no_redirects;

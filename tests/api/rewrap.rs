@@ -39,7 +39,7 @@ async fn rewrap_keeps_tokens_and_secrets_valid() {
     })
     .await;
     // The secret hashed under the old master key still works, and is re-hashed on that use.
-    let stored = |core: &tessera::service::Core| {
+    let stored = |core: &tessera::state::Core| {
         let db = core.db.clone();
         let id = id.clone();
         async move {

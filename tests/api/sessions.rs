@@ -151,7 +151,7 @@ async fn sign_out_everywhere_from_the_console() {
         .app
         .core
         .audit_events(
-            &tessera::store::audit::Filter {
+            &tessera::model::AuditFilter {
                 kind: Some("user.signed_out_everywhere".into()),
                 ..Default::default()
             },

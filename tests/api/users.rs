@@ -14,7 +14,7 @@ use tessera::model::User;
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn stored_hash(core: &tessera::service::Core, username: &str) -> String {
+async fn stored_hash(core: &tessera::state::Core, username: &str) -> String {
     store::by_username(&core.db, username)
         .await
         .expect("query")

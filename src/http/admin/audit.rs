@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::{Admin, PAGE_SIZE};
 use crate::http::AppState;
 use crate::http::ui::{PageError, render};
+use crate::model::AuditFilter;
 use crate::model::{StoredEvent, User};
 use crate::service::audit::names::{EventNames, Named};
-use crate::store::audit::Filter;
 
 #[derive(Deserialize, Default)]
 pub struct AuditQuery {
@@ -149,7 +149,7 @@ pub async fn list(
         from: matches!(from, Some(None)),
         until: matches!(until, Some(None)),
     };
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: blank(&q.kind),
         actor: blank(&q.actor),
         client_id: blank(&q.client),

@@ -9,9 +9,9 @@ use axum::response::Response;
 use super::{Admin, Ask, Fields, after_confirmation, when};
 use crate::http::AppState;
 use crate::http::ui::{CsrfForm, PageError, render};
+use crate::model::LoginFailure;
 use crate::model::{SigningAlg, User};
 use crate::service::keys::KeyInfo;
-use crate::store::login_failures::LoginFailure;
 
 #[derive(Template)]
 #[template(path = "admin/keys.html")]

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::{Admin, Ask, Errors, Fields, after_confirmation, see_other};
 use crate::http::AppState;
 use crate::http::ui::{CsrfForm, PageError, render};
+use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Resource, ScopeDef, SigningAlg, User};
-use crate::service::resources::{DEFAULT_TOKEN_TTL, ResourceSpec};
+use crate::service::resources::ResourceSpec;
 
 #[derive(Template)]
 #[template(path = "admin/resources.html")]

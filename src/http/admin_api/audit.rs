@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
 use crate::http::AppState;
+use crate::model::AuditFilter;
 use crate::model::StoredEvent;
-use crate::store::audit::Filter;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit_events))
@@ -62,7 +62,7 @@ async fn list_audit_events(
     ApiQuery(query): ApiQuery<EventQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    let filter = Filter {
+    let filter = AuditFilter {
         kind: query.kind.filter(|k| !k.is_empty()),
         actor: query.actor.filter(|a| !a.is_empty()),
         client_id: query.client.filter(|c| !c.is_empty()),

@@ -13,14 +13,14 @@ use super::error::{ApiError, Refusal};
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::extract::BearerToken;
+use crate::model::ADMIN_SCOPE;
+use crate::model::kind;
 use crate::model::{Actor, AuditEvent, Outcome};
 use crate::oauth::access_token::{
     ExpectedAudience, Reason, Refused, Verified, verify_access_token,
 };
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::service::Core;
-use crate::service::admin::ADMIN_SCOPE;
-use crate::service::audit::kind;
+use crate::state::Core;
 
 /// The authenticated caller, put in the request by [`authenticate`].
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, Items};
 use crate::http::AppState;
-use crate::store::login_failures::LoginFailure;
+use crate::model::LoginFailure;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,11 +13,11 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Cursor, Items, Page, PageQuery, nullable};
 use crate::http::AppState;
+use crate::model::Consent;
+use crate::model::Family;
+use crate::model::SessionInfo;
 use crate::model::{User, UserClaims};
 use crate::service::users::UserSpec;
-use crate::store::consents::Consent;
-use crate::store::refresh_tokens::Family;
-use crate::store::sessions::SessionInfo;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

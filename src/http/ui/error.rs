@@ -15,9 +15,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::secure_page;
+use crate::error::StoreError;
 use crate::http::log::ErrorCause;
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 /// A page handler's failure; handlers return `Result<Response, PageError>` and use `?`.
 #[derive(Debug)]

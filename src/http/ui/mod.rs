@@ -30,7 +30,7 @@ use crate::oauth::authorize::decision::SignedIn;
 use crate::oauth::authorize::{AuthorizationRequest, AuthorizeError, ResponseMode, Target};
 
 /// Session keys.
-pub const SIGNED_IN: &str = "signed_in";
+pub use crate::model::SIGNED_IN;
 const PENDING: &str = "pending";
 /// How many unfinished authorization requests one browser may have at once.
 const MAX_PENDING: usize = 8;

@@ -8,7 +8,7 @@ use crate::model::{Client, GrantType, Scope};
 use crate::oauth::ErrorCode;
 use crate::oauth::params::Params;
 use crate::oidc::id_token::IdTokenHint;
-use crate::service::Core;
+use crate::state::Core;
 
 /// OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and OAuth 2.0 Form Post Response
 /// Mode §2: the answer is sent in the query or as an auto-submitted form. An unknown mode is an
@@ -81,7 +81,7 @@ pub fn code_flow_allowed(client: &Client, target: &Target) -> Result<(), Authori
 pub fn scope(params: &Params, target: &Target) -> Result<Scope, AuthorizeError> {
     let scope = Scope::parse(params.get("scope").unwrap_or_default())
         .ok_or_else(|| target.error(ErrorCode::InvalidScope, "malformed scope"))?;
-    if scope.contains(crate::service::admin::ADMIN_SCOPE) {
+    if scope.contains(crate::model::ADMIN_SCOPE) {
         return Err(target.error(
             ErrorCode::InvalidScope,
             "tessera:admin is only issued with client credentials",

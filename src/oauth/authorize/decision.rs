@@ -9,7 +9,7 @@ use super::{AuthorizationRequest, AuthorizeError};
 use crate::crypto::random;
 use crate::model::{Client, Scope};
 use crate::oauth::ErrorCode;
-use crate::service::Core;
+use crate::state::Core;
 use crate::store::{codes, consents};
 
 /// Codes live 60 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).

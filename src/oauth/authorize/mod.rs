@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::ErrorCode;
 use super::params::Params;
 use crate::model::{Client, Scope};
-use crate::service::Core;
+use crate::state::Core;
 
 /// Scopes defined by OpenID Connect (OIDC Core §5.4, §11); every other scope belongs to a
 /// resource.

@@ -1,6 +1,9 @@
 //! RFC 6749 §4.1.3: exchanging an authorization code, with PKCE (RFC 7636 §4.6) and an ID token
 //! for OpenID requests (OIDC Core §3.1.3).
 
+use super::invalid_grant;
+use crate::model::MAX_TOKEN_TTL;
+use crate::model::kind;
 use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
@@ -9,15 +12,9 @@ use crate::oauth::refresh::{self, FamilyGrant};
 use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
-use crate::service::Core;
-use crate::service::audit::kind;
-use crate::service::resources::MAX_TOKEN_TTL;
+use crate::state::Core;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 /// `ip` is the caller's, for the audit event of a replay.
 // Debug level: the access-log line already names the client, and an info span per token

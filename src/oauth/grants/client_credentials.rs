@@ -6,7 +6,7 @@ use crate::model::{Client, GrantType};
 use crate::oauth::params::Params;
 use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::service::Core;
+use crate::state::Core;
 
 /// RFC 6749 §4.4.2 / §4.4.3. `sub` is the client_id (RFC 9068 §2.2).
 // Debug level: the access-log line already names the client, and an info span per token

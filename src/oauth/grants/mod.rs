@@ -9,10 +9,16 @@ use std::sync::Arc;
 use super::params::Params;
 use super::tokens::{Grant, TokenResponse, issue_access_token};
 use super::{ErrorCode, OAuthError};
+use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_resource_identifier};
 use crate::oidc::id_token::{self, SignIn};
-use crate::service::Core;
-use crate::service::resources::DEFAULT_TOKEN_TTL;
+use crate::state::Core;
+
+/// RFC 6749 §5.2 `invalid_grant`: the code or refresh token is unknown, expired, revoked or
+/// was issued to another client or redirect URI.
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
 
 /// RFC 6749 §5.2: a `grant_type` the server does not implement is `unsupported_grant_type`.
 pub fn grant_type(wire: &str) -> Result<GrantType, OAuthError> {

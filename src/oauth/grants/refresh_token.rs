@@ -1,5 +1,7 @@
 //! RFC 6749 §6: the refresh token grant, rotating on every use (RFC 9700 §4.14.2).
 
+use super::invalid_grant;
+use crate::model::kind;
 use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::params::Params;
@@ -7,14 +9,9 @@ use crate::oauth::refresh::{self, FamilyGrant};
 use crate::oauth::tokens::{TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::id_token::SignIn;
-use crate::service::Core;
-use crate::service::audit::kind;
+use crate::state::Core;
 use crate::store::refresh_tokens::{self, RefreshRow, Used};
 use crate::store::sessions;
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 /// `ip` is the caller's, for the audit event of a replay.
 // Debug level: the access-log line already names the client, and an info span per token

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::model::{AuditEvent, Outcome};
 
-use super::kind;
+use crate::model::kind;
 
 /// Failures per minute (across endpoints) recorded one row each before counting starts.
 pub const IMMEDIATE_PER_MINUTE: u32 = 20;

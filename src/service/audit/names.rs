@@ -2,10 +2,11 @@
 //! user's `sub`, a username as it was), and people reading the log want the client's name and
 //! the user's current username, with a way to open them.
 
-use super::kind;
 use crate::model::StoredEvent;
+use crate::model::kind;
 use crate::model::username::canonical;
-use crate::service::{Core, ServiceError};
+use crate::service::ServiceError;
+use crate::state::Core;
 use crate::store;
 
 /// One field of an event, resolved.

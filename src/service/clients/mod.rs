@@ -6,18 +6,15 @@ mod spec;
 pub use rules::validate_redirect_uri;
 pub use spec::{ClientPatch, ClientSpec};
 
-use super::{Core, ServiceError, invalid};
+use super::{ServiceError, invalid};
 use crate::crypto::random;
 use crate::crypto::secrets::SecretHasher;
 use crate::model::limits;
 use crate::model::{Actor, Client, ClientId, Resource};
+use crate::state::Core;
 use crate::store::StoreError;
 use crate::store::clients as store;
 use spec::Derived;
-
-/// Refresh-token lifetimes when a client sets none (RFC 9700 §4.14.2 asks for bounded ones).
-pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 30 * 86_400;
-pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 365 * 86_400;
 
 /// A registration and, for confidential clients, the secret shown exactly once.
 pub struct Registered {

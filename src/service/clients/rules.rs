@@ -2,10 +2,11 @@
 //! enforces where there is one. `Core::build_client` applies them in order; the first refusal
 //! names its field.
 
-use super::{ClientSpec, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
+use super::ClientSpec;
+use crate::model::ADMIN_SCOPE;
+use crate::model::MAX_TOKEN_TTL;
 use crate::model::{ApplicationType, AuthMethod, ClientGrant, GrantType, Resource, Scope};
-use crate::service::admin::ADMIN_SCOPE;
-use crate::service::resources::MAX_TOKEN_TTL;
+use crate::model::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::service::{ServiceError, invalid};
 
 /// The longest refresh-token absolute lifetime a client may set: five years.
