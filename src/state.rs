@@ -58,6 +58,22 @@ impl Core {
             .await
     }
 
+    /// Readiness: the database answers a query.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.db.ping().await
+    }
+
+    /// The metrics exposition with the pool and cache gauges read now.
+    pub fn metrics_exposition(&self) -> Result<String, std::fmt::Error> {
+        let (size, idle) = self.db.pool_stats();
+        let caches = [
+            ("clients", self.clients.entries()),
+            ("resources", self.resources.entries()),
+            ("origins", self.origins.entries()),
+        ];
+        self.metrics.encode(size, idle, &caches)
+    }
+
     /// The browser-session records, bounded by the configured absolute session lifetime.
     pub fn session_store(&self) -> DbSessionStore {
         let absolute = i64::from(self.config.sessions.absolute_hours) * 3600;

@@ -13,7 +13,7 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers; 503 otherwise so a load balancer stops sending traffic.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
+    match state.ready().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -38,13 +38,7 @@ pub async fn metrics(
     if !crate::crypto::constant_time_eq(presented.as_bytes(), expected.0.as_bytes()) {
         return no_credentials();
     }
-    let (size, idle) = state.db.pool_stats();
-    let caches = [
-        ("clients", state.clients.entries()),
-        ("resources", state.resources.entries()),
-        ("origins", state.origins.entries()),
-    ];
-    match state.metrics.encode(size, idle, &caches) {
+    match state.metrics_exposition() {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,
