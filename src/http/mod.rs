@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/consent", get(ui::consent::show).post(ui::consent::submit))
         .route("/logout", get(ui::logout::logout).post(ui::logout::logout))
         .merge(admin_pages())
+        .method_not_allowed_fallback(ui::error::method_not_allowed)
         .layer(session_layer)
         // Inside the catch-all below: a page that panics answers with the HTML 500 page.
         .layer(CatchPanicLayer::custom(ui::error::panicked));

@@ -360,3 +360,30 @@ async fn screenshots() {
     c.close().await.expect("close the browser");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// RFC 9110 §15.5.6: a page asked for with a method it does not take gets the HTML 405 page
+/// with its request id and an `Allow` header, like the 404 (axum's default is an empty answer).
+#[tokio::test]
+async fn a_page_asked_for_with_another_method_gets_the_html_405() {
+    let app: TestApp = spawn_app().await;
+    for path in ["/login", "/admin/clients/new", "/consent"] {
+        let r = app.http.put(app.url(path)).send().await.expect("send");
+        assert_eq!(r.status(), 405, "{path}");
+        let allow = r.headers()["allow"].to_str().expect("ascii").to_owned();
+        assert!(allow.contains("GET"), "{path}: {allow}");
+        let id = r.headers()["x-request-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let body = r.text().await.expect("body");
+        assert!(body.contains("method_not_allowed"), "{path}: {body}");
+        assert!(body.contains(&id), "{path}: the request id is shown");
+    }
+}

@@ -306,6 +306,16 @@ pub fn not_found() -> PageError {
     PageError::not_found("There is no page at this address. Check the link, or start again.")
 }
 
+/// RFC 9110 §15.5.6: a page asked for with a method it does not take (`PUT /login`) gets the
+/// 405 page; the router adds the `Allow` header naming the methods it does take.
+pub async fn method_not_allowed() -> PageError {
+    PageError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This page cannot be used that way. Open it from a link instead.",
+    )
+}
+
 /// The 500 page of a panicking page handler; the panic message goes to the log only.
 pub fn panicked(payload: Box<dyn Any + Send + 'static>) -> Response {
     let message = payload
