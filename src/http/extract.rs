@@ -67,6 +67,19 @@ pub struct OAuthForm {
     pub ip: String,
 }
 
+/// Whether the body is declared `application/x-www-form-urlencoded` (parameters aside), as
+/// RFC 6749 §3.2 and HTML forms send it.
+pub fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 impl FromRequest<AppState> for OAuthForm {
     type Rejection = OAuthError;
 
@@ -74,16 +87,7 @@ impl FromRequest<AppState> for OAuthForm {
         let (mut parts, body) = req.into_parts();
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, state).await;
         let req = Request::from_parts(parts, body);
-        let form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
+        if !is_form(&req) {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));

@@ -5,12 +5,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
 use super::error::PageError;
 use crate::crypto::{constant_time_eq, random};
+use crate::http::extract::is_form;
 
 const CSRF: &str = "csrf";
 
@@ -44,17 +45,6 @@ pub async fn verify_csrf(session: &Session, submitted: Option<&str>) -> Result<(
 /// A posted `application/x-www-form-urlencoded` form whose `csrf` field matches the session's
 /// token; anything else is refused with a page (403 for the token) before the handler runs.
 pub struct CsrfForm<T>(pub T);
-
-fn is_form(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
 
 impl<T, S> FromRequest<S> for CsrfForm<T>
 where

@@ -115,20 +115,20 @@ async fn replayed(
     refresh_tokens::revoke_family(&core.db, family_id, now).await?;
     core.metrics.refresh_replay();
     tracing::warn!("refresh token replayed; its family was revoked");
-    let sub = refresh_tokens::get(&core.db, hash).await?.map(|r| r.sub);
-    let mut event = AuditEvent::new(kind::REFRESH_REPLAY_DETECTED, now, Outcome::Failure)
-        .actor(client.client_id.0.clone())
-        .client(client.client_id.0.clone())
-        .ip(ip)
-        .detail(serde_json::json!({
-            "family_id": family_id,
-            "family_revoked": true,
-            "already_revoked": already_revoked,
-        }));
-    if let Some(sub) = sub {
-        event = event.target(sub);
-    }
-    core.audit.record(event);
+    let detail = serde_json::json!({
+        "family_id": family_id,
+        "family_revoked": true,
+        "already_revoked": already_revoked,
+    });
+    refused_use(
+        core,
+        client,
+        hash,
+        kind::REFRESH_REPLAY_DETECTED,
+        ip,
+        detail,
+    )
+    .await?;
     Ok(invalid_grant("refresh token already used"))
 }
 
@@ -143,21 +143,40 @@ async fn revoked_token_used(
     family_id: &str,
     ip: &str,
 ) -> Result<OAuthError, OAuthError> {
-    let sub = refresh_tokens::get(&core.db, hash).await?.map(|r| r.sub);
-    let mut event = AuditEvent::new(
+    let detail = serde_json::json!({ "family_id": family_id });
+    refused_use(
+        core,
+        client,
+        hash,
         kind::REFRESH_REVOKED_TOKEN_USED,
-        core.now(),
-        Outcome::Failure,
+        ip,
+        detail,
     )
-    .actor(client.client_id.0.clone())
-    .client(client.client_id.0.clone())
-    .ip(ip)
-    .detail(serde_json::json!({ "family_id": family_id }));
+    .await?;
+    Ok(invalid_grant("refresh token revoked"))
+}
+
+/// The audit event of a refused use of the refresh token `hash`: by the client, from `ip`, about
+/// the user the token was issued for (when its row is still there).
+async fn refused_use(
+    core: &Core,
+    client: &Client,
+    hash: &str,
+    kind: &str,
+    ip: &str,
+    detail: serde_json::Value,
+) -> Result<(), OAuthError> {
+    let sub = refresh_tokens::get(&core.db, hash).await?.map(|r| r.sub);
+    let mut event = AuditEvent::new(kind, core.now(), Outcome::Failure)
+        .actor(client.client_id.0.clone())
+        .client(client.client_id.0.clone())
+        .ip(ip)
+        .detail(detail);
     if let Some(sub) = sub {
         event = event.target(sub);
     }
     core.audit.record(event);
-    Ok(invalid_grant("refresh token revoked"))
+    Ok(())
 }
 
 /// A new access token (and ID token for OpenID grants) from the family's grant.
