@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod audit;
-mod cache;
 pub mod clients;
 pub mod keys;
 pub mod limits;
@@ -12,9 +11,6 @@ pub mod resources;
 pub mod sign_in;
 pub mod user_claims;
 pub mod users;
-
-pub use cache::Cache;
-pub use keys::KeyStore;
 
 use crate::error::AppError;
 use crate::model::{Actor, AuditEvent};
@@ -49,6 +45,7 @@ impl Core {
         crate::store::codes::purge(&self.db, now).await?;
         crate::store::refresh_tokens::purge(&self.db, now).await?;
         crate::store::rate_limits::purge(&self.db, now).await?;
+        crate::store::used_jtis::purge(&self.db, now).await?;
         crate::store::login_failures::purge(&self.db, now - lockouts::RESET_AFTER, now).await?;
         let retention = i64::from(self.config.audit.retention_days) * 86_400;
         crate::store::audit::purge_before(&self.db, now - retention).await?;

@@ -2,6 +2,7 @@
 //! statement or one transaction; timestamps are unix seconds from our clock, never `now()`.
 
 pub mod audit;
+pub mod cache;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -15,6 +16,7 @@ pub mod resources;
 pub mod revocations;
 pub mod session_store;
 pub mod sessions;
+pub mod used_jtis;
 pub mod users;
 
 use std::path::Path;

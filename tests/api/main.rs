@@ -42,4 +42,5 @@ mod signin;
 mod tls;
 mod token_check;
 mod tokens;
+mod used_jtis;
 mod users;
