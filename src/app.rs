@@ -15,9 +15,11 @@ use crate::crypto::master_key::{Keyring, create_key_file};
 use crate::crypto::secrets::SecretHasher;
 use crate::error::AppError;
 use crate::http;
-use crate::service::{Cache, KeyStore};
+use crate::oauth::Protocol;
+use crate::oauth::keys::KeyStore;
 use crate::state::Core;
 use crate::store::Db;
+use crate::store::cache::Cache;
 use crate::telemetry::Telemetry;
 use crate::tls::Tls;
 
@@ -152,29 +154,33 @@ impl Core {
             &db,
             metrics.rate_limit_sync_failures.clone(),
         )?;
-        let audit = crate::service::audit::Auditor::start(
+        let audit = crate::auditor::Auditor::start(
             db.clone(),
             &config.audit,
             clock.clone(),
             metrics.audit_dropped.clone(),
         );
+        let passwords = crate::crypto::password::PasswordHasher::start(&config.passwords, on_wait)
+            .await
+            .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?;
+        let ttl = config.clients.cache_ttl_ms;
         let core = Arc::new(Core {
-            audit,
-            metrics,
+            protocol: Protocol {
+                audit,
+                metrics,
+                hasher: SecretHasher::new(&keyring),
+                clients: Cache::new(ttl),
+                resources: Cache::new(ttl),
+                keys: KeyStore::default(),
+                keyring,
+                config: Arc::new(config),
+                db,
+                clock,
+            },
             request_ids: crate::crypto::random::Sequence::new(),
-            hasher: SecretHasher::new(&keyring),
-            keyring,
-            clients: Cache::new(config.clients.cache_ttl_ms),
-            resources: Cache::new(config.clients.cache_ttl_ms),
-            origins: Cache::new(config.clients.cache_ttl_ms),
+            origins: Cache::new(ttl),
             limits,
-            keys: KeyStore::default(),
-            passwords: crate::crypto::password::PasswordHasher::start(&config.passwords, on_wait)
-                .await
-                .map_err(|e| AppError::Startup(format!("password hashing: {e}")))?,
-            config: Arc::new(config),
-            db,
-            clock,
+            passwords,
         });
         let loaded = match init {
             Init::Allowed => match core.ensure_keys().await {

@@ -1,6 +1,7 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 
 pub mod app;
+pub mod auditor;
 pub mod cli;
 pub mod clock;
 pub mod config;

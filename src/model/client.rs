@@ -5,10 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Scope, SigningAlg, UnknownValue};
 
-/// Refresh-token lifetimes when a client sets none (RFC 9700 §4.14.2 asks for bounded ones).
-pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 30 * 86_400;
-pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 365 * 86_400;
-
 /// A server-generated client identifier. Its shape (`c_` + 22 base64url characters) can never
 /// equal a user's subject, which is a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]

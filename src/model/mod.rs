@@ -12,15 +12,12 @@ pub mod username;
 
 pub use audit::{Actor, AuditEvent, AuditFilter, Outcome, StoredEvent, kind};
 pub use client::{
-    ApplicationType, AuthMethod, Client, ClientGrant, ClientId, DEFAULT_REFRESH_ABSOLUTE_TTL,
-    DEFAULT_REFRESH_IDLE_TTL, GrantType, origins_of,
+    ApplicationType, AuthMethod, Client, ClientGrant, ClientId, GrantType, origins_of,
 };
 pub use holdings::{Consent, Family, SIGNED_IN, SessionInfo};
 pub use lockout::LoginFailure;
-pub use resource::{
-    DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, Resource, ScopeDef, SigningAlg, validate_resource_identifier,
-};
-pub use scope::{ADMIN_SCOPE, Scope, is_scope_token};
+pub use resource::{Resource, ScopeDef, SigningAlg, validate_resource_identifier};
+pub use scope::{Scope, is_scope_token};
 pub use user::{Address, User, UserClaims};
 
 /// A wire string that did not match any known value.

@@ -2,11 +2,6 @@ use serde::{Deserialize, Serialize};
 
 use super::UnknownValue;
 
-/// Access-token lifetime bounds: long-lived JWTs cannot be recalled from verifiers that check
-/// locally, so a day is the most we allow.
-pub const MAX_TOKEN_TTL: i64 = 86_400;
-pub const DEFAULT_TOKEN_TTL: i64 = 600;
-
 /// JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
 #[derive(
     Debug,

@@ -1,9 +1,5 @@
 use std::fmt;
 
-/// The scope an admin-API token must carry. Never a default scope, never on a consent page,
-/// grantable only to clients with `admin_api` set.
-pub const ADMIN_SCOPE: &str = "tessera:admin";
-
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
 use crate::model::{Client, User};
-use crate::state::Core;
+use crate::oauth::Protocol;
 use crate::store::StoreError;
 
 /// The audience the calling endpoint serves. RFC 9068 §4: a resource server MUST check that
@@ -95,14 +95,14 @@ pub struct Verified {
 /// `audience`. A bad token is refused for what is wrong with it whatever it was sent to;
 /// scope is each endpoint's own business.
 pub async fn verify_access_token(
-    core: &Core,
+    ctx: &Protocol,
     token: &str,
     audience: ExpectedAudience<'_>,
 ) -> Result<Verified, Refused> {
-    let keys = core.keys.current();
+    let keys = ctx.keys.current();
     let claims: AccessTokenClaims = keys
         .verifier
-        .verify(token, ACCESS_TOKEN_TYP, core.issuer())
+        .verify(token, ACCESS_TOKEN_TYP, ctx.issuer())
         .map_err(|_| Refused::Token {
             reason: Reason::Invalid,
             client_id: None,
@@ -111,13 +111,13 @@ pub async fn verify_access_token(
         reason,
         client_id: Some(claims.client_id.clone()),
     };
-    if claims.exp <= core.now() {
+    if claims.exp <= ctx.now() {
         return Err(refuse(Reason::Expired));
     }
-    if crate::store::revocations::is_revoked(&core.db, &claims.jti).await? {
+    if crate::store::revocations::is_revoked(&ctx.db, &claims.jti).await? {
         return Err(refuse(Reason::Revoked));
     }
-    let Some(client) = core
+    let Some(client) = ctx
         .cached_client(&claims.client_id)
         .await?
         .filter(|c| !c.disabled)
@@ -127,7 +127,7 @@ pub async fn verify_access_token(
     let user = if claims.sub == claims.client_id {
         None
     } else {
-        let user = core
+        let user = ctx
             .user_by_sub(&claims.sub)
             .await
             .map_err(|e| Refused::Internal(OAuthError::internal(e)))?;

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use super::OAuthError;
 use super::params::{Params, form_decode};
 use crate::model::{AuthMethod, Client, limits};
-use crate::state::Core;
+use crate::oauth::Protocol;
+use crate::store::StoreError;
 
 /// The credentials a request presented, before they are checked.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,14 +94,14 @@ pub fn presented(
 /// Checks presented credentials. Every failure is the same `invalid_client` (RFC 6749 §5.2), and
 /// an unknown client runs the same constant-time comparison as a known one.
 pub async fn authenticate(
-    core: &Core,
+    ctx: &Protocol,
     presented: Option<Presented>,
 ) -> Result<Arc<Client>, OAuthError> {
     let presented = presented.ok_or_else(OAuthError::invalid_client)?;
-    let client = core.cached_client(&presented.client_id).await?;
+    let client = ctx.cached_client(&presented.client_id).await?;
     let Some(client) = client else {
         if let Some(secret) = &presented.secret {
-            core.hasher.verify_dummy(secret);
+            ctx.hasher.verify_dummy(secret);
         }
         return Err(OAuthError::invalid_client());
     };
@@ -111,16 +112,16 @@ pub async fn authenticate(
             let current = client
                 .secret_hash
                 .as_deref()
-                .is_some_and(|h| core.hasher.verify(secret, h));
+                .is_some_and(|h| ctx.hasher.verify(secret, h));
             current_matched = current;
             let previous = !current
                 && client
                     .previous_secret_expires_at
-                    .is_some_and(|t| t > core.now())
+                    .is_some_and(|t| t > ctx.now())
                 && client
                     .previous_secret_hash
                     .as_deref()
-                    .is_some_and(|h| core.hasher.verify(secret, h));
+                    .is_some_and(|h| ctx.hasher.verify(secret, h));
             (current || previous) && client.auth_method == presented.method
         }
     };
@@ -134,11 +135,26 @@ pub async fn authenticate(
         && client
             .secret_hash
             .as_deref()
-            .is_some_and(|h| core.hasher.is_outdated(h))
+            .is_some_and(|h| ctx.hasher.is_outdated(h))
     {
-        core.rehash_client_secret(&client, secret).await?;
+        rehash_secret(ctx, &client, secret).await?;
     }
     Ok(client)
+}
+
+/// After a master-key rewrap: stores the secret's hash under the new primary key, keeping any
+/// rotation overlap as it was. Runs on the secret's next successful use.
+async fn rehash_secret(ctx: &Protocol, client: &Client, secret: &str) -> Result<(), StoreError> {
+    let hash = ctx.hasher.hash(secret);
+    let previous = client
+        .previous_secret_hash
+        .as_deref()
+        .zip(client.previous_secret_expires_at);
+    crate::store::clients::set_secret(&ctx.db, &client.client_id, &hash, previous, ctx.now(), None)
+        .await?;
+    ctx.clients.invalidate(&client.client_id.0);
+    tracing::info!(client_id = %client.client_id, "client secret re-hashed under the new master key");
+    Ok(())
 }
 
 #[cfg(test)]

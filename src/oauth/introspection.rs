@@ -6,8 +6,8 @@ use super::access_token::{ExpectedAudience, Reason, Refused, verify_access_token
 use super::tokens::Audience;
 use crate::model::Client;
 use crate::oauth::OAuthError;
+use crate::oauth::Protocol;
 use crate::oauth::authorize::decision::hash_secret;
-use crate::state::Core;
 use crate::store::{refresh_tokens, sessions};
 
 /// RFC 7662 §2.2. `active: false` carries nothing else.
@@ -50,11 +50,11 @@ impl Introspection {
 /// for, or for a live refresh token asked by its client. Everyone else learns nothing, not even
 /// that the token exists.
 pub async fn introspect(
-    core: &Core,
+    ctx: &Protocol,
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let claims = match verify_access_token(core, token, ExpectedAudience::Any).await {
+    let claims = match verify_access_token(ctx, token, ExpectedAudience::Any).await {
         Ok(verified) => verified.claims,
         Err(Refused::Internal(e)) => return Err(e),
         // Not one of our access tokens: perhaps a refresh token (RFC 7662 §2.1: the hint is only
@@ -62,7 +62,7 @@ pub async fn introspect(
         Err(Refused::Token {
             reason: Reason::Invalid,
             ..
-        }) => return refresh_token(core, caller, token).await,
+        }) => return refresh_token(ctx, caller, token).await,
         Err(Refused::Token { .. }) => return Ok(Introspection::inactive()),
     };
     let allowed = claims.client_id == caller.client_id.0
@@ -93,21 +93,21 @@ pub async fn introspect(
 /// token of its family (not rotated out, not revoked, unexpired, its session alive unless it is
 /// offline) and only to the client it was issued to — a resource server has no business with it.
 async fn refresh_token(
-    core: &Core,
+    ctx: &Protocol,
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, OAuthError> {
-    let now = core.now();
-    let Some(row) = refresh_tokens::live(&core.db, &hash_secret(token), now).await? else {
+    let now = ctx.now();
+    let Some(row) = refresh_tokens::live(&ctx.db, &hash_secret(token), now).await? else {
         return Ok(Introspection::inactive());
     };
     if row.client_id != caller.client_id.0 {
         return Ok(Introspection::inactive());
     }
-    if !row.offline && !sessions::sid_alive(&core.db, &row.sid, now).await? {
+    if !row.offline && !sessions::sid_alive(&ctx.db, &row.sid, now).await? {
         return Ok(Introspection::inactive());
     }
-    let user = core
+    let user = ctx
         .user_by_sub(&row.sub)
         .await
         .map_err(OAuthError::internal)?;
@@ -121,7 +121,7 @@ async fn refresh_token(
             client_id: row.client_id,
             sub: row.sub,
             aud: None,
-            iss: core.issuer().to_owned(),
+            iss: ctx.issuer().to_owned(),
             exp: row.expires_at.min(row.family_expires_at),
             iat: row.created_at,
             jti: None,

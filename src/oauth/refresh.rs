@@ -4,9 +4,9 @@
 
 use crate::crypto::{CryptoError, random};
 use crate::model::Client;
-use crate::model::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
+use crate::oauth::Protocol;
 use crate::oauth::authorize::decision::hash_secret;
-use crate::state::Core;
+use crate::oauth::defaults::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::store::StoreError;
 use crate::store::refresh_tokens::{self, RefreshRow};
 
@@ -26,8 +26,8 @@ pub struct FamilyGrant<'a> {
 }
 
 /// The family's absolute end for a family starting now.
-pub fn family_expiry(core: &Core, client: &Client) -> i64 {
-    core.now()
+pub fn family_expiry(ctx: &Protocol, client: &Client) -> i64 {
+    ctx.now()
         + client
             .refresh_absolute_ttl
             .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL)
@@ -45,27 +45,27 @@ pub fn new_token() -> String {
 
 /// Issues a new member of the family alongside the access token `access`; returns its value.
 pub async fn issue(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     grant: &FamilyGrant<'_>,
     access: (&str, i64),
 ) -> Result<String, StoreError> {
     let token = new_token();
-    store(core, client, grant, &token, access).await?;
+    store(ctx, client, grant, &token, access).await?;
     Ok(token)
 }
 
 /// Stores `token` as a new member of the family, issued together with the access token
 /// `access` (jti, exp).
 pub async fn store(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     grant: &FamilyGrant<'_>,
     token: &str,
     access: (&str, i64),
 ) -> Result<(), StoreError> {
     let (access_jti, access_exp) = access;
-    let now = core.now();
+    let now = ctx.now();
     let idle = client.refresh_idle_ttl.unwrap_or(DEFAULT_REFRESH_IDLE_TTL);
     let row = RefreshRow {
         token_hash: hash_secret(token),
@@ -83,24 +83,24 @@ pub async fn store(
         access_exp: Some(access_exp),
         created_at: now,
     };
-    refresh_tokens::insert(&core.db, &row).await
+    refresh_tokens::insert(&ctx.db, &row).await
 }
 
 /// The successor sealed for the grace window, bound to the token it replaces.
 pub fn seal_successor(
-    core: &Core,
+    ctx: &Protocol,
     token_hash: &str,
     successor: &str,
 ) -> Result<String, CryptoError> {
-    let (key_id, blob) = core
+    let (key_id, blob) = ctx
         .keyring
         .encrypt(successor.as_bytes(), token_hash.as_bytes())?;
     Ok(format!("{key_id}:{blob}"))
 }
 
-pub fn open_successor(core: &Core, token_hash: &str, sealed: &str) -> Option<String> {
+pub fn open_successor(ctx: &Protocol, token_hash: &str, sealed: &str) -> Option<String> {
     let (key_id, blob) = sealed.split_once(':')?;
-    let plain = core
+    let plain = ctx
         .keyring
         .decrypt(key_id, blob, token_hash.as_bytes())
         .ok()?;

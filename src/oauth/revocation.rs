@@ -4,21 +4,21 @@ use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::{ErrorCode, OAuthError};
 use crate::model::kind;
 use crate::model::{AuditEvent, Client, Outcome};
-use crate::state::Core;
+use crate::oauth::Protocol;
 use crate::store::refresh_tokens;
 
 /// The audit event of a revocation by `caller` from `ip`; `target` is the token type, never the
 /// token.
 fn revoked(
-    core: &Core,
+    ctx: &Protocol,
     caller: &Client,
     ip: &str,
     target: &str,
     outcome: Outcome,
     detail: serde_json::Value,
 ) {
-    core.audit.record(
-        AuditEvent::new(kind::TOKEN_REVOKED, core.now(), outcome)
+    ctx.audit.record(
+        AuditEvent::new(kind::TOKEN_REVOKED, ctx.now(), outcome)
             .actor(caller.client_id.0.clone())
             .client(caller.client_id.0.clone())
             .ip(ip)
@@ -27,9 +27,9 @@ fn revoked(
     );
 }
 
-fn not_yours(core: &Core, caller: &Client, ip: &str, target: &str) -> OAuthError {
+fn not_yours(ctx: &Protocol, caller: &Client, ip: &str, target: &str) -> OAuthError {
     revoked(
-        core,
+        ctx,
         caller,
         ip,
         target,
@@ -48,24 +48,29 @@ fn not_yours(core: &Core, caller: &Client, ip: &str, target: &str) -> OAuthError
 /// verifiers that check the JWT locally keep accepting it until `exp`, which is why access
 /// tokens are short-lived. Revocations, and attempts on another client's token, are audited
 /// with the caller's `ip`.
-pub async fn revoke(core: &Core, caller: &Client, token: &str, ip: &str) -> Result<(), OAuthError> {
-    let keys = core.keys.current();
+pub async fn revoke(
+    ctx: &Protocol,
+    caller: &Client,
+    token: &str,
+    ip: &str,
+) -> Result<(), OAuthError> {
+    let keys = ctx.keys.current();
     let Ok(claims) =
         keys.verifier
-            .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, core.issuer())
+            .verify::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, ctx.issuer())
     else {
-        return revoke_refresh_token(core, caller, token, ip).await;
+        return revoke_refresh_token(ctx, caller, token, ip).await;
     };
     if claims.client_id != caller.client_id.0 {
-        return Err(not_yours(core, caller, ip, "access_token"));
+        return Err(not_yours(ctx, caller, ip, "access_token"));
     }
-    if claims.exp <= core.now() {
+    if claims.exp <= ctx.now() {
         return Ok(());
     }
-    crate::store::revocations::insert(&core.db, &claims.jti, &claims.client_id, claims.exp).await?;
+    crate::store::revocations::insert(&ctx.db, &claims.jti, &claims.client_id, claims.exp).await?;
     tracing::info!(client_id = %caller.client_id, "access token revoked");
     revoked(
-        core,
+        ctx,
         caller,
         ip,
         "access_token",
@@ -78,22 +83,22 @@ pub async fn revoke(core: &Core, caller: &Client, token: &str, ip: &str) -> Resu
 /// RFC 7009 §2.1: revoking a refresh token ends its whole family and the access tokens issued
 /// with it.
 async fn revoke_refresh_token(
-    core: &Core,
+    ctx: &Protocol,
     caller: &Client,
     token: &str,
     ip: &str,
 ) -> Result<(), OAuthError> {
     let hash = crate::oauth::authorize::decision::hash_secret(token);
-    let Some((family, client_id)) = refresh_tokens::family_of(&core.db, &hash).await? else {
+    let Some((family, client_id)) = refresh_tokens::family_of(&ctx.db, &hash).await? else {
         return Ok(());
     };
     if client_id != caller.client_id.0 {
-        return Err(not_yours(core, caller, ip, "refresh_token"));
+        return Err(not_yours(ctx, caller, ip, "refresh_token"));
     }
-    refresh_tokens::revoke_family(&core.db, &family, core.now()).await?;
+    refresh_tokens::revoke_family(&ctx.db, &family, ctx.now()).await?;
     tracing::info!(client_id = %caller.client_id, "refresh token family revoked");
     revoked(
-        core,
+        ctx,
         caller,
         ip,
         "refresh_token",

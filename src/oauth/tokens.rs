@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::OAuthError;
 use crate::crypto::random;
 use crate::model::{Client, Resource, Scope};
-use crate::state::Core;
+use crate::oauth::Protocol;
 
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -75,6 +75,20 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// For a grant with the `openid` scope: the sign-in its ID token describes. The protocol
+    /// layer above OAuth (`oidc::token`) signs the ID token from it; never sent.
+    #[serde(skip)]
+    pub sign_in: Option<SignIn>,
+}
+
+/// What an ID token says about the sign-in behind a code or refresh token (OIDC Core §2).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub sub: String,
+    pub auth_time: i64,
+    pub sid: String,
+    /// The authorization request's nonce; none on refresh (OIDC Core §12.2).
+    pub nonce: Option<String>,
 }
 
 /// The tokens themselves are bearer secrets: only whether each is present.
@@ -109,23 +123,23 @@ pub struct Grant<'a> {
 
 /// Signs an access token with the resource's algorithm and lifetime (the client's lifetime
 /// when it has one). RFC 9068 §3: `aud` always names the resource.
-pub fn issue_access_token(core: &Core, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
+pub fn issue_access_token(ctx: &Protocol, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
     let resource = grant.resource;
-    let signer = core
+    let signer = ctx
         .keys
         .current()
         .signer(resource.signing_alg)
         .ok_or_else(|| {
             OAuthError::internal(format!("no active {} key", resource.signing_alg.as_str()))
         })?;
-    let now = core.now();
+    let now = ctx.now();
     let ttl = grant
         .client
         .access_token_ttl
         .unwrap_or(resource.access_token_ttl);
     let scope = (!grant.scope.is_empty()).then(|| grant.scope.to_string());
     let claims = ClaimsRef {
-        iss: core.issuer(),
+        iss: ctx.issuer(),
         sub: grant.subject,
         aud: match grant.also_for {
             Some(other) => AudienceRef::Two([&resource.identifier, other]),
@@ -145,6 +159,7 @@ pub fn issue_access_token(core: &Core, grant: Grant<'_>) -> Result<TokenResponse
         scope,
         refresh_token: None,
         id_token: None,
+        sign_in: None,
     })
 }
 

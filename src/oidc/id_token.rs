@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::CryptoError;
 use crate::model::{Client, SigningAlg};
-use crate::state::Core;
+use crate::oauth::Protocol;
+use crate::oauth::tokens::SignIn;
 
 pub const ID_TOKEN_TYP: &str = "JWT";
 
@@ -39,39 +40,31 @@ pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
-/// What a new ID token says about the sign-in.
-pub struct SignIn<'a> {
-    pub sub: &'a str,
-    pub auth_time: i64,
-    pub sid: &'a str,
-    pub nonce: Option<&'a str>,
-}
-
 /// Signs an ID token for `client` with its `id_token_signed_response_alg`.
 pub fn issue(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
-    sign_in: &SignIn<'_>,
+    sign_in: &SignIn,
     access_token: &str,
     ttl: i64,
 ) -> Result<String, CryptoError> {
-    let signer = core
+    let signer = ctx
         .keys
         .current()
         .signer(client.id_token_alg)
         .ok_or(CryptoError::Signing)?;
-    let now = core.now();
+    let now = ctx.now();
     let claims = IdTokenClaims {
-        iss: core.issuer().to_owned(),
-        sub: sign_in.sub.to_owned(),
+        iss: ctx.issuer().to_owned(),
+        sub: sign_in.sub.clone(),
         aud: client.client_id.0.clone(),
         exp: now + ttl,
         iat: now,
         auth_time: sign_in.auth_time,
-        nonce: sign_in.nonce.map(str::to_owned),
+        nonce: sign_in.nonce.clone(),
         at_hash: Some(at_hash(client.id_token_alg, access_token)),
         azp: client.client_id.0.clone(),
-        sid: sign_in.sid.to_owned(),
+        sid: sign_in.sid.clone(),
     };
     signer.sign(ID_TOKEN_TYP, &claims)
 }
@@ -84,12 +77,12 @@ pub struct IdTokenHint {
 }
 
 impl IdTokenHint {
-    pub fn verify(core: &Core, token: &str) -> Option<Self> {
-        let claims: IdTokenClaims = core
+    pub fn verify(ctx: &Protocol, token: &str) -> Option<Self> {
+        let claims: IdTokenClaims = ctx
             .keys
             .current()
             .verifier
-            .verify(token, ID_TOKEN_TYP, core.issuer())
+            .verify(token, ID_TOKEN_TYP, ctx.issuer())
             .ok()?;
         Some(Self {
             sub: claims.sub,

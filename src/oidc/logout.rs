@@ -2,10 +2,10 @@
 //! user first, and ending the session. No HTTP here; the `/logout` page handler shows the
 //! answers.
 
+use crate::oauth::Protocol;
 use crate::oauth::authorize::decision::SignedIn;
 use crate::oauth::params::Params;
 use crate::oidc::id_token::IdTokenHint;
-use crate::state::Core;
 use crate::store::{StoreError, refresh_tokens};
 
 /// A valid logout request.
@@ -46,10 +46,10 @@ pub enum Decision {
 }
 
 /// RP-Initiated Logout §2: the request's parameters, each checked by its own rule.
-pub async fn validate(core: &Core, params: &Params) -> Result<LogoutRequest, LogoutError> {
-    let hint = id_token_hint(core, params)?;
+pub async fn validate(ctx: &Protocol, params: &Params) -> Result<LogoutRequest, LogoutError> {
+    let hint = id_token_hint(ctx, params)?;
     let client_id = client_id(params, hint.as_ref())?;
-    let destination = destination(core, params, client_id.as_deref()).await?;
+    let destination = destination(ctx, params, client_id.as_deref()).await?;
     Ok(LogoutRequest {
         hint,
         client_id,
@@ -59,11 +59,11 @@ pub async fn validate(core: &Core, params: &Params) -> Result<LogoutRequest, Log
 
 /// §2 id_token_hint: an ID token we issued (our signature and issuer); the OP need not
 /// reject an expired one, which still names the user.
-fn id_token_hint(core: &Core, params: &Params) -> Result<Option<IdTokenHint>, LogoutError> {
+fn id_token_hint(ctx: &Protocol, params: &Params) -> Result<Option<IdTokenHint>, LogoutError> {
     let Some(hint) = params.get("id_token_hint") else {
         return Ok(None);
     };
-    IdTokenHint::verify(core, hint)
+    IdTokenHint::verify(ctx, hint)
         .map(Some)
         .ok_or(LogoutError::Invalid(
             "The id_token_hint is not a valid ID token of this server.",
@@ -85,7 +85,7 @@ fn client_id(params: &Params, hint: Option<&IdTokenHint>) -> Result<Option<Strin
 /// §2 post_logout_redirect_uri and §3: it must exactly match one registered for the client
 /// (which must therefore be known); `state` is only meaningful with it.
 async fn destination(
-    core: &Core,
+    ctx: &Protocol,
     params: &Params,
     client_id: Option<&str>,
 ) -> Result<Option<Destination>, LogoutError> {
@@ -93,7 +93,7 @@ async fn destination(
         return Ok(None);
     };
     let client = match client_id {
-        Some(id) => core.cached_client(id).await?,
+        Some(id) => ctx.cached_client(id).await?,
         None => None,
     };
     if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)) {
@@ -141,8 +141,8 @@ impl Destination {
 
 /// Ends the signed-in session's grants: the refresh tokens bound to it (not offline ones) stop
 /// working. The caller forgets the browser session itself.
-pub async fn end_session(core: &Core, signed_in: &SignedIn) -> Result<(), StoreError> {
-    refresh_tokens::revoke_session(&core.db, &signed_in.sid, core.now()).await?;
+pub async fn end_session(ctx: &Protocol, signed_in: &SignedIn) -> Result<(), StoreError> {
+    refresh_tokens::revoke_session(&ctx.db, &signed_in.sid, ctx.now()).await?;
     tracing::info!("signed out");
     Ok(())
 }

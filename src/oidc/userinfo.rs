@@ -5,11 +5,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::model::Client;
+use crate::oauth::Protocol;
 use crate::oauth::access_token::{
     ExpectedAudience, Reason, Refused, Verified, verify_access_token,
 };
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::state::Core;
 
 /// OIDC Core §5.3 with RFC 6750 §3.1: the claims of the user the access token is about. Only
 /// access tokens that are still good (`verify_access_token`: never an ID token, nor the token
@@ -17,10 +17,10 @@ use crate::state::Core;
 /// `openid` — then it is not for this endpoint either: the userinfo audience comes with
 /// `openid` (RFC 9068 §3) — or without a user (client credentials) is `insufficient_scope`.
 /// Returns the claims and the client the token was issued to.
-pub async fn claims(core: &Core, token: &str) -> Result<(Value, Arc<Client>), OAuthError> {
+pub async fn claims(ctx: &Protocol, token: &str) -> Result<(Value, Arc<Client>), OAuthError> {
     let no_openid = || OAuthError::insufficient_scope("the token does not grant openid", "openid");
-    let userinfo = format!("{}/userinfo", core.issuer());
-    let verified = verify_access_token(core, token, ExpectedAudience::Includes(&userinfo)).await;
+    let userinfo = format!("{}/userinfo", ctx.issuer());
+    let verified = verify_access_token(ctx, token, ExpectedAudience::Includes(&userinfo)).await;
     let Verified {
         claims,
         client,

@@ -4,7 +4,8 @@
 use super::ServiceError;
 use crate::crypto::master_key::create_key_file;
 use crate::crypto::random;
-use crate::model::{ADMIN_SCOPE, Actor, Resource, ScopeDef, SigningAlg};
+use crate::model::{Actor, Resource, ScopeDef, SigningAlg};
+use crate::oauth::defaults::ADMIN_SCOPE;
 use crate::service::users::{NewUser, UserSpec};
 use crate::state::Core;
 

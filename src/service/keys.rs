@@ -5,118 +5,17 @@
 //! max-age before it may sign, so every cache that fetched JWKS already knows it; a retired key
 //! stays until every token it signed has expired plus one max-age.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
-use serde::Serialize;
-use serde_json::Value;
-
 use super::ServiceError;
 use super::audit::SYSTEM;
 use crate::crypto::CryptoError;
-use crate::crypto::jwt::{Signer, Verifier};
 use crate::crypto::keys::KeyPair;
 use crate::crypto::master_key::Keyring;
 use crate::model::kind;
 use crate::model::{Actor, AuditEvent, Outcome, SigningAlg};
+use crate::oauth::keys::{KeyInfo, KeySet};
 use crate::state::Core;
 use crate::store::keys::{self as key_store, KeyRow};
 use crate::store::resources;
-
-/// What the CLI and console show about a key (never the private part).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct KeyInfo {
-    pub kid: String,
-    pub alg: SigningAlg,
-    pub state: String,
-    pub created_at: i64,
-    pub activated_at: Option<i64>,
-    pub retired_at: Option<i64>,
-    /// When a next key may become active (published for one JWKS max-age).
-    pub usable_from: i64,
-}
-
-/// The keys in memory: active signers, the published JWKS document and a verifier.
-#[derive(Debug, Default)]
-pub struct KeySet {
-    signers: HashMap<SigningAlg, Arc<Signer>>,
-    pub jwks: Arc<str>,
-    pub etag: Arc<str>,
-    pub verifier: Verifier,
-    pub info: Vec<KeyInfo>,
-}
-
-impl KeySet {
-    pub fn signer(&self, alg: SigningAlg) -> Option<Arc<Signer>> {
-        self.signers.get(&alg).cloned()
-    }
-
-    /// Decrypts the active keys and gathers every published public key. A key that does not
-    /// decrypt means the master key is wrong: that is an error, never a reason to regenerate.
-    fn from_rows(rows: &[KeyRow], keyring: &Keyring, max_age: i64) -> Result<Self, CryptoError> {
-        let mut set = KeySet::default();
-        let mut published = Vec::new();
-        for row in rows {
-            let bad = |reason: String| CryptoError::BadKey {
-                kid: row.kid.clone(),
-                reason,
-            };
-            let alg: SigningAlg = row.alg.parse().map_err(|e| bad(format!("{e}")))?;
-            let jwk: Value =
-                serde_json::from_str(&row.public_jwk).map_err(|e| bad(e.to_string()))?;
-            let der = keyring.decrypt(&row.master_key_id, &row.private_key, row.kid.as_bytes())?;
-            if row.state == "active" {
-                let pair = KeyPair::from_pkcs8(alg, &der).map_err(bad)?;
-                set.signers.insert(
-                    alg,
-                    Arc::new(Signer {
-                        kid: row.kid.clone(),
-                        alg,
-                        pair,
-                    }),
-                );
-            }
-            set.verifier.insert(&row.kid, alg, &jwk)?;
-            set.info.push(KeyInfo {
-                kid: row.kid.clone(),
-                alg,
-                state: row.state.clone(),
-                created_at: row.created_at,
-                activated_at: row.activated_at,
-                retired_at: row.retired_at,
-                usable_from: row.created_at + max_age,
-            });
-            published.push(jwk);
-        }
-        let body = serde_json::json!({ "keys": published }).to_string();
-        let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
-        let etag: String = digest.as_ref()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        set.etag = format!("\"{etag}\"").into();
-        set.jwks = body.into();
-        Ok(set)
-    }
-}
-
-/// The current key set, swapped whole when keys change.
-#[derive(Debug, Default)]
-pub struct KeyStore {
-    current: RwLock<Arc<KeySet>>,
-}
-
-impl KeyStore {
-    pub fn current(&self) -> Arc<KeySet> {
-        self.current.read().map(|k| k.clone()).unwrap_or_default()
-    }
-
-    fn replace(&self, set: KeySet) {
-        if let Ok(mut current) = self.current.write() {
-            *current = Arc::new(set);
-        }
-    }
-}
 
 /// Seals a key pair into a row: the private part encrypted under the primary master key with
 /// the kid as associated data (so a ciphertext cannot be moved to another row).

@@ -3,9 +3,9 @@
 
 use super::{ServiceError, invalid};
 use crate::model::{
-    Actor, DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, Resource, ScopeDef, SigningAlg, is_scope_token,
-    validate_resource_identifier,
+    Actor, Resource, ScopeDef, SigningAlg, is_scope_token, validate_resource_identifier,
 };
+use crate::oauth::defaults::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL};
 use crate::state::Core;
 use crate::store::resources as store;
 

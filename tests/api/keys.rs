@@ -327,7 +327,7 @@ async fn rotated_once() -> Rotated {
 }
 
 /// An ES256 rotation without force, as the CLI asks for it.
-async fn rotate(app: &TestApp) -> Result<tessera::service::keys::KeyInfo, ServiceError> {
+async fn rotate(app: &TestApp) -> Result<tessera::oauth::keys::KeyInfo, ServiceError> {
     app.core
         .rotate_key(ALG, false, &tessera::model::Actor::cli())
         .await

@@ -761,6 +761,7 @@ async fn secret_bearing_types_redact_their_debug_output() {
         scope: Some("read".into()),
         refresh_token: Some(secret.into()),
         id_token: Some(secret.into()),
+        sign_in: None,
     };
     let printed = format!("{response:?}");
     assert!(!printed.contains(secret), "{printed}");

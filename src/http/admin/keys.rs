@@ -11,7 +11,7 @@ use crate::http::AppState;
 use crate::http::ui::{CsrfForm, PageError, render};
 use crate::model::LoginFailure;
 use crate::model::{SigningAlg, User};
-use crate::service::keys::KeyInfo;
+use crate::oauth::keys::KeyInfo;
 
 #[derive(Template)]
 #[template(path = "admin/keys.html")]

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::{Admin, Ask, Errors, Fields, after_confirmation, see_other};
 use crate::http::AppState;
 use crate::http::ui::{CsrfForm, PageError, render};
-use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Resource, ScopeDef, SigningAlg, User};
+use crate::oauth::defaults::DEFAULT_TOKEN_TTL;
 use crate::service::resources::ResourceSpec;
 
 #[derive(Template)]

@@ -13,12 +13,12 @@ use super::error::{ApiError, Refusal};
 use crate::http::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::extract::BearerToken;
-use crate::model::ADMIN_SCOPE;
 use crate::model::kind;
 use crate::model::{Actor, AuditEvent, Outcome};
 use crate::oauth::access_token::{
     ExpectedAudience, Reason, Refused, Verified, verify_access_token,
 };
+use crate::oauth::defaults::ADMIN_SCOPE;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::state::Core;
 

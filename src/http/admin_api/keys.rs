@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, Items};
 use crate::http::AppState;
 use crate::model::SigningAlg;
-use crate::service::keys::KeyInfo;
+use crate::oauth::keys::KeyInfo;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

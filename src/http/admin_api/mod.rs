@@ -28,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use self::error::{ApiError, ErrorBody};
 use super::AppState;
 use super::oauth::error::no_store;
-use crate::model::ADMIN_SCOPE;
+use crate::oauth::defaults::ADMIN_SCOPE;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -12,6 +12,7 @@ use crate::http::AppState;
 use crate::http::extract::OAuthForm;
 use crate::model::Client;
 use crate::oauth::{OAuthError, grants};
+use crate::oidc;
 use crate::service::limits::Limit;
 
 pub async fn token(State(state): State<AppState>, form: OAuthForm) -> Response {
@@ -38,7 +39,7 @@ async fn issue(
     // Read after authentication: a caller that fails it gets `invalid_client` whatever grant
     // it named.
     let grant = grants::grant_type(form.params.require("grant_type")?)?;
-    let response = grants::issue(state, client, grant, &form.params, &form.ip).await?;
+    let response = oidc::token::issue(state, client, grant, &form.params, &form.ip).await?;
     state
         .metrics
         .token_issued(grant.as_str(), &client.client_id.0);

@@ -14,6 +14,7 @@ use crate::model::Client;
 use crate::oauth::authorize::decision::{Next, issue_code, next_step};
 use crate::oauth::authorize::{self, AuthorizationRequest};
 use crate::oauth::params::Params;
+use crate::oidc;
 use crate::service::limits::Limit;
 
 pub async fn authorize(
@@ -55,7 +56,7 @@ async fn validated(
     redirect_uri: String,
     params: &Params,
 ) -> Result<Response, PageError> {
-    match authorize::check_request(state, client, redirect_uri, params) {
+    match oidc::authorize::check_request(state, client, redirect_uri, params) {
         Ok(request) => proceed(state, session, client, request, false).await,
         Err(e) => authorize_error(e, state.issuer()),
     }

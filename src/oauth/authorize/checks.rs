@@ -7,8 +7,6 @@ use super::{AuthorizeError, OIDC_SCOPES, ResponseMode, Target, pkce};
 use crate::model::{Client, GrantType, Scope};
 use crate::oauth::ErrorCode;
 use crate::oauth::params::Params;
-use crate::oidc::id_token::IdTokenHint;
-use crate::state::Core;
 
 /// OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and OAuth 2.0 Form Post Response
 /// Mode §2: the answer is sent in the query or as an auto-submitted form. An unknown mode is an
@@ -81,7 +79,7 @@ pub fn code_flow_allowed(client: &Client, target: &Target) -> Result<(), Authori
 pub fn scope(params: &Params, target: &Target) -> Result<Scope, AuthorizeError> {
     let scope = Scope::parse(params.get("scope").unwrap_or_default())
         .ok_or_else(|| target.error(ErrorCode::InvalidScope, "malformed scope"))?;
-    if scope.contains(crate::model::ADMIN_SCOPE) {
+    if scope.contains(crate::oauth::defaults::ADMIN_SCOPE) {
         return Err(target.error(
             ErrorCode::InvalidScope,
             "tessera:admin is only issued with client credentials",
@@ -184,94 +182,16 @@ pub fn pkce(
         .map_err(|d| target.error(ErrorCode::InvalidRequest, d))
 }
 
-/// The prompt values a request asked for (OIDC Core §3.1.2.1).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Prompt {
-    /// `login` (and `select_account`, which with one account per browser means the same).
-    pub login: bool,
-    pub consent: bool,
-    pub none: bool,
-}
-
-/// OIDC Core §3.1.2.1: prompt is a space-delimited list of `none`, `login`, `consent`,
-/// `select_account`; `none` with any other value is an error.
-pub fn prompt(params: &Params, target: &Target) -> Result<Prompt, AuthorizeError> {
-    let prompts: Vec<&str> = params
-        .get("prompt")
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|p| !p.is_empty())
-        .collect();
-    if let Some(bad) = prompts
-        .iter()
-        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
-    {
-        return Err(target.error(
-            ErrorCode::InvalidRequest,
-            format!("unsupported prompt value {bad}"),
-        ));
-    }
-    let none = prompts.contains(&"none");
-    if none && prompts.len() > 1 {
-        return Err(target.error(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    Ok(Prompt {
-        login: prompts.contains(&"login") || prompts.contains(&"select_account"),
-        consent: prompts.contains(&"consent"),
-        none,
-    })
-}
-
-/// OIDC Core §3.1.2.1: max_age is a number of seconds, zero or more.
-pub fn max_age(params: &Params, target: &Target) -> Result<Option<i64>, AuthorizeError> {
-    let Some(v) = params.get("max_age") else {
-        return Ok(None);
-    };
-    v.parse::<i64>()
-        .ok()
-        .filter(|v| *v >= 0)
-        .map(Some)
-        .ok_or_else(|| {
-            target.error(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative integer",
-            )
-        })
-}
-
-/// OIDC Core §3.1.2.1: an id_token_hint must be an ID token this OP issued (its signature and
-/// issuer; an expired one still names the user); its subject is the user the client expects.
-pub fn id_token_hint(
-    core: &Core,
-    params: &Params,
-    target: &Target,
-) -> Result<Option<String>, AuthorizeError> {
-    let Some(hint) = params.get("id_token_hint") else {
-        return Ok(None);
-    };
-    IdTokenHint::verify(core, hint)
-        .map(|h| Some(h.sub))
-        .ok_or_else(|| {
-            target.error(
-                ErrorCode::InvalidRequest,
-                "id_token_hint is not a valid ID token of this issuer",
-            )
-        })
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn params(query: &str) -> Params {
+    pub(crate) fn params(query: &str) -> Params {
         Params::parse(query.as_bytes()).expect("params")
     }
 
     /// The error code a check sent back to the client, or "ok".
-    fn code<T>(result: Result<T, AuthorizeError>) -> &'static str {
+    pub(crate) fn code<T>(result: Result<T, AuthorizeError>) -> &'static str {
         match result {
             Ok(_) => "ok",
             Err(AuthorizeError::Redirect { error, .. }) => error.as_str(),
@@ -279,7 +199,7 @@ mod tests {
         }
     }
 
-    fn target() -> Target {
+    pub(crate) fn target() -> Target {
         Target {
             redirect_uri: "https://app.example/cb".into(),
             response_mode: ResponseMode::Query,
@@ -320,41 +240,5 @@ mod tests {
             "unsupported_response_type"
         );
         assert_eq!(code(response_type(&params(""), &t)), "invalid_request");
-    }
-
-    #[test]
-    fn prompt_values() {
-        let t = target();
-        let p = prompt(&params("prompt=select_account+consent"), &t).expect("prompt");
-        assert_eq!(
-            p,
-            Prompt {
-                login: true,
-                consent: true,
-                none: false
-            }
-        );
-        assert_eq!(
-            code(prompt(&params("prompt=none+login"), &t)),
-            "invalid_request"
-        );
-        assert_eq!(
-            code(prompt(&params("prompt=create"), &t)),
-            "invalid_request"
-        );
-        assert_eq!(
-            prompt(&params(""), &t).expect("none asked"),
-            Prompt::default()
-        );
-    }
-
-    #[test]
-    fn max_age_is_a_non_negative_number() {
-        let t = target();
-        assert_eq!(max_age(&params("max_age=0"), &t).expect("zero"), Some(0));
-        assert_eq!(max_age(&params(""), &t).expect("absent"), None);
-        for bad in ["max_age=-1", "max_age=soon"] {
-            assert_eq!(code(max_age(&params(bad), &t)), "invalid_request", "{bad}");
-        }
     }
 }

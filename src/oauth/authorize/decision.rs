@@ -9,11 +9,9 @@ use super::{AuthorizationRequest, AuthorizeError};
 use crate::crypto::random;
 use crate::model::{Client, Scope};
 use crate::oauth::ErrorCode;
-use crate::state::Core;
+use crate::oauth::Protocol;
+use crate::oauth::defaults::CODE_TTL;
 use crate::store::{codes, consents};
-
-/// Codes live 60 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).
-pub const CODE_TTL: i64 = 60;
 
 /// The signed-in user as the session remembers them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,17 +32,17 @@ pub enum Next {
 /// Decides the next step. `fresh_login` is true right after the user signed in for this
 /// request, which satisfies prompt=login and max_age.
 pub async fn next_step(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     req: &AuthorizationRequest,
     signed_in: Option<&SignedIn>,
     fresh_login: bool,
 ) -> Result<Next, AuthorizeError> {
-    let now = core.now();
-    let absolute = i64::from(core.config.sessions.absolute_hours) * 3600;
+    let now = ctx.now();
+    let absolute = i64::from(ctx.config.sessions.absolute_hours) * 3600;
     let session = signed_in.filter(|s| now - s.auth_time < absolute);
     let user_ok = match session {
-        Some(s) => core
+        Some(s) => ctx
             .user_by_sub(&s.sub)
             .await
             .map_err(|e| AuthorizeError::Internal(e.to_string()))?
@@ -74,7 +72,7 @@ pub async fn next_step(
         };
     }
     let sub = session.map(|s| s.sub.as_str()).unwrap_or_default();
-    if needs_consent(core, client, req, sub).await? {
+    if needs_consent(ctx, client, req, sub).await? {
         return if req.prompt_none {
             Err(req.target.error(
                 ErrorCode::ConsentRequired,
@@ -91,7 +89,7 @@ pub async fn next_step(
 /// requested scope, and prompt=consent always asks. offline_access is always asked for (OIDC
 /// Core §11), unless an admin pre-authorised it for a first-party client.
 async fn needs_consent(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     req: &AuthorizationRequest,
     sub: &str,
@@ -105,7 +103,7 @@ async fn needs_consent(
     if req.prompt_consent {
         return Ok(true);
     }
-    let remembered = consents::get(&core.db, sub, &client.client_id.0).await?;
+    let remembered = consents::get(&ctx.db, sub, &client.client_id.0).await?;
     let remembered = remembered
         .as_deref()
         .and_then(Scope::parse)
@@ -115,17 +113,17 @@ async fn needs_consent(
 
 /// Remembers the consent (adding to what was consented before).
 pub async fn remember_consent(
-    core: &Core,
+    ctx: &Protocol,
     req: &AuthorizationRequest,
     sub: &str,
 ) -> Result<(), AuthorizeError> {
-    let before = consents::get(&core.db, sub, &req.client_id).await?;
+    let before = consents::get(&ctx.db, sub, &req.client_id).await?;
     let mut all: Vec<String> = req.scope().iter().map(str::to_owned).collect();
     if let Some(before) = before.as_deref().and_then(Scope::parse) {
         all.extend(before.iter().map(str::to_owned));
     }
     let scope = Scope::from_tokens(all).to_string();
-    consents::put(&core.db, sub, &req.client_id, &scope, core.now()).await?;
+    consents::put(&ctx.db, sub, &req.client_id, &scope, ctx.now()).await?;
     Ok(())
 }
 
@@ -137,7 +135,7 @@ pub fn hash_secret(value: &str) -> String {
 
 /// Issues a 256-bit single-use code bound to everything /token must check.
 pub async fn issue_code(
-    core: &Core,
+    ctx: &Protocol,
     req: &AuthorizationRequest,
     signed_in: &SignedIn,
 ) -> Result<String, AuthorizeError> {
@@ -154,8 +152,8 @@ pub async fn issue_code(
         resource: req.resource.clone(),
         auth_time: signed_in.auth_time,
         sid: signed_in.sid.clone(),
-        expires_at: core.now() + CODE_TTL,
+        expires_at: ctx.now() + CODE_TTL,
     };
-    codes::insert(&core.db, &row).await?;
+    codes::insert(&ctx.db, &row).await?;
     Ok(code)
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::ErrorCode;
 use super::params::Params;
 use crate::model::{Client, Scope};
-use crate::state::Core;
+use crate::oauth::Protocol;
 
 /// Scopes defined by OpenID Connect (OIDC Core §5.4, §11); every other scope belongs to a
 /// resource.
@@ -117,22 +117,22 @@ pub fn parse_params(raw: &[u8]) -> Result<Params, AuthorizeError> {
 /// RFC 6749 §4.1.2.1: the two checks before anything may be redirected, shown on a page when
 /// they fail. Returns the client and the redirect URI answers go to.
 pub async fn trusted(
-    core: &Core,
+    ctx: &Protocol,
     params: &Params,
 ) -> Result<(Arc<Client>, String), AuthorizeError> {
-    let client = known_client(core, params).await?;
+    let client = known_client(ctx, params).await?;
     let redirect_uri = registered_redirect_uri(&client, params)?;
     Ok((client, redirect_uri))
 }
 
 /// RFC 6749 §4.1.1: client_id is REQUIRED and names a registered client (here also an enabled
 /// one); §4.1.2.1: when it is missing or unknown the user is told, never redirected.
-async fn known_client(core: &Core, params: &Params) -> Result<Arc<Client>, AuthorizeError> {
+async fn known_client(ctx: &Protocol, params: &Params) -> Result<Arc<Client>, AuthorizeError> {
     let client_id = params.get("client_id").ok_or(AuthorizeError::Page(
         "The request does not say which application sent you here (no client_id). Return to the application and try again."
             .into(),
     ))?;
-    core.cached_client(client_id)
+    ctx.cached_client(client_id)
         .await?
         .filter(|c| !c.disabled)
         .ok_or(AuthorizeError::Page(
@@ -153,10 +153,11 @@ fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, A
     redirect_uri::resolve(client, params.get("redirect_uri"), openid).map_err(AuthorizeError::Page)
 }
 
-/// The rest of the request, once the client and `redirect_uri` are [`trusted`]: each check in
-/// [`checks`], in order; the first refusal goes back to the client.
+/// The rest of the request's OAuth parameters, once the client and `redirect_uri` are
+/// [`trusted`]: each check in [`checks`], in order; the first refusal goes back to the client.
+/// The OpenID Connect parameters (prompt, max_age, id_token_hint, nonce, login_hint) are left
+/// empty here and filled by `oidc::authorize::check_request`, which runs this first.
 pub fn check_request(
-    core: &Core,
     client: &Client,
     redirect_uri: String,
     params: &Params,
@@ -170,9 +171,6 @@ pub fn check_request(
     let (scope, resource) = checks::granted_scope(client, params, (scope, resource), &target)?;
     checks::some_scope(&scope, &target)?;
     let code_challenge = checks::pkce(client, params, &target)?;
-    let prompt = checks::prompt(params, &target)?;
-    let max_age = checks::max_age(params, &target)?;
-    let hint_sub = checks::id_token_hint(core, params, &target)?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.0.clone(),
         redirect_uri_sent: params.get("redirect_uri").is_some(),
@@ -180,12 +178,12 @@ pub fn check_request(
         scope: scope.to_string(),
         resource,
         code_challenge,
-        nonce: params.get("nonce").map(str::to_owned),
-        prompt_login: prompt.login,
-        prompt_consent: prompt.consent,
-        prompt_none: prompt.none,
-        max_age,
-        login_hint: params.get("login_hint").map(str::to_owned),
-        hint_sub,
+        nonce: None,
+        prompt_login: false,
+        prompt_consent: false,
+        prompt_none: false,
+        max_age: None,
+        login_hint: None,
+        hint_sub: None,
     })
 }

@@ -2,17 +2,16 @@
 //! for OpenID requests (OIDC Core §3.1.3).
 
 use super::invalid_grant;
-use crate::model::MAX_TOKEN_TTL;
 use crate::model::kind;
 use crate::model::{AuditEvent, Client, GrantType, Outcome, Scope};
+use crate::oauth::Protocol;
 use crate::oauth::authorize::decision::hash_secret;
 use crate::oauth::authorize::pkce;
+use crate::oauth::defaults::MAX_TOKEN_TTL;
 use crate::oauth::params::Params;
 use crate::oauth::refresh::{self, FamilyGrant};
-use crate::oauth::tokens::{TokenResponse, new_jti};
+use crate::oauth::tokens::{SignIn, TokenResponse, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::oidc::id_token::SignIn;
-use crate::state::Core;
 use crate::store::codes::{self, Issued, Redeemed};
 use crate::store::refresh_tokens;
 
@@ -21,7 +20,7 @@ use crate::store::refresh_tokens;
 // request costs more than the line itself.
 #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     params: &Params,
     ip: &str,
@@ -39,7 +38,7 @@ pub async fn grant(
             "code_verifier must be 43-128 unreserved characters",
         ));
     }
-    let now = core.now();
+    let now = ctx.now();
     let jti = new_jti();
     let family = refresh::new_family_id();
     let issued = Issued {
@@ -48,17 +47,17 @@ pub async fn grant(
         family: &family,
     };
     // The code is consumed first, atomically, recording the tokens it is about to yield.
-    let row = match codes::redeem(&core.db, &hash_secret(code), now, issued).await? {
+    let row = match codes::redeem(&ctx.db, &hash_secret(code), now, issued).await? {
         Redeemed::Fresh(row) => row,
         Redeemed::Unknown => return Err(invalid_grant("unknown authorization code")),
         // RFC 6749 §4.1.2: a second use revokes what the first use issued.
         Redeemed::Replayed { jti, exp, family } => {
-            revoke_replayed(core, client, ip, jti, exp, family).await?;
+            revoke_replayed(ctx, client, ip, jti, exp, family).await?;
             return Err(invalid_grant("authorization code already used"));
         }
     };
     check_redemption(&row, client, params, verifier, now)?;
-    let user = core
+    let user = ctx
         .user_by_sub(&row.sub)
         .await
         .map_err(OAuthError::internal)?
@@ -66,24 +65,24 @@ pub async fn grant(
         .ok_or_else(|| invalid_grant("the user is no longer active"))?;
     let scope = Scope::parse(&row.scope).unwrap_or_default();
     let sign_in = SignIn {
-        sub: &user.sub,
+        sub: user.sub,
         auth_time: row.auth_time,
-        sid: &row.sid,
-        nonce: row.nonce.as_deref(),
+        sid: row.sid.clone(),
+        nonce: row.nonce.clone(),
     };
     let mut response = super::user_tokens(
-        core,
+        ctx,
         client,
         row.resource.as_deref(),
         &scope,
         jti.clone(),
-        &sign_in,
+        sign_in,
     )
     .await?;
     if client.allows_grant(GrantType::RefreshToken) {
         let exp = now + response.expires_in;
         response.refresh_token =
-            Some(refresh_token(core, client, &row, &family, (&jti, exp)).await?);
+            Some(refresh_token(ctx, client, &row, &family, (&jti, exp)).await?);
     }
     Ok(response)
 }
@@ -91,23 +90,23 @@ pub async fn grant(
 /// RFC 6749 §4.1.2: a second use of a code revokes what the first use issued (the access token
 /// by its jti, the refresh-token family), and is recorded as a replay.
 async fn revoke_replayed(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     ip: &str,
     jti: Option<String>,
     exp: Option<i64>,
     family: Option<String>,
 ) -> Result<(), OAuthError> {
-    let now = core.now();
+    let now = ctx.now();
     if let (Some(jti), Some(exp)) = (&jti, exp) {
-        crate::store::revocations::insert(&core.db, jti, &client.client_id.0, exp).await?;
+        crate::store::revocations::insert(&ctx.db, jti, &client.client_id.0, exp).await?;
     }
     if let Some(family) = &family {
-        refresh_tokens::revoke_family(&core.db, family, now).await?;
+        refresh_tokens::revoke_family(&ctx.db, family, now).await?;
     }
-    core.metrics.code_replay();
+    ctx.metrics.code_replay();
     tracing::warn!("authorization code replayed; tokens issued from it revoked");
-    core.audit.record(
+    ctx.audit.record(
         AuditEvent::new(kind::CODE_REPLAY_DETECTED, now, Outcome::Failure)
             .actor(client.client_id.0.clone())
             .client(client.client_id.0.clone())
@@ -162,7 +161,7 @@ fn check_redemption(
 
 /// The refresh token issued with the code's tokens: a new family bound to the sign-in.
 async fn refresh_token(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     row: &codes::CodeRow,
     family: &str,
@@ -180,7 +179,7 @@ async fn refresh_token(
         sid: &row.sid,
         offline,
         auth_time: row.auth_time,
-        family_expires_at: refresh::family_expiry(core, client),
+        family_expires_at: refresh::family_expiry(ctx, client),
     };
-    Ok(refresh::issue(core, client, &family_grant, access_token).await?)
+    Ok(refresh::issue(ctx, client, &family_grant, access_token).await?)
 }

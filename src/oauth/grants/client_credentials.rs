@@ -3,17 +3,17 @@
 
 use super::{select_resource, select_scope};
 use crate::model::{Client, GrantType};
+use crate::oauth::Protocol;
 use crate::oauth::params::Params;
 use crate::oauth::tokens::{Grant, TokenResponse, issue_access_token, new_jti};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::state::Core;
 
 /// RFC 6749 §4.4.2 / §4.4.3. `sub` is the client_id (RFC 9068 §2.2).
 // Debug level: the access-log line already names the client, and an info span per token
 // request costs more than the line itself.
 #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id))]
 pub async fn grant(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -24,10 +24,10 @@ pub async fn grant(
             "the client may not use the client_credentials grant",
         ));
     }
-    let resource = select_resource(core, client, params).await?;
+    let resource = select_resource(ctx, client, params).await?;
     let scope = select_scope(client, &resource, params)?;
     issue_access_token(
-        core,
+        ctx,
         Grant {
             client,
             resource: &resource,

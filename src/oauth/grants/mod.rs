@@ -7,12 +7,11 @@ pub mod refresh_token;
 use std::sync::Arc;
 
 use super::params::Params;
-use super::tokens::{Grant, TokenResponse, issue_access_token};
+use super::tokens::{Grant, SignIn, TokenResponse, issue_access_token};
 use super::{ErrorCode, OAuthError};
-use crate::model::DEFAULT_TOKEN_TTL;
 use crate::model::{Client, GrantType, Resource, Scope, SigningAlg, validate_resource_identifier};
-use crate::oidc::id_token::{self, SignIn};
-use crate::state::Core;
+use crate::oauth::Protocol;
+use crate::oauth::defaults::DEFAULT_TOKEN_TTL;
 
 /// RFC 6749 §5.2 `invalid_grant`: the code or refresh token is unknown, expired, revoked or
 /// was issued to another client or redirect URI.
@@ -33,16 +32,16 @@ pub fn grant_type(wire: &str) -> Result<GrantType, OAuthError> {
 /// RFC 6749 §4.1.3, §4.4.2 and §6: the token request of an authenticated client, handed to its
 /// grant. `ip` is the caller's, for the audit event of a replayed code or refresh token.
 pub async fn issue(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     grant: GrantType,
     params: &Params,
     ip: &str,
 ) -> Result<TokenResponse, OAuthError> {
     match grant {
-        GrantType::ClientCredentials => client_credentials::grant(core, client, params).await,
-        GrantType::AuthorizationCode => authorization_code::grant(core, client, params, ip).await,
-        GrantType::RefreshToken => refresh_token::grant(core, client, params, ip).await,
+        GrantType::ClientCredentials => client_credentials::grant(ctx, client, params).await,
+        GrantType::AuthorizationCode => authorization_code::grant(ctx, client, params, ip).await,
+        GrantType::RefreshToken => refresh_token::grant(ctx, client, params, ip).await,
     }
 }
 
@@ -50,7 +49,7 @@ pub async fn issue(
 /// without a fragment and granted to the client; none means the client's default resource; a
 /// token is never issued without an audience.
 pub async fn select_resource(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     params: &Params,
 ) -> Result<Arc<Resource>, OAuthError> {
@@ -72,7 +71,7 @@ pub async fn select_resource(
     if client.grant_for(identifier).is_none() {
         return Err(target("the resource is not granted to this client"));
     }
-    core.cached_resource(identifier)
+    ctx.cached_resource(identifier)
         .await?
         .ok_or_else(|| target("unknown resource"))
 }
@@ -111,9 +110,9 @@ pub fn select_scope(
 }
 
 /// The userinfo endpoint as a resource: the audience of tokens issued for OpenID sign-in.
-pub fn userinfo_resource(core: &Core) -> Resource {
+pub fn userinfo_resource(ctx: &Protocol) -> Resource {
     Resource {
-        identifier: format!("{}/userinfo", core.issuer()),
+        identifier: format!("{}/userinfo", ctx.issuer()),
         name: "userinfo".into(),
         scopes: Vec::new(),
         signing_alg: SigningAlg::ES256,
@@ -124,45 +123,37 @@ pub fn userinfo_resource(core: &Core) -> Resource {
 }
 
 /// Tokens about a user: an access token for the granted resource (and for userinfo when the
-/// scope has `openid`, RFC 9068 §3 with two audiences), and an ID token for OpenID grants
-/// (OIDC Core §3.1.3.3; on refresh §12.2, which is why the caller decides the nonce).
+/// scope has `openid`, RFC 9068 §3 with two audiences). An OpenID grant's response carries the
+/// sign-in its ID token will describe (OIDC Core §3.1.3.3; on refresh §12.2, which is why the
+/// caller decides the nonce).
 pub async fn user_tokens(
-    core: &Core,
+    ctx: &Protocol,
     client: &Client,
     resource: Option<&str>,
     scope: &Scope,
     jti: String,
-    sign_in: &SignIn<'_>,
+    sign_in: SignIn,
 ) -> Result<TokenResponse, OAuthError> {
     let openid = scope.contains("openid");
-    let userinfo = userinfo_resource(core);
+    let userinfo = userinfo_resource(ctx);
     let api = match resource {
-        Some(r) => Some(core.cached_resource(r).await?.ok_or_else(|| {
+        Some(r) => Some(ctx.cached_resource(r).await?.ok_or_else(|| {
             OAuthError::new(ErrorCode::InvalidGrant, "the resource no longer exists")
         })?),
         None => None,
     };
     let mut response = issue_access_token(
-        core,
+        ctx,
         Grant {
             client,
             resource: api.as_deref().unwrap_or(&userinfo),
             also_for: (api.is_some() && openid).then_some(userinfo.identifier.as_str()),
-            subject: sign_in.sub,
+            subject: &sign_in.sub,
             scope,
             jti,
         },
     )?;
-    if openid {
-        let ttl = client.id_token_ttl.unwrap_or(DEFAULT_TOKEN_TTL);
-        response.id_token = Some(id_token::issue(
-            core,
-            client,
-            sign_in,
-            &response.access_token,
-            ttl,
-        )?);
-    }
+    response.sign_in = openid.then_some(sign_in);
     Ok(response)
 }
 

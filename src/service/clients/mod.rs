@@ -191,32 +191,6 @@ impl Core {
         Ok(secret)
     }
 
-    /// After a master-key rewrap: stores the secret's hash under the new primary key, keeping
-    /// any rotation overlap as it was. Runs on the secret's next successful use.
-    pub async fn rehash_client_secret(
-        &self,
-        client: &Client,
-        secret: &str,
-    ) -> Result<(), crate::store::StoreError> {
-        let hash = self.hasher.hash(secret);
-        let previous = client
-            .previous_secret_hash
-            .as_deref()
-            .zip(client.previous_secret_expires_at);
-        store::set_secret(
-            &self.db,
-            &client.client_id,
-            &hash,
-            previous,
-            self.now(),
-            None,
-        )
-        .await?;
-        self.clients.invalidate(&client.client_id.0);
-        tracing::info!(client_id = %client.client_id, "client secret re-hashed under the new master key");
-        Ok(())
-    }
-
     /// Whether an enabled client allows the browser `origin` (CORS), as of at most
     /// `clients.cache_ttl_ms` ago: a cached answer, or one indexed lookup. An origin longer
     /// than any real one is refused without a lookup, so garbage never fills the cache.

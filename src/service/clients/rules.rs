@@ -3,10 +3,10 @@
 //! names its field.
 
 use super::ClientSpec;
-use crate::model::ADMIN_SCOPE;
-use crate::model::MAX_TOKEN_TTL;
 use crate::model::{ApplicationType, AuthMethod, ClientGrant, GrantType, Resource, Scope};
-use crate::model::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
+use crate::oauth::defaults::ADMIN_SCOPE;
+use crate::oauth::defaults::MAX_TOKEN_TTL;
+use crate::oauth::defaults::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::service::{ServiceError, invalid};
 
 /// The longest refresh-token absolute lifetime a client may set: five years.
