@@ -24,15 +24,30 @@ async fn console_in_chromium(
     password: &str,
 ) -> (crate::browser::Driver, Client) {
     let (driver, c) = chromium(true).await;
-    c.goto(&app.url("/admin")).await.expect("open /admin");
-    wait_for_url(&c, "the sign-in page", |u| u.path() == "/login").await;
-    sign_in(&c, username, password).await;
+    console_sign_in(&c, app, username, password).await;
     (driver, c)
 }
 
+/// Signs `username` in to the console in the Chromium `c` has open.
+async fn console_sign_in(c: &Client, app: &TestApp, username: &str, password: &str) {
+    c.goto(&app.url("/admin")).await.expect("open /admin");
+    wait_for_url(c, "the sign-in page", |u| u.path() == "/login").await;
+    sign_in(c, username, password).await;
+}
+
+/// The same Chromium as another user: the session cookie goes and `username` signs in (a
+/// second browser costs seconds).
+async fn switch_user(c: &Client, app: &TestApp, username: &str, password: &str) {
+    c.delete_all_cookies().await.expect("sign out");
+    console_sign_in(c, app, username, password).await;
+}
+
+/// Waits for the element at `css`, looking every 50 ms as `wait_for_url` does (fantoccini's
+/// default of 250 ms adds up over a test).
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
+        .every(std::time::Duration::from_millis(50))
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
@@ -230,9 +245,8 @@ async fn non_admins_get_403_and_posts_need_the_csrf_token() {
     wait_for_url(&c, "back at the console", |u| u.path() == "/admin").await;
     let body = text(&c, "main").await;
     assert!(body.contains("for administrators"), "{body}");
-    c.close().await.expect("close");
 
-    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    switch_user(&c, &app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
     // A form posted without the token (what a forging page would send) is refused.
     c.execute(
@@ -661,7 +675,6 @@ async fn screenshots_of_the_forbidden_and_forced_password_pages() {
     let (_driver, c) = console_in_chromium(app, "alice", PASSWORD).await;
     wait_for(&c, "main h1").await;
     problems.extend(crate::browser::photograph(&c, dir, "admin-forbidden").await);
-    c.close().await.expect("close");
     // As after a bootstrap with a generated password.
     let admin = app
         .core
@@ -671,7 +684,7 @@ async fn screenshots_of_the_forbidden_and_forced_password_pages() {
         .expect("admin");
     let flag = "UPDATE users SET must_change_password = TRUE WHERE sub = $1";
     execute(&app.core.db, flag, &[&admin.sub]).await;
-    let (_driver, c) = console_in_chromium(app, "admin", ADMIN_PASSWORD).await;
+    switch_user(&c, app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the password page", |u| u.path() == "/admin/password").await;
     problems.extend(crate::browser::photograph(&c, dir, "admin-password").await);
     c.close().await.expect("close");
