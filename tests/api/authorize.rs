@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tessera::model::ApplicationType;
 
-use crate::helpers::oauth::{code_exchange_body, exchange_code, redeem, sign_in_code};
+use crate::helpers::oauth::{code_exchange_body, exchange_code, post_token, sign_in_code};
 use crate::helpers::web::no_redirects;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
@@ -482,7 +482,7 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_refused() {
     )
     .await;
     let body = code_exchange_body(&c);
-    let r = redeem(&s, &body).await;
+    let r = post_token(&s, &body).await;
     assert_eq!(expect_error(r, 400).await, "invalid_grant");
 }
 

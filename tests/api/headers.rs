@@ -2,7 +2,7 @@
 //! referrer, no caching), and every answer carrying a token does not get cached.
 
 use crate::helpers::basic;
-use crate::helpers::oauth::{code_exchange_body, redeem, sign_in_code};
+use crate::helpers::oauth::{code_exchange_body, post_token, sign_in_code};
 use crate::signin::{Browser, REDIRECT, Setup, hidden, setup_with};
 
 fn check_page(what: &str, status: u16, headers: &reqwest::header::HeaderMap) {
@@ -167,7 +167,7 @@ async fn consent_and_the_answers_carry_the_security_headers() {
 async fn answers_carrying_a_token_are_not_cached() {
     let s = setup_with(|_| {}).await;
     let code = sign_in_code(&s, &Browser::new(), &authorize(&s, "")).await;
-    let r = redeem(&s, &code_exchange_body(&code)).await;
+    let r = post_token(&s, &code_exchange_body(&code)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let tokens: serde_json::Value = r.json().await.expect("json");

@@ -20,9 +20,7 @@ async fn logout_setup() -> Setup {
 }
 
 async fn refresh_status(s: &Setup, token: &str) -> u16 {
-    let body = format!("grant_type=refresh_token&refresh_token={token}");
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+    crate::refresh::refresh(s, token, "")
         .await
         .status()
         .as_u16()

@@ -12,7 +12,7 @@ pub use crate::helpers::oauth::{
     API, CHALLENGE, OidcClient, OidcResponse, PASSWORD, REDIRECT, Setup, VERIFIER, authorize_for,
     callback_params, enc, oidc_client, setup_in, setup_with, sign_in_and_consent, sign_in_tokens,
 };
-use crate::helpers::oauth::{CodeFlow, code_flow, redeem, verify_id_token};
+use crate::helpers::oauth::{CodeFlow, code_flow, post_token, verify_id_token};
 use crate::helpers::web::no_redirects;
 pub use crate::helpers::web::{Browser, hidden};
 
@@ -84,7 +84,7 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued() {
         .await;
     assert!(again.is_err());
     let body = format!("grant_type=authorization_code&code={code}");
-    let r = redeem(&s, &body).await;
+    let r = post_token(&s, &body).await;
     assert_eq!(crate::helpers::expect_error(r, 400).await, "invalid_grant");
     let v = s.app.introspect(&s.client_id, &s.secret, &access).await;
     assert_eq!(

@@ -216,7 +216,7 @@ pub async fn sign_in_code(s: &Setup, b: &Browser, authorize_url: &str) -> String
 }
 
 /// POSTs `body` to /token as the setup's client (Basic authentication).
-pub async fn redeem(s: &Setup, body: &str) -> reqwest::Response {
+pub async fn post_token(s: &Setup, body: &str) -> reqwest::Response {
     s.app
         .post_form("/token", Some(&basic(&s.client_id, &s.secret)), body)
         .await
@@ -226,7 +226,7 @@ pub async fn redeem(s: &Setup, body: &str) -> reqwest::Response {
 /// the verifier: the token response.
 pub async fn exchange_code(s: &Setup, b: &Browser, authorize_url: &str) -> Value {
     let code = sign_in_code(s, b, authorize_url).await;
-    let r = redeem(s, &code_exchange_body(&code)).await;
+    let r = post_token(s, &code_exchange_body(&code)).await;
     assert_eq!(r.status(), 200);
     r.json().await.expect("json")
 }
