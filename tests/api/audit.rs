@@ -497,11 +497,7 @@ async fn refuse_audit_writes(url: &str, refuse: bool) {
         (Db::Postgres(_), false) => &["DROP TRIGGER refuse ON audit_events"],
     };
     for sql in statements {
-        match &db {
-            Db::Sqlite(pool) => sqlx::query(*sql).execute(pool).await.map(|_| ()),
-            Db::Postgres(pool) => sqlx::query(*sql).execute(pool).await.map(|_| ()),
-        }
-        .expect("test DDL");
+        crate::helpers::execute(&db, sql, &[]).await;
     }
     db.close().await;
 }

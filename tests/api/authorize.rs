@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use tessera::model::ApplicationType;
 
+use crate::helpers::oauth::{code_exchange_body, exchange_code, post_token, sign_in_code};
 use crate::helpers::web::no_redirects;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
@@ -395,8 +396,7 @@ async fn native_clients_may_use_any_loopback_port() {
 
 /// Signs in and returns a fresh code issued for the default request.
 async fn code(s: &Setup, b: &Browser, changes: &[(&str, Option<&str>)]) -> String {
-    let back = sign_in_and_consent(b, &s.app, &authorize_url(s, changes)).await;
-    callback_params(&back)["code"].clone()
+    sign_in_code(s, b, &authorize_url(s, changes)).await
 }
 
 #[tokio::test]
@@ -453,10 +453,7 @@ async fn code_exchange_rules() {
     // Another client cannot redeem it; the client must authenticate.
     let c = code(&s, &b, &[]).await;
     let other = s.app.client(&[crate::signin::API]).await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
+    let body = code_exchange_body(&c);
     let r = s.app.post_form("/token", None, &body).await;
     assert_eq!(expect_error(r, 401).await, "invalid_client");
     let r = s
@@ -484,14 +481,8 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_refused() {
         &[("code_challenge", None), ("code_challenge_method", None)],
     )
     .await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    let r = s
-        .app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await;
+    let body = code_exchange_body(&c);
+    let r = post_token(&s, &body).await;
     assert_eq!(expect_error(r, 400).await, "invalid_grant");
 }
 
@@ -501,10 +492,7 @@ async fn concurrent_redemptions_succeed_at_most_once() {
     let s = setup_with(|_| {}).await;
     let b = Browser::new();
     let c = code(&s, &b, &[]).await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
+    let body = code_exchange_body(&c);
     let auth = basic(&s.client_id, &s.secret);
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -535,25 +523,6 @@ async fn concurrent_redemptions_succeed_at_most_once() {
         }
     }
     assert_eq!(ok, 1);
-}
-
-/// The tokens /token answers for a fresh code of `changes` (alice signs in with `b`).
-async fn exchange_code(
-    s: &Setup,
-    b: &Browser,
-    changes: &[(&str, Option<&str>)],
-) -> serde_json::Value {
-    let c = code(s, b, changes).await;
-    let body = format!(
-        "grant_type=authorization_code&code={c}&redirect_uri={}&code_verifier={VERIFIER}",
-        enc(REDIRECT)
-    );
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
-        .json()
-        .await
-        .expect("json")
 }
 
 #[tokio::test]
@@ -626,7 +595,12 @@ async fn userinfo_answers_a_user_token_by_get_or_post_but_never_an_id_token() {
     let s = setup_with(|_| {}).await;
     let http = &s.app.http;
     let url = s.app.url("/userinfo");
-    let tokens = exchange_code(&s, &Browser::new(), &[("scope", Some("openid email"))]).await;
+    let tokens = exchange_code(
+        &s,
+        &Browser::new(),
+        &authorize_url(&s, &[("scope", Some("openid email"))]),
+    )
+    .await;
     let access = tokens["access_token"].as_str().expect("access");
     let id_token = tokens["id_token"].as_str().expect("id");
     let r = http
@@ -665,7 +639,12 @@ async fn userinfo_refuses_a_revoked_token() {
     let s = setup_with(|_| {}).await;
     let http = &s.app.http;
     let url = s.app.url("/userinfo");
-    let tokens = exchange_code(&s, &Browser::new(), &[("scope", Some("openid email"))]).await;
+    let tokens = exchange_code(
+        &s,
+        &Browser::new(),
+        &authorize_url(&s, &[("scope", Some("openid email"))]),
+    )
+    .await;
     let access = tokens["access_token"].as_str().expect("access");
     let r = http
         .get(&url)
@@ -746,7 +725,7 @@ async fn an_id_token_hint_about_another_user_requires_a_new_sign_in() {
         )
         .await
         .expect("bob");
-    let tokens = exchange_code(&s, &b, &[]).await;
+    let tokens = exchange_code(&s, &b, &authorize_url(&s, &[])).await;
     let alice_hint = tokens["id_token"].as_str().expect("id token").to_owned();
     let hinted = authorize_url(
         &s,

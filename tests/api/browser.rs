@@ -21,8 +21,7 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::{Form, Router};
 use fantoccini::{Client, ClientBuilder, Locator};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use jsonwebtoken::Algorithm;
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
@@ -32,6 +31,7 @@ use serde_json::{Value, json};
 use tessera::model::{GrantType, SigningAlg};
 use tokio::sync::oneshot;
 
+use crate::helpers::oauth::verify_id_token;
 use crate::helpers::web::no_redirects;
 use crate::signin::{OidcClient, OidcResponse, PASSWORD, Setup, oidc_client, setup_with};
 
@@ -421,36 +421,18 @@ struct Tokens {
 /// /userinfo with the access token.
 async fn redeem_and_verify(f: &Flow, started: Started, code: String) -> Tokens {
     let s = &f.setup;
-    let http = no_redirects();
     let token = f
         .client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(started.verifier)
-        .request_async(&http)
+        .request_async(&no_redirects())
         .await
         .expect("code exchange");
     let access = token.access_token().secret().clone();
     let id_token = token.extra_fields().id_token.clone().expect("id_token");
 
     // OIDC Core §3.1.3.7: signature by a published key, iss, aud, nonce; §3.1.3.8: at_hash.
-    let header = decode_header(&id_token).expect("header");
-    let jwks: JwkSet = http
-        .get(s.app.url("/jwks.json"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("jwks json");
-    let jwk = jwks
-        .find(header.kid.as_deref().expect("kid"))
-        .expect("the ID token's key is published");
-    let mut v = Validation::new(header.alg);
-    v.set_issuer(&[&s.app.base]);
-    v.set_audience(&[&s.client_id]);
-    let claims = decode::<Value>(&id_token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
-        .expect("the ID token verifies")
-        .claims;
+    let (header, claims) = verify_id_token(&s.app, &s.client_id, &id_token).await;
     assert_eq!(claims["sub"], s.sub.as_str());
     assert_eq!(claims["nonce"], started.nonce.as_str());
     assert_eq!(

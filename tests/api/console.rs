@@ -12,10 +12,9 @@ use crate::browser::{WAIT, chromium, click, fill, sign_in, text, wait_for_url};
 use crate::helpers::oauth::token_client;
 // Shared with other modules, which may still name it from here.
 pub(crate) use crate::helpers::web::console_session;
-use crate::helpers::web::no_redirects;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::web::{Page, no_redirects};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, execute, spawn_app, spawn_app_with, spawn_on};
 use crate::signin::{API, Browser, CHALLENGE, PASSWORD, REDIRECT, enc, hidden};
-use tessera::store::Db;
 
 /// Signs `username` in to the console in Chromium, starting from /admin (which sends an
 /// anonymous visitor to the sign-in page and back).
@@ -25,15 +24,30 @@ async fn console_in_chromium(
     password: &str,
 ) -> (crate::browser::Driver, Client) {
     let (driver, c) = chromium(true).await;
-    c.goto(&app.url("/admin")).await.expect("open /admin");
-    wait_for_url(&c, "the sign-in page", |u| u.path() == "/login").await;
-    sign_in(&c, username, password).await;
+    console_sign_in(&c, app, username, password).await;
     (driver, c)
 }
 
+/// Signs `username` in to the console in the Chromium `c` has open.
+async fn console_sign_in(c: &Client, app: &TestApp, username: &str, password: &str) {
+    c.goto(&app.url("/admin")).await.expect("open /admin");
+    wait_for_url(c, "the sign-in page", |u| u.path() == "/login").await;
+    sign_in(c, username, password).await;
+}
+
+/// The same Chromium as another user: the session cookie goes and `username` signs in (a
+/// second browser costs seconds).
+async fn switch_user(c: &Client, app: &TestApp, username: &str, password: &str) {
+    c.delete_all_cookies().await.expect("sign out");
+    console_sign_in(c, app, username, password).await;
+}
+
+/// Waits for the element at `css`, looking every 50 ms as `wait_for_url` does (fantoccini's
+/// default of 250 ms adds up over a test).
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
+        .every(std::time::Duration::from_millis(50))
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
@@ -231,9 +245,8 @@ async fn non_admins_get_403_and_posts_need_the_csrf_token() {
     wait_for_url(&c, "back at the console", |u| u.path() == "/admin").await;
     let body = text(&c, "main").await;
     assert!(body.contains("for administrators"), "{body}");
-    c.close().await.expect("close");
 
-    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    switch_user(&c, &app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
     // A form posted without the token (what a forging page would send) is refused.
     c.execute(
@@ -296,10 +309,16 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_come_back() {
     assert!(app.core.clients().await.expect("list").is_empty());
 }
 
-/// Without TESSERA_BOOTSTRAP_ADMIN_PASSWORD the first admin's password is generated into a 0600
-/// file in the data directory, and the console asks for a new one before anything else.
-#[tokio::test]
-async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
+/// A server whose first admin got a generated password (no TESSERA_BOOTSTRAP_ADMIN_PASSWORD):
+/// on SQLite in `dir`, the data directory the password file is written to.
+struct GeneratedAdmin {
+    app: TestApp,
+    password: String,
+    // Dropped after the server: the database file lives in it.
+    dir: tempfile::TempDir,
+}
+
+async fn generated_admin() -> GeneratedAdmin {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
     let app = spawn_app_with(|c| {
@@ -308,21 +327,19 @@ async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
     })
     .await;
     let file = dir.path().join("bootstrap-admin-password");
-    let meta = std::fs::metadata(&file).expect("the password file");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    let generated = std::fs::read_to_string(&file).expect("read");
-    let generated = generated.trim();
-    assert!(generated.len() >= 20);
-    let admin = app
-        .core
-        .user_by_username("admin")
-        .await
-        .expect("lookup")
-        .expect("the admin");
-    assert!(admin.admin && admin.must_change_password);
+    let password = std::fs::read_to_string(&file).expect("the password file");
+    GeneratedAdmin {
+        app,
+        password: password.trim().to_owned(),
+        dir,
+    }
+}
 
-    let b = console_session(&app, "admin", generated).await;
+/// Signs the admin in with the generated password, which leads to the password page first;
+/// returns the session and the page's CSRF token.
+async fn forced_password_form(g: &GeneratedAdmin) -> (Browser, String) {
+    let app = &g.app;
+    let b = console_session(app, "admin", &g.password).await;
     let page = b.get(&app.url("/admin/clients")).await;
     assert_eq!(
         (page.status, page.location.as_deref()),
@@ -331,45 +348,67 @@ async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
     let form = b.get(&app.url("/admin/password")).await;
     assert_eq!(form.status, 200);
     let csrf = hidden(&form.body, "csrf");
-    let refused = b
-        .post(
-            &app.url("/admin/password"),
-            &[
-                ("csrf", &csrf),
-                ("current_password", generated),
-                ("password", "short"),
-                ("confirm", "short"),
-            ],
-        )
-        .await;
+    (b, csrf)
+}
+
+/// Posts the password form: `current` replaced by `new`, typed twice.
+async fn change_password(b: &Browser, app: &TestApp, csrf: &str, current: &str, new: &str) -> Page {
+    b.post(
+        &app.url("/admin/password"),
+        &[
+            ("csrf", csrf),
+            ("current_password", current),
+            ("password", new),
+            ("confirm", new),
+        ],
+    )
+    .await
+}
+
+/// Without TESSERA_BOOTSTRAP_ADMIN_PASSWORD the first admin's password is generated into a 0600
+/// file in the data directory, and the admin is marked to replace it.
+#[tokio::test]
+async fn a_generated_bootstrap_password_is_written_to_a_private_file() {
+    let g = generated_admin().await;
+    let file = g.dir.path().join("bootstrap-admin-password");
+    let meta = std::fs::metadata(&file).expect("the password file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(g.password.len() >= 20);
+    let admin = g
+        .app
+        .core
+        .user_by_username("admin")
+        .await
+        .expect("lookup")
+        .expect("the admin");
+    assert!(admin.admin && admin.must_change_password);
+}
+
+/// The console asks for a new password before anything else, and refuses a short one or the
+/// generated one again.
+#[tokio::test]
+async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
+    let g = generated_admin().await;
+    let (b, csrf) = forced_password_form(&g).await;
+    let refused = change_password(&b, &g.app, &csrf, &g.password, "short").await;
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("at least 12"), "{}", refused.body);
     // The generated password itself is no replacement for it.
-    let same = b
-        .post(
-            &app.url("/admin/password"),
-            &[
-                ("csrf", &csrf),
-                ("current_password", generated),
-                ("password", generated),
-                ("confirm", generated),
-            ],
-        )
-        .await;
+    let same = change_password(&b, &g.app, &csrf, &g.password, &g.password).await;
     assert_eq!(same.status, 422);
     assert!(same.body.contains("must differ"), "{}", same.body);
+}
+
+/// Once replaced, the console opens, only the new password signs in, and a restart creates no
+/// other admin.
+#[tokio::test]
+async fn a_replaced_bootstrap_password_opens_the_console() {
+    let g = generated_admin().await;
+    let app = &g.app;
+    let (b, csrf) = forced_password_form(&g).await;
     let new_password = "a much better admin password";
-    let done = b
-        .post(
-            &app.url("/admin/password"),
-            &[
-                ("csrf", &csrf),
-                ("current_password", generated),
-                ("password", new_password),
-                ("confirm", new_password),
-            ],
-        )
-        .await;
+    let done = change_password(&b, app, &csrf, &g.password, new_password).await;
     assert_eq!(done.status, 303);
     assert_eq!(b.get(&app.url("/admin/clients")).await.status, 200);
     assert!(
@@ -381,7 +420,7 @@ async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
     );
     assert!(
         app.core
-            .authenticate_user("admin", generated)
+            .authenticate_user("admin", &g.password)
             .await
             .expect("auth")
             .is_none()
@@ -397,17 +436,7 @@ async fn a_generated_bootstrap_password_must_be_replaced_at_first_sign_in() {
 async fn concurrent_bootstraps_create_one_admin() {
     let app = spawn_app().await;
     let other = spawn_on(app.db.clone(), app.clock.clone()).await;
-    match &app.core.db {
-        Db::Postgres(pool) => sqlx::query("DELETE FROM users")
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query("DELETE FROM users")
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .expect("no users");
+    execute(&app.core.db, "DELETE FROM users", &[]).await;
     let (a, b, c) = tokio::join!(
         app.core.bootstrap_admin(),
         other.core.bootstrap_admin(),
@@ -428,32 +457,38 @@ async fn concurrent_bootstraps_create_one_admin() {
     );
 }
 
-/// Disabling a client in the console refuses it at /token and makes its tokens inactive;
-/// disabling a user ends their sessions.
+/// A console session of the admin on the page at `path` (which must answer 200): the session
+/// and the page, whose forms carry the session's CSRF token.
+async fn admin_on(app: &TestApp, path: &str) -> (Browser, Page) {
+    let b = console_session(app, "admin", ADMIN_PASSWORD).await;
+    let page = b.get(&app.url(path)).await;
+    assert_eq!(page.status, 200, "{path}: {}", page.body);
+    (b, page)
+}
+
+/// Disabling a client in the console refuses it at /token and makes its tokens inactive.
 #[tokio::test]
-async fn disabling_in_the_console_takes_effect() {
+async fn disabling_a_client_in_the_console_refuses_it_and_its_tokens() {
     let app = spawn_app().await;
     app.resource(API, tessera::model::SigningAlg::ES256).await;
     let reg = app.client(&[API]).await;
     let id = reg.client.client_id.0.clone();
     let secret = reg.secret.expect("secret");
     let token = client_credentials(&app, &id, &secret).await.expect("token");
-    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
-    let page = b.get(&app.url(&format!("/admin/clients/{id}"))).await;
+    let (b, page) = admin_on(&app, &format!("/admin/clients/{id}")).await;
     let csrf = hidden(&page.body, "csrf");
     let form = [
-        ("csrf", csrf.clone()),
-        ("name", "Renamed".to_owned()),
-        ("auth_method", "client_secret_basic".to_owned()),
-        ("grant_types", "client_credentials".to_owned()),
-        ("resources", API.to_owned()),
-        ("id_token_alg", "RS256".to_owned()),
-        ("pkce_required", "on".to_owned()),
-        ("disabled", "on".to_owned()),
+        ("csrf", csrf.as_str()),
+        ("name", "Renamed"),
+        ("auth_method", "client_secret_basic"),
+        ("grant_types", "client_credentials"),
+        ("resources", API),
+        ("id_token_alg", "RS256"),
+        ("pkce_required", "on"),
+        ("disabled", "on"),
     ];
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let saved = b
-        .post(&app.url(&format!("/admin/clients/{id}")), &pairs)
+        .post(&app.url(&format!("/admin/clients/{id}")), &form)
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let refused = client_credentials(&app, &id, &secret).await;
@@ -473,21 +508,28 @@ async fn disabling_in_the_console_takes_effect() {
         answer["active"], false,
         "tokens of a disabled client are inactive"
     );
+}
 
-    // A user signed in elsewhere loses the session when disabled.
-    app.user("carol", PASSWORD).await;
-    let _carol = console_session(&app, "carol", PASSWORD).await;
-    let sub = app
-        .core
-        .user_by_username("carol")
+async fn user_disabled(app: &TestApp, sub: &str) -> bool {
+    app.core
+        .user_by_sub(sub)
         .await
-        .expect("l")
-        .expect("carol")
-        .sub;
+        .expect("lookup")
+        .expect("user")
+        .disabled
+}
+
+/// Disabling a user in the console asks first, then ends the sessions they have elsewhere.
+#[tokio::test]
+async fn disabling_a_user_in_the_console_asks_first_and_ends_their_sessions() {
+    let app = spawn_app().await;
+    let sub = app.user("carol", PASSWORD).await.sub;
+    let _carol = console_session(&app, "carol", PASSWORD).await;
     let grants = app.core.user_grants(&sub).await.expect("grants");
     assert_eq!(grants.sessions.len(), 1);
-    let page = b.get(&app.url(&format!("/admin/users/{sub}"))).await;
+    let (b, page) = admin_on(&app, &format!("/admin/users/{sub}")).await;
     assert!(page.body.contains(&grants.sessions[0].sid));
+    let csrf = hidden(&page.body, "csrf");
     let first = b
         .post(
             &app.url(&format!("/admin/users/{sub}/disabled")),
@@ -496,14 +538,7 @@ async fn disabling_in_the_console_takes_effect() {
         .await;
     assert_eq!(first.status, 200, "a confirmation page first");
     assert!(first.body.contains("Disable this user?"));
-    assert!(
-        !app.core
-            .user_by_sub(&sub)
-            .await
-            .expect("l")
-            .expect("u")
-            .disabled
-    );
+    assert!(!user_disabled(&app, &sub).await);
     let done = b
         .post(
             &app.url(&format!("/admin/users/{sub}/disabled")),
@@ -511,34 +546,30 @@ async fn disabling_in_the_console_takes_effect() {
         )
         .await;
     assert_eq!(done.status, 303);
-    assert!(
-        app.core
-            .user_by_sub(&sub)
-            .await
-            .expect("l")
-            .expect("u")
-            .disabled
-    );
+    assert!(user_disabled(&app, &sub).await);
     assert!(
         app.core
             .user_grants(&sub)
             .await
-            .expect("g")
+            .expect("grants")
             .sessions
             .is_empty()
     );
 }
 
-/// Photographs every console page at desktop and phone widths (scripts/screenshots); fails
-/// when a page scrolls sideways.
-#[tokio::test]
-#[ignore = "writes screenshots; run scripts/screenshots"]
-async fn screenshots() {
-    let dir = std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from);
-    let dir = dir.as_deref();
+/// A console with something on every page: a web client and a service, alice (signed in),
+/// bob with profile claims, and a lockout.
+struct Populated {
+    app: TestApp,
+    client_id: String,
+    service_id: String,
+    alice_sub: String,
+    _alice_session: Browser,
+}
+
+async fn populated_console() -> Populated {
     let app = spawn_app().await;
     let reg = web_client(&app, REDIRECT).await;
-    let id = reg.client.client_id.0.clone();
     let service = app.client(&[API]).await;
     let alice = app.user("alice", PASSWORD).await;
     let mut spec = tessera::service::users::UserSpec::new("bob.builder");
@@ -549,47 +580,77 @@ async fn screenshots() {
         .create_user(spec, PASSWORD, &Actor::cli())
         .await
         .expect("bob");
-    if let LoginGate::Open(attempt) = app
-        .core
-        .begin_login("mallory", "203.0.113.9")
-        .await
-        .expect("attempt")
-    {
-        app.core.login_failed(attempt);
+    mallory_failed_once(&app).await;
+    Populated {
+        _alice_session: console_session(&app, "alice", PASSWORD).await,
+        client_id: reg.client.client_id.0,
+        service_id: service.client.client_id.0,
+        alice_sub: alice.sub,
+        app,
     }
-    let _alice_session = console_session(&app, "alice", PASSWORD).await;
-    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+}
+
+/// Where scripts/screenshots wants the pictures (none: only measured).
+fn screenshot_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("SCREENSHOT_DIR").map(std::path::PathBuf::from)
+}
+
+/// Fails on every page that scrolls sideways.
+fn no_sideways_scrolling(problems: &[String]) {
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Photographs every console page at desktop and phone widths (scripts/screenshots); fails
+/// when a page scrolls sideways.
+#[tokio::test]
+#[ignore = "writes screenshots; run scripts/screenshots"]
+async fn screenshots() {
+    let dir = screenshot_dir();
+    let p = populated_console().await;
+    let app = &p.app;
+    let (_driver, c) = console_in_chromium(app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    let resource = format!("/admin/resources/edit?identifier={}", enc(API));
+    let pages = [
+        ("/admin/clients", "admin-clients"),
+        (&format!("/admin/clients/{}", p.client_id), "admin-client"),
+        ("/admin/clients/new", "admin-client-new"),
+        ("/admin/resources", "admin-resources"),
+        (&resource, "admin-resource"),
+        ("/admin/users", "admin-users"),
+        ("/admin/users/new", "admin-user-new"),
+        (&format!("/admin/users/{}", p.alice_sub), "admin-user"),
+        ("/admin/keys", "admin-keys"),
+        ("/admin/lockouts", "admin-lockouts"),
+        ("/admin/audit", "admin-audit"),
+    ];
     let mut problems = Vec::new();
-    let mut shoot = async |path: &str, name: &str| {
+    for (path, name) in pages {
         c.goto(&app.url(path)).await.expect("open");
         wait_for(&c, "main h1").await;
-        problems.extend(crate::browser::photograph(&c, dir, name).await);
-    };
-    shoot("/admin/clients", "admin-clients").await;
-    shoot(&format!("/admin/clients/{id}"), "admin-client").await;
-    shoot("/admin/clients/new", "admin-client-new").await;
-    shoot("/admin/resources", "admin-resources").await;
-    shoot(
-        &format!("/admin/resources/edit?identifier={}", enc(API)),
-        "admin-resource",
-    )
-    .await;
-    shoot("/admin/users", "admin-users").await;
-    shoot("/admin/users/new", "admin-user-new").await;
-    shoot(&format!("/admin/users/{}", alice.sub), "admin-user").await;
-    shoot("/admin/keys", "admin-keys").await;
-    shoot("/admin/lockouts", "admin-lockouts").await;
-    shoot("/admin/audit", "admin-audit").await;
+        problems.extend(crate::browser::photograph(&c, dir.as_deref(), name).await);
+    }
+    c.close().await.expect("close");
+    no_sideways_scrolling(&problems);
+}
 
-    // The form refused, the secret shown once, and a confirmation page.
+/// The console's pages in passing: a refused form, a confirmation and a secret shown once.
+#[tokio::test]
+#[ignore = "writes screenshots; run scripts/screenshots"]
+async fn screenshots_of_a_refused_form_a_confirmation_and_a_secret() {
+    let dir = screenshot_dir();
+    let dir = dir.as_deref();
+    let p = populated_console().await;
+    let app = &p.app;
+    let (_driver, c) = console_in_chromium(app, "admin", ADMIN_PASSWORD).await;
+    wait_for_url(&c, "the console", |u| u.path() == "/admin/clients").await;
+    let mut problems = Vec::new();
     c.goto(&app.url("/admin/clients/new")).await.expect("open");
     fill(&c, "redirect_uris", "http://app.example.com/cb").await;
     click(&c, "form button.primary").await;
     wait_for(&c, "p.error").await;
     problems.extend(crate::browser::photograph(&c, dir, "admin-client-errors").await);
-    let service_id = service.client.client_id.0.clone();
-    c.goto(&app.url(&format!("/admin/clients/{service_id}")))
+    c.goto(&app.url(&format!("/admin/clients/{}", p.service_id)))
         .await
         .expect("open");
     click(&c, "form[action$='/rotate'] button").await;
@@ -599,42 +660,35 @@ async fn screenshots() {
     wait_for(&c, "#client-secret").await;
     problems.extend(crate::browser::photograph(&c, dir, "admin-client-secret").await);
     c.close().await.expect("close");
+    no_sideways_scrolling(&problems);
+}
 
-    // The forced password change, and the page a non-admin gets.
-    app.core
-        .set_user_password("admin", ADMIN_PASSWORD, &Actor::cli())
-        .await
-        .expect("password");
+/// The page a non-admin gets, and the forced password change.
+#[tokio::test]
+#[ignore = "writes screenshots; run scripts/screenshots"]
+async fn screenshots_of_the_forbidden_and_forced_password_pages() {
+    let dir = screenshot_dir();
+    let dir = dir.as_deref();
+    let p = populated_console().await;
+    let app = &p.app;
+    let mut problems = Vec::new();
+    let (_driver, c) = console_in_chromium(app, "alice", PASSWORD).await;
+    wait_for(&c, "main h1").await;
+    problems.extend(crate::browser::photograph(&c, dir, "admin-forbidden").await);
+    // As after a bootstrap with a generated password.
     let admin = app
         .core
         .user_by_username("admin")
         .await
-        .expect("l")
+        .expect("lookup")
         .expect("admin");
-    let (_driver, c) = console_in_chromium(&app, "alice", PASSWORD).await;
-    wait_for(&c, "main h1").await;
-    problems.extend(crate::browser::photograph(&c, dir, "admin-forbidden").await);
-    c.close().await.expect("close");
-    // As after a bootstrap with a generated password.
-    let sql = "UPDATE users SET must_change_password = TRUE WHERE sub = $1";
-    match &app.core.db {
-        Db::Postgres(pool) => sqlx::query(sql)
-            .bind(&admin.sub)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query(sql)
-            .bind(&admin.sub)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .expect("flag");
-    let (_driver, c) = console_in_chromium(&app, "admin", ADMIN_PASSWORD).await;
+    let flag = "UPDATE users SET must_change_password = TRUE WHERE sub = $1";
+    execute(&app.core.db, flag, &[&admin.sub]).await;
+    switch_user(&c, app, "admin", ADMIN_PASSWORD).await;
     wait_for_url(&c, "the password page", |u| u.path() == "/admin/password").await;
     problems.extend(crate::browser::photograph(&c, dir, "admin-password").await);
     c.close().await.expect("close");
-    assert!(problems.is_empty(), "{problems:#?}");
+    no_sideways_scrolling(&problems);
 }
 
 /// Rows of the console table in a page: the link texts of its first column.
@@ -731,23 +785,52 @@ async fn lists_search_by_prefix_and_page_by_keyset() {
     }
 }
 
-/// Keys: rotate (after confirmation) and retire; lockouts: clear. Each is audited.
-#[tokio::test]
-async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
-    let app = spawn_app().await;
-    let b = console_session(&app, "admin", ADMIN_PASSWORD).await;
-    let page = b.get(&app.url("/admin/keys")).await;
-    assert_eq!(page.status, 200);
-    let csrf = hidden(&page.body, "csrf");
-    let keys = |state: &str| {
-        let set = app.core.keys.current();
-        set.info
+/// The key IDs of the ES256 keys in `state`, as the running server holds them.
+fn es256_kids(app: &TestApp, state: &str) -> Vec<String> {
+    app.core
+        .keys
+        .current()
+        .info
+        .iter()
+        .filter(|k| k.alg.as_str() == "ES256" && k.state == state)
+        .map(|k| k.kid.clone())
+        .collect()
+}
+
+/// Checks that the audit log has a `kind` event with the admin as actor.
+async fn audited_by_admin(app: &TestApp, kind: &str) {
+    let events = app
+        .core
+        .audit_events(&AuditFilter::default(), None, 100)
+        .await
+        .expect("events");
+    assert!(
+        events
             .iter()
-            .filter(|k| k.alg.as_str() == "ES256" && k.state == state)
-            .map(|k| k.kid.clone())
-            .collect::<Vec<_>>()
-    };
-    let (active, next) = (keys("active"), keys("next"));
+            .any(|e| e.event.kind == kind && e.event.actor.as_deref() == Some("admin")),
+        "{kind}"
+    );
+}
+
+/// A failed sign-in as `mallory` from 203.0.113.9: a lockout entry for the account and the IP.
+async fn mallory_failed_once(app: &TestApp) {
+    if let LoginGate::Open(attempt) = app
+        .core
+        .begin_login("mallory", "203.0.113.9")
+        .await
+        .expect("attempt")
+    {
+        app.core.login_failed(attempt);
+    }
+}
+
+/// Keys rotate in the console after confirmation; the retired key stays published. Audited.
+#[tokio::test]
+async fn keys_rotate_from_the_console_after_confirmation() {
+    let app = spawn_app().await;
+    let (b, page) = admin_on(&app, "/admin/keys").await;
+    let csrf = hidden(&page.body, "csrf");
+    let (active, next) = (es256_kids(&app, "active"), es256_kids(&app, "next"));
     let asked = b
         .post(
             &app.url("/admin/keys/rotate"),
@@ -755,7 +838,11 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         )
         .await;
     assert!(asked.body.contains("Rotate the ES256 key?"));
-    assert_eq!(keys("active"), active, "nothing before confirmation");
+    assert_eq!(
+        es256_kids(&app, "active"),
+        active,
+        "nothing before confirmation"
+    );
     let done = b
         .post(
             &app.url("/admin/keys/rotate"),
@@ -763,8 +850,8 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(keys("active"), next);
-    assert_eq!(keys("retired"), active);
+    assert_eq!(es256_kids(&app, "active"), next);
+    assert_eq!(es256_kids(&app, "retired"), active);
     let jwks: serde_json::Value = app
         .http
         .get(app.url("/jwks.json"))
@@ -778,7 +865,21 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         jwks.to_string().contains(&active[0]),
         "retired keys stay published"
     );
+    audited_by_admin(&app, "key.rotated").await;
+}
 
+/// A retired key is retired for good (unpublished) from the console; the next key is not, it
+/// is rotated in. Audited.
+#[tokio::test]
+async fn retired_keys_are_unpublished_from_the_console_but_not_the_next_key() {
+    let app = spawn_app().await;
+    let active = es256_kids(&app, "active");
+    app.core
+        .rotate_key(tessera::model::SigningAlg::ES256, false, &Actor::cli())
+        .await
+        .expect("rotate");
+    let (b, page) = admin_on(&app, "/admin/keys").await;
+    let csrf = hidden(&page.body, "csrf");
     let retired = b
         .post(
             &app.url("/admin/keys/retire"),
@@ -786,34 +887,36 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         )
         .await;
     assert_eq!(retired.status, 303, "{}", retired.body);
-    assert!(keys("retired").is_empty(), "no longer published");
+    assert!(
+        es256_kids(&app, "retired").is_empty(),
+        "no longer published"
+    );
     let refused = b
         .post(
             &app.url("/admin/keys/retire"),
             &[
                 ("csrf", &csrf),
-                ("kid", &keys("next")[0]),
+                ("kid", &es256_kids(&app, "next")[0]),
                 ("confirmed", "yes"),
             ],
         )
         .await;
     assert_eq!(refused.status, 409, "the next key is rotated, not retired");
+    audited_by_admin(&app, "key.unpublished").await;
+}
 
-    if let LoginGate::Open(attempt) = app
-        .core
-        .begin_login("mallory", "203.0.113.9")
-        .await
-        .expect("attempt")
-    {
-        app.core.login_failed(attempt);
-    }
-    let page = b.get(&app.url("/admin/lockouts")).await;
+/// A lockout clears from the console (the account's; the IP's stays). Audited.
+#[tokio::test]
+async fn lockouts_clear_from_the_console() {
+    let app = spawn_app().await;
+    mallory_failed_once(&app).await;
+    let (b, page) = admin_on(&app, "/admin/lockouts").await;
     assert!(page.body.contains("account:mallory"), "{}", page.body);
     let cleared = b
         .post(
             &app.url("/admin/lockouts/clear"),
             &[
-                ("csrf", &csrf),
+                ("csrf", &hidden(&page.body, "csrf")),
                 ("key", "account:mallory"),
                 ("confirmed", "yes"),
             ],
@@ -829,20 +932,7 @@ async fn keys_rotate_and_retire_and_lockouts_clear_from_the_console() {
         .map(|l| l.key)
         .collect();
     assert_eq!(left, ["ip:203.0.113.9"]);
-
-    let events = app
-        .core
-        .audit_events(&AuditFilter::default(), None, 100)
-        .await
-        .expect("events");
-    for kind in ["key.rotated", "key.unpublished", "lockout.cleared"] {
-        assert!(
-            events
-                .iter()
-                .any(|e| e.event.kind == kind && e.event.actor.as_deref() == Some("admin")),
-            "{kind}"
-        );
-    }
+    audited_by_admin(&app, "lockout.cleared").await;
 }
 
 /// The user page edits the standard claims (OIDC Core §5.1); a refused value comes back next

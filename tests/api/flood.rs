@@ -5,9 +5,8 @@
 use tessera::model::AuditFilter;
 use tessera::model::{Actor, GrantType};
 use tessera::service::clients::ClientSpec;
-use tessera::store::Db;
 
-use crate::helpers::{TestApp, basic, expect_error, spawn_app_with};
+use crate::helpers::{TestApp, basic, execute, expect_error, spawn_app_with};
 
 /// Every `client_auth.*` event, after a flush.
 async fn client_auth_events(app: &TestApp) -> Vec<tessera::model::StoredEvent> {
@@ -73,19 +72,7 @@ async fn a_flood_of_failed_client_authentication_is_counted_not_stored_row_by_ro
 
 /// Runs one statement on the test's database.
 async fn sql(app: &TestApp, statement: &str, bind: &str) {
-    match &app.core.db {
-        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-            .bind(bind)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-            .bind(bind)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .expect(statement);
+    execute(&app.core.db, statement, &[bind]).await;
 }
 
 async fn preflight(app: &TestApp, origin: &str) -> u16 {

@@ -2,9 +2,8 @@
 //! referrer, no caching), and every answer carrying a token does not get cached.
 
 use crate::helpers::basic;
-use crate::signin::{
-    Browser, REDIRECT, Setup, callback_params, hidden, setup_with, sign_in_and_consent,
-};
+use crate::helpers::oauth::{code_exchange_body, post_token, sign_in_code};
+use crate::signin::{Browser, REDIRECT, Setup, hidden, setup_with};
 
 fn check_page(what: &str, status: u16, headers: &reqwest::header::HeaderMap) {
     let h = |name: &str| {
@@ -167,16 +166,8 @@ async fn consent_and_the_answers_carry_the_security_headers() {
 #[tokio::test]
 async fn answers_carrying_a_token_are_not_cached() {
     let s = setup_with(|_| {}).await;
-    let back = sign_in_and_consent(&Browser::new(), &s.app, &authorize(&s, "")).await;
-    let code = callback_params(&back)["code"].clone();
-    let body = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-    );
-    let r = s
-        .app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await;
+    let code = sign_in_code(&s, &Browser::new(), &authorize(&s, "")).await;
+    let r = post_token(&s, &code_exchange_body(&code)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let tokens: serde_json::Value = r.json().await.expect("json");

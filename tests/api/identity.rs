@@ -144,21 +144,7 @@ async fn insert_legacy_user(db: &Db, username: &str) {
     let sql = "INSERT INTO users (sub, username, password_hash, created_at, updated_at) \
                VALUES ($1, $2, 'x', 0, 0)";
     let sub = uuid::Uuid::new_v4().to_string();
-    match db {
-        Db::Postgres(pool) => sqlx::query(sql)
-            .bind(sub)
-            .bind(username)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query(sql)
-            .bind(sub)
-            .bind(username)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .expect("insert legacy user");
+    crate::helpers::execute(db, sql, &[&sub, username]).await;
 }
 
 #[tokio::test]

@@ -4,11 +4,9 @@ use tessera::model::GrantType;
 use tessera::model::kind;
 
 use crate::audit::events;
+use crate::helpers::oauth::{code_exchange_body, sign_in_code};
 use crate::helpers::{basic, expect_error};
-use crate::signin::{
-    Browser, REDIRECT, Setup, VERIFIER, authorize_for, callback_params, enc, hidden, setup_with,
-    sign_in_and_consent, sign_in_tokens,
-};
+use crate::signin::{Browser, Setup, authorize_for, enc, hidden, setup_with, sign_in_tokens};
 
 const AFTER: &str = "http://127.0.0.1:9/signed-out";
 
@@ -22,9 +20,7 @@ async fn logout_setup() -> Setup {
 }
 
 async fn refresh_status(s: &Setup, token: &str) -> u16 {
-    let body = format!("grant_type=refresh_token&refresh_token={token}");
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
+    crate::refresh::refresh(s, token, "")
         .await
         .status()
         .as_u16()
@@ -188,17 +184,13 @@ async fn cors_only_for_registered_origins() {
     );
     // The signed-in app's own token request from its origin is readable.
     let b = Browser::new();
-    let back = sign_in_and_consent(&b, &s.app, &authorize_for(&s, "openid")).await;
-    let code = callback_params(&back)["code"].clone();
+    let code = sign_in_code(&s, &b, &authorize_for(&s, "openid")).await;
     let r = http
         .post(s.app.url("/token"))
         .header("origin", "https://spa.example.com")
         .header("authorization", basic(&s.client_id, &s.secret))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
-            enc(REDIRECT)
-        ))
+        .body(code_exchange_body(&code))
         .send()
         .await
         .expect("token");

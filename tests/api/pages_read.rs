@@ -8,6 +8,7 @@ use tessera::service::clients::ClientSpec;
 
 use crate::browser::{WAIT, chromium, click, fill, sign_in, wait_for_url};
 use crate::console::console_session;
+use crate::helpers::web::Page;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, basic, spawn_app};
 use crate::signin::{Browser, hidden};
 
@@ -269,32 +270,60 @@ async fn the_home_page_says_what_the_server_is() {
     assert_eq!(r.status(), 200);
 }
 
-/// A refused console form marks each field with an error (`aria-invalid`) and points it at a
-/// message that names the field; the sign-in page does the same for its one message.
-#[tokio::test]
-async fn form_errors_are_marked_for_screen_readers() {
+/// An admin's console session on the new-client form: the blank form and the session's CSRF
+/// token, which every console form takes.
+struct ConsoleForm {
+    app: TestApp,
+    b: Browser,
+    blank: String,
+    csrf: String,
+}
+
+async fn console_form() -> ConsoleForm {
     let app = spawn_app().await;
     let b = admin(&app).await;
-    let new = b.get(&app.url("/admin/clients/new")).await;
-    let csrf = hidden(&new.body, "csrf");
-    check_error_markup("a blank client form", &new.body);
-    assert!(!new.body.contains("aria-invalid"));
+    let blank = b.get(&app.url("/admin/clients/new")).await.body;
+    let csrf = hidden(&blank, "csrf");
+    ConsoleForm {
+        app,
+        b,
+        blank,
+        csrf,
+    }
+}
+
+/// POSTs `fields` (and the CSRF token) to the console form at `path`; the answer's error markup
+/// must hold together.
+async fn post_form(f: &ConsoleForm, path: &str, what: &str, fields: &[(&str, &str)]) -> Page {
+    let mut all = vec![("csrf", f.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let page = f.b.post(&f.app.url(path), &all).await;
+    check_error_markup(what, &page.body);
+    page
+}
+
+/// A refused client form marks each field with an error (`aria-invalid`) and points it at a
+/// message that names the field.
+#[tokio::test]
+async fn form_errors_are_marked_for_screen_readers() {
+    let f = console_form().await;
+    check_error_markup("a blank client form", &f.blank);
+    assert!(!f.blank.contains("aria-invalid"));
 
     // Errors found by the form itself, several at once.
-    let refused = b
-        .post(
-            &app.url("/admin/clients"),
-            &[
-                ("csrf", &csrf),
-                ("name", "Billing"),
-                ("kind", "confidential"),
-                ("access_token_ttl", "soon"),
-                ("scopes", "a\"b"),
-            ],
-        )
-        .await;
+    let refused = post_form(
+        &f,
+        "/admin/clients",
+        "client form",
+        &[
+            ("name", "Billing"),
+            ("kind", "confidential"),
+            ("access_token_ttl", "soon"),
+            ("scopes", "a\"b"),
+        ],
+    )
+    .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    check_error_markup("client form", &refused.body);
     let ttl = tag(&refused.body, "input", "access_token_ttl");
     assert!(ttl.contains("aria-invalid=\"true\""), "{ttl}");
     assert!(
@@ -311,24 +340,27 @@ async fn form_errors_are_marked_for_screen_readers() {
             .contains("id=\"scopes-error\">Granted scopes: ")
     );
     assert!(!tag(&refused.body, "input", "name").contains("aria-invalid"));
+}
 
-    // An error from the service layer.
-    let refused = b
-        .post(
-            &app.url("/admin/clients"),
-            &[
-                ("csrf", &csrf),
-                ("name", "Billing"),
-                ("kind", "confidential"),
-                ("auth_method", "client_secret_basic"),
-                ("id_token_alg", "RS256"),
-                ("grant_types", "authorization_code"),
-                ("redirect_uris", "http://billing.example.com/cb"),
-            ],
-        )
-        .await;
+/// An error from the service layer is marked on its field like the form's own.
+#[tokio::test]
+async fn service_errors_are_marked_for_screen_readers() {
+    let f = console_form().await;
+    let refused = post_form(
+        &f,
+        "/admin/clients",
+        "client form",
+        &[
+            ("name", "Billing"),
+            ("kind", "confidential"),
+            ("auth_method", "client_secret_basic"),
+            ("id_token_alg", "RS256"),
+            ("grant_types", "authorization_code"),
+            ("redirect_uris", "http://billing.example.com/cb"),
+        ],
+    )
+    .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    check_error_markup("client form", &refused.body);
     assert!(
         tag(&refused.body, "textarea", "redirect_uris")
             .contains("aria-invalid=\"true\" aria-describedby=\"redirect_uris-error\"")
@@ -338,36 +370,35 @@ async fn form_errors_are_marked_for_screen_readers() {
             .body
             .contains("id=\"redirect_uris-error\">Redirect URIs: ")
     );
+}
 
-    // A user form and the password form.
-    let refused = b
-        .post(
-            &app.url("/admin/users"),
-            &[
-                ("csrf", &csrf),
-                ("username", "no spaces allowed"),
-                ("password", "x"),
-            ],
-        )
-        .await;
-    check_error_markup("new user", &refused.body);
+/// The user form, the password form and the audit filter mark their errors the same way.
+#[tokio::test]
+async fn user_password_and_audit_filter_errors_are_marked_for_screen_readers() {
+    let f = console_form().await;
+    let refused = post_form(
+        &f,
+        "/admin/users",
+        "new user",
+        &[("username", "no spaces allowed"), ("password", "x")],
+    )
+    .await;
     assert!(
         refused.body.contains("aria-invalid=\"true\""),
         "{}",
         refused.body
     );
-    let refused = b
-        .post(
-            &app.url("/admin/password"),
-            &[
-                ("csrf", &csrf),
-                ("current_password", ADMIN_PASSWORD),
-                ("password", "a long new password"),
-                ("confirm", "another long password"),
-            ],
-        )
-        .await;
-    check_error_markup("password", &refused.body);
+    let refused = post_form(
+        &f,
+        "/admin/password",
+        "password",
+        &[
+            ("current_password", ADMIN_PASSWORD),
+            ("password", "a long new password"),
+            ("confirm", "another long password"),
+        ],
+    )
+    .await;
     assert!(tag(&refused.body, "input", "confirm").contains("aria-describedby=\"confirm-error\""));
     assert!(
         refused
@@ -376,12 +407,16 @@ async fn form_errors_are_marked_for_screen_readers() {
     );
 
     // The audit filter's dates.
-    let page = b.get(&app.url("/admin/audit?from=yesterday")).await;
+    let page = f.b.get(&f.app.url("/admin/audit?from=yesterday")).await;
     check_error_markup("audit filter", &page.body);
     assert!(tag(&page.body, "input", "from").contains("aria-describedby=\"from-error\""));
     assert!(!tag(&page.body, "input", "until").contains("aria-invalid"));
+}
 
-    // The sign-in page: its one message covers both fields.
+/// The sign-in page's one message covers both fields.
+#[tokio::test]
+async fn the_sign_in_error_is_marked_on_both_fields() {
+    let app = spawn_app().await;
     let visitor = Browser::new();
     let login = visitor.get(&app.url("/login?next=%2Fadmin")).await;
     let csrf = hidden(&login.body, "csrf");

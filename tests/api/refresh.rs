@@ -8,6 +8,7 @@ use tessera::model::GrantType;
 use tessera::model::kind;
 
 use crate::audit::events;
+use crate::helpers::oauth::post_token;
 use crate::helpers::web::no_redirects;
 use crate::helpers::{basic, expect_error};
 use crate::signin::{
@@ -24,9 +25,7 @@ async fn refresh_setup() -> Setup {
 
 pub async fn refresh(s: &Setup, token: &str, extra: &str) -> reqwest::Response {
     let body = format!("grant_type=refresh_token&refresh_token={token}{extra}");
-    s.app
-        .post_form("/token", Some(&basic(&s.client_id, &s.secret)), &body)
-        .await
+    post_token(s, &body).await
 }
 
 fn claims(jwt: &str) -> Value {

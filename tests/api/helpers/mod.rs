@@ -312,6 +312,27 @@ impl TestApp {
     }
 }
 
+/// Runs `sql` on `db` with `binds`: test data no service call makes, or a fault to inject.
+pub async fn execute(db: &Db, sql: &str, binds: &[&str]) {
+    match db {
+        Db::Postgres(pool) => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.execute(pool).await.map(|_| ())
+        }
+        Db::Sqlite(pool) => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.execute(pool).await.map(|_| ())
+        }
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// Checks what every protocol error must carry and returns the error code.
 pub async fn expect_error(r: reqwest::Response, status: u16) -> String {
     assert_eq!(r.status().as_u16(), status);
